@@ -1,0 +1,54 @@
+"""Canonical DataFrame layout: the pandas dtype of each field kind.
+
+Every stage exchanges pyarrow-backed pandas frames with these dtypes, so a
+value hashed by the hub and a value hashed by a target's planner are the same
+bytes whichever reader produced them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from b2b_assets.model.entity import Entity
+from b2b_assets.model.fields import Field, Kind
+
+_DTYPES: dict[Kind, str] = {
+    Kind.DECIMAL: "float64[pyarrow]",
+    Kind.INTEGER: "int64[pyarrow]",
+    Kind.BOOLEAN: "bool[pyarrow]",
+}
+TEXT_DTYPE = pd.StringDtype("pyarrow")
+DECIMAL_PLACES = 4  # SQUIZZ DECIMAL 14.4; finer input is rounded, never truncated silently by a target
+
+
+def dtype_of(field: Field) -> str | pd.StringDtype:
+    return _DTYPES.get(field.kind, TEXT_DTYPE)
+
+
+def empty_frame(entity: Entity) -> pd.DataFrame:
+    return pd.DataFrame({f.name: pd.Series([], dtype=dtype_of(f)) for f in entity.fields})
+
+
+def cast_frame(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
+    """Return `frame` restricted to the entity's columns, in model order, with model dtypes.
+
+    Values must already be valid (this is not validation): text stays text,
+    decimals are rounded to DECIMAL_PLACES, missing columns become all-NA.
+    Empty strings become NA so "empty" and "absent" are one state.
+    """
+    out: dict[str, pd.Series] = {}
+    for f in entity.fields:
+        if f.name in frame.columns:
+            column = frame[f.name]
+        else:
+            column = pd.Series(pd.NA, index=frame.index, dtype=object)
+        dtype = dtype_of(f)
+        if dtype is TEXT_DTYPE:
+            column = column.astype(TEXT_DTYPE)
+            column = column.mask(column.str.len() == 0)
+        elif f.kind is Kind.DECIMAL:
+            column = pd.to_numeric(column).round(DECIMAL_PLACES).astype(dtype)
+        else:
+            column = column.astype(dtype)
+        out[f.name] = column
+    return pd.DataFrame(out, index=frame.index)
