@@ -1,0 +1,148 @@
+"""`b2b-sync`: run the full sync (or its dry run) from the command line, or open the UI over the same state.
+
+With no vendor URLs configured, the bundled sandboxes are started on
+127.0.0.1 with their sandbox credentials, so a fresh clone syncs with no
+accounts. Dagster's run history goes to $DAGSTER_HOME (default .dagster_home
+in the repository), so `b2b-sync dev` shows what `b2b-sync sync` ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from contextlib import ExitStack, nullcontext
+
+import dagster as dg
+import requests
+
+from b2b_assets import settings
+
+SANDBOX_CREDENTIALS = {"SQUIZZ_ORG_ID": "sandbox-org", "SQUIZZ_API_KEY": "sandbox-key",
+                       "SQUIZZ_API_PASSWORD": "sandbox-password"}
+SUMMARY_KEYS = {
+    "erp": ("rows_read", "rows_valid", "rows_quarantined"),
+    "hub": ("rows_inserted", "rows_updated", "rows_unchanged", "rows_held", "rows_released"),
+    "squizz": ("records_total", "records_sent", "records_unchanged", "records_rejected", "records_held"),
+}
+
+
+def _uses_sandboxes() -> bool:
+    return not (os.environ.get("SQUIZZ_API_URL") and os.environ.get("PARTNER_API_URL"))
+
+
+def _sandbox_running() -> bool:
+    try:
+        return requests.get(f"{settings.SANDBOX_URL}/health", timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
+def _prepare_environment() -> None:
+    home = os.environ.setdefault("DAGSTER_HOME", str(settings.REPO_ROOT / ".dagster_home"))
+    os.makedirs(home, exist_ok=True)
+    if not os.path.exists(os.path.join(home, "dagster.yaml")):
+        shutil.copy(settings.REPO_ROOT / "dagster.yaml", os.path.join(home, "dagster.yaml"))
+    if _uses_sandboxes():
+        for name, value in SANDBOX_CREDENTIALS.items():
+            os.environ.setdefault(name, value)
+
+
+def _embedded_sandboxes():
+    """Sandboxes in this process for the length of the run, unless something already serves them."""
+    if not _uses_sandboxes() or _sandbox_running():
+        return nullcontext()
+    from b2b_assets.sandbox.serve import start_sandboxes
+
+    return start_sandboxes(state_dir=settings.state_dir() / "sandbox", port=settings.SANDBOX_PORT)
+
+
+def _run_config(dry_run: bool, full_refresh: bool) -> dict:
+    from b2b_assets.targets.squizz.import_types import IMPORT_TYPES
+
+    if not (dry_run or full_refresh):
+        return {}
+    config = {"dry_run": dry_run, "full_refresh": full_refresh}
+    return {"ops": {f"squizz__{spec.name}": {"config": config} for spec in IMPORT_TYPES}}
+
+
+def print_summary(result: dg.ExecuteInProcessResult) -> None:
+    rows = []
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        area = materialization.asset_key.path[0]
+        values = {k: v.value for k, v in materialization.metadata.items()}
+        rows.append(("/".join(materialization.asset_key.path),
+                     "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in SUMMARY_KEYS.get(area, ()) if k in values)))
+    width = max((len(name) for name, _ in rows), default=10)
+    print("\nPer-asset summary")
+    for name, text in rows:
+        print(f"  {name:<{width}}  {text}")
+    failed = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+              and not e.event_specific_data.passed]
+    if failed:
+        print("\nChecks that did not pass")
+        for evaluation in failed:
+            count = evaluation.metadata.get("failure_count")
+            print(f"  {'/'.join(evaluation.asset_key.path)} {evaluation.check_name}: "
+                  f"{count.value if count else '?'} ({evaluation.severity.value})")
+    totals = {area: {k: 0 for k in keys} for area, keys in SUMMARY_KEYS.items()}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        for k in totals.get(materialization.asset_key.path[0], {}):
+            value = materialization.metadata.get(k)
+            totals[materialization.asset_key.path[0]][k] += int(value.value) if value else 0
+    hub, squizz, erp = totals["hub"], totals["squizz"], totals["erp"]
+    print(f"\nInbound: {erp['rows_read']} rows read, {erp['rows_valid']} valid, "
+          f"{erp['rows_quarantined']} quarantined (reports under {settings.reports_dir()})")
+    written = hub["rows_inserted"] + hub["rows_updated"]
+    print(f"Hub: {written} records written ({hub['rows_inserted']} new, {hub['rows_updated']} updated), "
+          f"{hub['rows_unchanged']} unchanged, {hub['rows_held']} held"
+          + ("  - nothing new to write" if written == 0 else ""))
+    print(f"SQUIZZ: {squizz['records_sent']} records sent ({squizz['records_sent']} trading tokens), "
+          f"{squizz['records_unchanged']} unchanged, {squizz['records_rejected']} rejected, "
+          f"{squizz['records_held']} held")
+    print(f"\nRun {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}")
+
+
+def sync(dry_run: bool, full_refresh: bool) -> int:
+    _prepare_environment()
+    from b2b_assets.definitions import defs
+
+    with ExitStack() as stack:
+        stack.enter_context(_embedded_sandboxes())
+        instance = stack.enter_context(dg.DagsterInstance.get())
+        result = defs.resolve_job_def("full_sync").execute_in_process(
+            instance=instance, run_config=_run_config(dry_run, full_refresh), raise_on_error=False)
+    print_summary(result)
+    return 0 if result.success else 1
+
+
+def dev() -> int:
+    _prepare_environment()
+    with ExitStack() as stack:
+        if _uses_sandboxes() and not _sandbox_running():
+            server = subprocess.Popen([sys.executable, "-m", "b2b_assets.sandbox.serve", "--port",
+                                       str(settings.SANDBOX_PORT), "--state-dir", str(settings.state_dir() / "sandbox")])
+            stack.callback(server.terminate)
+        return subprocess.call(["dagster", "dev", "-w", str(settings.REPO_ROOT / "workspace.yaml")],
+                               cwd=settings.REPO_ROOT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="b2b-sync", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("sync", help="run the full sync job and print a per-asset summary")
+    run.add_argument("--dry-run", action="store_true", help="load the hub, but only plan what targets would get")
+    run.add_argument("--full-refresh", action="store_true", help="resend everything as COMPLETE uploads")
+    commands.add_parser("dev", help="open the Dagster UI (and the sandboxes) over the same state")
+    args = parser.parse_args(argv)
+    if args.command == "sync":
+        return sync(args.dry_run, args.full_refresh)
+    return dev()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dagster wiring only: assets, checks, resources, jobs, schedules and sensors, one folder per area."""

@@ -1,0 +1,86 @@
+"""erp/<entity>: the validated rows of the latest export, with blocking pandera checks."""
+
+
+import dagster as dg
+import pandas as pd
+import pandera.pandas as pa
+
+from b2b_assets import settings
+from b2b_assets.defs.checks import check_result
+from b2b_assets.defs.resources import PartnerApiResource, StoreResource
+from b2b_assets.model import ENTITIES, Entity
+from b2b_assets.pipeline.inbound import stage_entity
+from b2b_assets.pipeline.staging import read_staged
+from b2b_assets.sources import load_mapping, schema_for
+
+
+def erp_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["erp", name])
+
+
+def staged_violations(model: Entity) -> pd.DataFrame:
+    """Re-validate what was staged against the canonical schema: nothing invalid may reach the hub."""
+    failures: list[pd.DataFrame] = []
+    schema = schema_for(model)
+    for batch in read_staged(settings.staging_dir(), model.name):
+        try:
+            schema.validate(batch, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            failures.append(errors.failure_cases[["column", "check", "failure_case"]])
+        duplicated = batch.duplicated(subset=list(model.key), keep="first")
+        if duplicated.any():
+            failures.append(pd.DataFrame({"column": "+".join(model.key), "check": "unique key",
+                                          "failure_case": batch.loc[duplicated, model.key[0]].astype("string")}))
+    return pd.concat(failures, ignore_index=True) if failures else pd.DataFrame()
+
+
+def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
+    key = erp_key(model.name)
+    checks = [
+        dg.AssetCheckSpec("staged_rows_valid", asset=key, blocking=True,
+                          description="The staged rows pass the canonical pandera schema and have unique keys; "
+                                      "a failure stops the hub load."),
+        dg.AssetCheckSpec("no_quarantined_rows", asset=key,
+                          description="Rows of the export that failed validation and were quarantined."),
+    ]
+
+    @dg.asset(
+        key=key,
+        group_name="erp",
+        kinds={"pandas", "pandera"},
+        description=f"{model.description}\n\nValidated rows of the latest export (key: {', '.join(model.key)}). "
+                    "Invalid rows are quarantined with file, row, field and reason; valid rows flow on.",
+        check_specs=checks,
+    )
+    def _erp_asset(context: dg.AssetExecutionContext, store: StoreResource,
+                   partner_api: PartnerApiResource) -> dg.MaterializeResult:
+        mapping = load_mapping(settings.mapping_path())
+        with partner_api.client() as client:
+            result = stage_entity(model.name, mapping, store.get(), settings.staging_dir(), settings.reports_dir(),
+                                  context.run.run_id, client)
+        for warning in result.warnings:
+            context.log.warning(warning)
+        if result.skipped:
+            context.log.warning(result.skipped)
+        metadata: dict = {
+            "rows_read": result.rows_read,
+            "rows_valid": result.rows_valid,
+            "rows_quarantined": result.rows_quarantined,
+            "source": result.source,
+        }
+        if result.report_path:
+            metadata["quarantine_report"] = dg.MetadataValue.path(str(result.report_path))
+        quarantined = result.issues[["source", "row_number", "field", "value", "reason"]]
+        return dg.MaterializeResult(
+            metadata=metadata,
+            check_results=[
+                check_result("staged_rows_valid", staged_violations(model), dg.AssetCheckSeverity.ERROR),
+                check_result("no_quarantined_rows", quarantined, dg.AssetCheckSeverity.WARN,
+                             rows_quarantined=result.rows_quarantined),
+            ],
+        )
+
+    return _erp_asset
+
+
+erp_assets = [build_erp_asset(model) for model in ENTITIES]

@@ -1,0 +1,55 @@
+"""hub/<entity>: the system of record every target reads, loaded from erp/<entity>."""
+
+
+import dagster as dg
+import pandas as pd
+
+from b2b_assets import settings
+from b2b_assets.defs.checks import check_result
+from b2b_assets.defs.resources import StoreResource
+from b2b_assets.model import ENTITIES, Entity
+from b2b_assets.pipeline.hub_load import load_entity
+
+
+def hub_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["hub", name])
+
+
+def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
+    check = dg.AssetCheckSpec("references_resolved", asset=hub_key(model.name),
+                              description="Every reference points at a record the hub has; orphans are held.")
+
+    @dg.asset(
+        key=hub_key(model.name),
+        deps=[dg.AssetKey(["erp", model.name]), *(hub_key(p) for p in model.parents)],
+        group_name="hub",
+        kinds={"sqlalchemy", "pandas"},
+        description=f"{model.description}\n\nUpserted by {', '.join(model.key)}; records whose required parent is "
+                    "missing are held and retried on every later run.",
+        check_specs=[check],
+    )
+    def _hub_asset(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
+        hub = store.get()
+        load = load_entity(hub, settings.staging_dir(), model.name)
+        context.log.info(f"hub/{model.name}: {load.inserted} inserted, {load.updated} updated, "
+                         f"{load.unchanged} unchanged, {load.held} held, {load.released} released")
+        dangling = pd.DataFrame([{"reference": k, "records": v} for k, v in load.dangling.items()])
+        problems = pd.concat([load.held_sample, dangling], ignore_index=True)
+        return dg.MaterializeResult(
+            metadata={
+                "rows_inserted": load.inserted,
+                "rows_updated": load.updated,
+                "rows_unchanged": load.unchanged,
+                "rows_held": load.held,
+                "rows_released": load.released,
+                "rows_absent_from_export": load.absent_from_export,
+                "hub_rows": int(hub.hub.count(model.name)),
+            },
+            check_results=[check_result("references_resolved", problems, dg.AssetCheckSeverity.WARN,
+                                        held=load.held, dangling=int(sum(load.dangling.values())))],
+        )
+
+    return _hub_asset
+
+
+hub_assets = [build_hub_asset(model) for model in ENTITIES]

@@ -1,0 +1,31 @@
+"""The full sync job, its schedule, and a sensor that starts it when a new export lands."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from b2b_assets import settings
+from b2b_assets.sources import load_mapping
+
+full_sync = dg.define_asset_job(
+    "full_sync",
+    selection=dg.AssetSelection.all(),
+    description="Read the export, load the hub, push every target: the full, ordered, idempotent sync.",
+)
+
+nightly_full_sync = dg.ScheduleDefinition(
+    name="nightly_full_sync", job=full_sync, cron_schedule="0 2 * * *",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+
+
+@dg.sensor(job=full_sync, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+def inbox_sensor(context: dg.SensorEvaluationContext):
+    """Start a full sync when any export file in the inbox is new or changed since the last request."""
+    mapping = load_mapping(settings.mapping_path())
+    files = sorted(s.file for s in mapping.sources.values() if s.file is not None and s.file.exists())
+    fingerprint = ",".join(f"{f.name}:{f.stat().st_mtime_ns}:{f.stat().st_size}" for f in files)
+    if not files or fingerprint == context.cursor:
+        return dg.SkipReason("no new or changed export file in the inbox")
+    context.update_cursor(fingerprint)
+    return dg.RunRequest(run_key=fingerprint)

@@ -1,0 +1,115 @@
+"""Loading a staged export into the hub with seed 000's importer semantics.
+
+Upsert by stable key (the same record twice updates, never duplicates). A
+record whose required parent does not exist yet (a location or user whose
+organization is missing) is not dropped as seed 000's importer would: it is
+held, with its reason, and retried on every later run until its parent lands.
+An empty or truncated export never removes anything: the hub only records
+which keys the latest complete export contained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from b2b_assets.model import OnMissing, entity
+from b2b_assets.pipeline.staging import read_staged, staged_export
+from b2b_assets.pipeline.inbound import API_SOURCE
+from b2b_assets.sources import missing_references
+from b2b_assets.store import Store
+
+
+@dataclass
+class HubLoad:
+    entity: str
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    held: int = 0
+    released: int = 0
+    absent_from_export: int = 0
+    dangling: dict[str, int] = field(default_factory=dict)  # optional references the hub lacks, by reference
+    held_sample: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+
+def _split_orphans(name: str, frame: pd.DataFrame, parent_keys: dict[str, pd.DataFrame], load: HubLoad):
+    """(loadable rows, held rows, reasons for the held rows); counts dangling optional references."""
+    missing = missing_references(entity(name), frame, parent_keys)
+    if missing.empty:
+        return frame, frame.iloc[0:0], pd.Series([], dtype="string")
+    blocking = missing["on_missing"] == OnMissing.HOLD.value
+    for reference, count in missing.loc[~blocking, "reference"].value_counts().items():
+        load.dangling[str(reference)] = load.dangling.get(str(reference), 0) + int(count)
+    hold = missing[blocking]
+    reasons = ("no " + hold["entity"] + " record with key '" + hold["missing_value"] + "' ("
+               + hold["reference"] + ")").groupby(hold["row"]).agg("; ".join)
+    held_rows = frame.loc[reasons.index]
+    return frame.drop(index=reasons.index), held_rows, pd.Series(reasons.to_numpy(), index=held_rows.index, dtype="string")
+
+
+def load_entity(store: Store, staging: Path, name: str) -> HubLoad:
+    model = entity(name)
+    load = HubLoad(name)
+    export = staged_export(staging, name)
+    parents = {ref.entity: store.hub.keys(ref.entity) for ref in model.references}
+    previously_held = store.held.load(name)
+    key = list(model.key)
+    held_keys = previously_held[key] if not previously_held.empty else None
+    seen_keys: list[pd.DataFrame] = []
+    retried = pd.Series(False, index=previously_held.index)
+
+    def land(frame: pd.DataFrame) -> None:
+        ok, held, reasons = _split_orphans(name, frame, parents, load)
+        if not ok.empty:
+            counts = store.hub.upsert(name, ok)
+            load.inserted += counts.inserted
+            load.updated += counts.updated
+            load.unchanged += counts.unchanged
+            if name in parents:  # self-reference: later batches may point at rows this one added
+                parents[name] = pd.concat([parents[name], ok[key]], ignore_index=True)
+        if not held.empty:
+            store.held.hold(name, held, reasons)
+            load.held += len(held)
+            if load.held_sample.empty:
+                load.held_sample = held[key].assign(reason=reasons.to_numpy()).head(20)
+
+    for batch in read_staged(staging, name):
+        if held_keys is not None:
+            retried |= _rows_in(held_keys, batch[key])
+        if export is not None and export.full_export:
+            seen_keys.append(batch[key])
+        land(batch)
+
+    # Held records the latest export did not repeat (an incremental pull) are retried from the held table.
+    if not previously_held.empty:
+        leftovers = previously_held.loc[~retried.to_numpy()].drop(columns=["_held_reason"], errors="ignore")
+        if not leftovers.empty:
+            land(leftovers)
+        now_in_hub = _rows_in(previously_held[key], store.hub.keys(name))
+        released = previously_held.loc[now_in_hub.to_numpy(), key]
+        if not released.empty:
+            store.held.release(name, released)
+            load.released = len(released)
+
+    if export is not None and export.full_export and export.rows > 0:
+        load.absent_from_export = store.hub.mark_presence(name, pd.concat(seen_keys, ignore_index=True))
+    if export is not None and export.cursor:
+        # Only now, with the pull safely in the hub, may the next pull start after it.
+        store.cursors.set(API_SOURCE, name, export.cursor)
+    return load
+
+
+def _rows_in(candidates: pd.DataFrame, pool: pd.DataFrame) -> pd.Series:
+    """Which rows of `candidates` have their key in `pool` (same key columns)."""
+    if pool.empty or candidates.empty:
+        return pd.Series(False, index=candidates.index)
+    probe = pd.MultiIndex.from_frame(candidates.astype("string").fillna(""))
+    universe = pd.MultiIndex.from_frame(pool[list(candidates.columns)].astype("string").fillna(""))
+    return pd.Series(probe.isin(universe), index=candidates.index)

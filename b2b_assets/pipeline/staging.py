@@ -1,0 +1,72 @@
+"""The staging area: the validated rows of the latest export of each entity, as Parquet.
+
+`erp/<entity>` writes it batch by batch and `hub/<entity>` streams it back, so
+a million-row export is never held whole in memory, and the hub can be
+reloaded from the UI without re-reading the export.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from b2b_assets.model import entity
+from b2b_assets.model.frames import cast_frame, empty_frame
+
+
+@dataclass(frozen=True)
+class StagedExport:
+    entity: str
+    source: str  # file name or API endpoint
+    rows: int
+    full_export: bool  # a complete list (file), as opposed to an incremental API pull
+    cursor: str | None  # max updated_at of an API pull, committed once the hub has loaded it
+    run_id: str
+
+
+class StagingWriter:
+    def __init__(self, directory: Path, entity_name: str):
+        self.entity = entity(entity_name)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"{entity_name}.parquet"
+        self._partial = self.path.with_suffix(".parquet.partial")
+        self._schema = pa.Schema.from_pandas(empty_frame(self.entity), preserve_index=False)
+        self._writer = pq.ParquetWriter(self._partial, self._schema)
+        self.rows = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(cast_frame(self.entity, frame), schema=self._schema, preserve_index=False)
+        self._writer.write_table(table)
+        self.rows += len(frame)
+
+    def commit(self, export: StagedExport) -> None:
+        """Replace the previous staging only once the whole export was read."""
+        self._writer.close()
+        self._partial.replace(self.path)
+        self.path.with_suffix(".json").write_text(json.dumps(asdict(export)))
+
+    def abort(self) -> None:
+        self._writer.close()
+        self._partial.unlink(missing_ok=True)
+
+
+def staged_export(directory: Path, entity_name: str) -> StagedExport | None:
+    sidecar = directory / f"{entity_name}.json"
+    if not sidecar.exists():
+        return None
+    return StagedExport(**json.loads(sidecar.read_text()))
+
+
+def read_staged(directory: Path, entity_name: str, batch_size: int = 100_000) -> Iterator[pd.DataFrame]:
+    path = directory / f"{entity_name}.parquet"
+    if not path.exists():
+        return
+    model = entity(entity_name)
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+        yield cast_frame(model, batch.to_pandas(types_mapper=pd.ArrowDtype))

@@ -1,0 +1,386 @@
+"""Whether an import_esd upload is acceptable: body, ESD header, then every record.
+
+`read_document` turns the HTTP body into an `EsdDocument` or raises `ImportRejected` with
+the result code the platform returns for that fault. `record_problems` lists every record
+that fails its type's field table, one self-contained entry per problem:
+
+    record 3 (keyProductID=P-1): price must be greater than 0
+
+Record indexes count from 0, as in `dataRecords[3]`. Which fields are checked follows the
+`dataFields` semantics: key and mandatory fields always (a record cannot exist without
+them), other fields only when the upload lists them, since unlisted fields are ignored.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from b2b_assets.sandbox.esd_types import (
+    DECIMAL,
+    ENUM,
+    INTEGER_LIST,
+    LONG_INTEGER,
+    RECORD_LIST,
+    STRING,
+    STRING_LIST,
+    FieldSpec,
+    ImportType,
+)
+from b2b_assets.sandbox.squizz_codes import ResultCode
+from b2b_assets.sandbox.wire import AdminRequestError
+
+TRANSFER_MODES = ("COMPLETE", "INCREMENT", "INCREMENT_AVAILABLE")
+REQUIRED_HEADER = ("dataTransferMode", "dataRecords", "configs")
+MAX_REPORTED_PROBLEMS = 50
+LONG_INTEGER_RANGE = (-(2**63), 2**63 - 1)
+
+
+class ImportRejected(Exception):
+    """The platform refuses the upload as a whole, with this result code and message."""
+
+    def __init__(self, code: ResultCode, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class EsdDocument:
+    """An upload whose header passed: what it sends and which fields it manages.
+
+    `nested_listed` is the nested field list of types with their own config for it
+    (locations' stock); None when the upload does not configure one.
+    """
+
+    import_type: ImportType
+    mode: str
+    records: list[Any]
+    listed: frozenset[str]
+    nested_listed: frozenset[str] | None
+    price_groups: Mapping[str, list[str]]
+
+    def managed_nested_fields(self, name: str) -> frozenset[str] | None:
+        """The fields of nested list `name` this upload manages, or None if it ignores the list.
+
+        A list with its own config (locations' stock) manages what that config lists; any
+        other list (products' sellUnits) is managed whole when `dataFields` lists it.
+        """
+        import_type = self.import_type
+        if import_type.nested_fields_config:
+            return self.nested_listed
+        return frozenset(import_type.fields[name].nested) if name in self.listed else None
+
+
+@dataclass(frozen=True)
+class RejectionRule:
+    """A sandbox rule failing any document that contains a matching record.
+
+    `key` holds the record's key values in key order; it matches when it is a prefix of
+    them, so one value matches on the first key field (e.g. keyProductID) alone.
+    """
+
+    import_type_id: int
+    key: tuple[str, ...]
+    code: str = "RECORD_REJECTED"
+    message: str = "rejected by a sandbox rule"
+
+    def matches(self, import_type: ImportType, record: Mapping[str, Any]) -> bool:
+        if import_type.type_id != self.import_type_id:
+            return False
+        values = tuple("" if record.get(name) is None else str(record.get(name)) for name in import_type.key)
+        return values[: len(self.key)] == self.key
+
+    def to_json(self) -> dict[str, Any]:
+        return {"import_type_id": self.import_type_id, "key": list(self.key), "code": self.code, "message": self.message}
+
+
+def parse_rejection_rules(payload: Any) -> tuple[RejectionRule, ...]:
+    """Rules from the admin payload's `reject` list; `key` may be one value or a list."""
+    if not isinstance(payload, list):
+        raise AdminRequestError("reject must be a list of rules")
+    rules = []
+    for entry in payload:
+        if not isinstance(entry, dict) or "import_type_id" not in entry or "key" not in entry:
+            raise AdminRequestError("each reject rule needs import_type_id and key")
+        key = entry["key"] if isinstance(entry["key"], list) else [entry["key"]]
+        rules.append(
+            RejectionRule(
+                import_type_id=int(entry["import_type_id"]),
+                key=tuple(str(value) for value in key),
+                code=str(entry.get("code", RejectionRule.code)),
+                message=str(entry.get("message", RejectionRule.message)),
+            )
+        )
+    return tuple(rules)
+
+
+def read_document(import_type: ImportType, content_type: str, content_encoding: str, body: bytes) -> EsdDocument:
+    """Decode and check the upload's header; raise `ImportRejected` on the first fault."""
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise ImportRejected(ResultCode.WRONG_CONTENT_TYPE, f"Content-Type must be application/json, not {content_type or 'missing'}")
+    document = _decode_json(_decompress(content_encoding, body))
+    if not isinstance(document, dict):
+        raise ImportRejected(ResultCode.HEADER_MISSING_ATTRIBUTES, "the document must be a JSON object with " + ", ".join(REQUIRED_HEADER))
+    missing = [name for name in REQUIRED_HEADER if name not in document]
+    if missing:
+        raise ImportRejected(ResultCode.HEADER_MISSING_ATTRIBUTES, "the document header is missing " + ", ".join(missing))
+    mode, records, configs = document["dataTransferMode"], document["dataRecords"], document["configs"]
+    if mode not in TRANSFER_MODES:
+        raise ImportRejected(ResultCode.HEADER_MALFORMED, f"dataTransferMode must be one of {', '.join(TRANSFER_MODES)}, not {mode!r}")
+    if not isinstance(records, list):
+        raise ImportRejected(ResultCode.HEADER_MALFORMED, "dataRecords must be a list")
+    if not isinstance(configs, dict):
+        raise ImportRejected(ResultCode.HEADER_MALFORMED, "configs must be an object")
+    listed = _listed_fields(configs, import_type.fields_config, import_type.fields, import_type.name, required=True)
+    nested_listed = None
+    if import_type.nested_fields_config:
+        nested_name = next(iter(import_type.nested_key))
+        nested_fields = import_type.fields[nested_name].nested
+        nested_listed = _listed_fields(configs, import_type.nested_fields_config, nested_fields, nested_name, required=False)
+        if nested_listed is None and any(isinstance(r, dict) and r.get(nested_name) for r in records):
+            raise ImportRejected(
+                ResultCode.HEADER_MISSING_ATTRIBUTES,
+                f"configs.{import_type.nested_fields_config} is missing but records carry {nested_name}",
+            )
+    price_groups = _price_groups(document.get("priceGroups")) if import_type.price_group_member_type else {}
+    if not records:
+        raise ImportRejected(ResultCode.NO_RECORD, "the document contains no records")
+    return EsdDocument(import_type, mode, records, listed, nested_listed, price_groups)
+
+
+def record_problems(document: EsdDocument, rules: Iterable[RejectionRule] = ()) -> list[str]:
+    """Every problem of every record, as `record N (key): reason` entries."""
+    import_type = document.import_type
+    rules = [rule for rule in rules if rule.import_type_id == import_type.type_id]
+    checked = _checked_fields(document)
+    problems = []
+    for index, record in enumerate(document.records):
+        if not isinstance(record, dict):
+            problems.append(f"record {index}: is not a JSON object")
+            continue
+        reasons = _record_reasons(document, checked, record)
+        reasons += [f"{rule.code}: {rule.message}" for rule in rules if rule.matches(import_type, record)]
+        key = import_type.display_key(record)
+        label = f"record {index} ({key})" if key else f"record {index}"
+        problems.extend(f"{label}: {reason}" for reason in reasons)
+    return problems
+
+
+def summarize_problems(problems: list[str]) -> str:
+    shown = problems[:MAX_REPORTED_PROBLEMS]
+    hidden = len(problems) - len(shown)
+    return "; ".join(shown) + (f"; and {hidden} more problems" if hidden else "")
+
+
+def _decompress(content_encoding: str, body: bytes) -> bytes:
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding != "gzip":
+        raise ImportRejected(ResultCode.JSON_MALFORMED, f"unsupported Content-Encoding {content_encoding}")
+    try:
+        return gzip.decompress(body)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ImportRejected(ResultCode.JSON_MALFORMED, f"the body is not valid gzip: {exc}") from None
+
+
+def _decode_json(raw: bytes) -> Any:
+    def refuse_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=refuse_constant)
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ImportRejected(ResultCode.JSON_MALFORMED, f"the body is not valid JSON: {exc}") from None
+
+
+def _listed_fields(
+    configs: Mapping[str, Any], config_name: str, fields: Mapping[str, FieldSpec], owner: str, *, required: bool
+) -> frozenset[str] | None:
+    """The field names a `configs` attribute lists (comma-separated, spaces ignored)."""
+    if config_name not in configs:
+        if required:
+            raise ImportRejected(ResultCode.HEADER_MISSING_ATTRIBUTES, f"configs.{config_name} is missing")
+        return None
+    value = configs[config_name]
+    if not isinstance(value, str):
+        raise ImportRejected(ResultCode.HEADER_MALFORMED, f"configs.{config_name} must be a comma-separated string")
+    names = frozenset(name.strip() for name in value.split(",") if name.strip())
+    if not names:
+        raise ImportRejected(ResultCode.HEADER_MALFORMED, f"configs.{config_name} lists no fields")
+    unknown = names - set(fields)
+    if unknown:
+        raise ImportRejected(
+            ResultCode.HEADER_MALFORMED, f"configs.{config_name} names fields {owner} do not have: {', '.join(sorted(unknown))}"
+        )
+    return names
+
+
+def _price_groups(value: Any) -> dict[str, list[str]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(members, list) and all(isinstance(m, str) for m in members) for members in value.values()
+    ):
+        raise ImportRejected(ResultCode.HEADER_MALFORMED, "priceGroups must map each price group id to a list of account ids")
+    return value
+
+
+@dataclass(frozen=True)
+class _CheckedFields:
+    """Which fields of each record a document's checks cover, worked out once per document."""
+
+    top_level: list[tuple[str, FieldSpec]]
+    nested: list[tuple[str, FieldSpec, list[tuple[str, FieldSpec]]]]
+
+
+def _checked_fields(document: EsdDocument) -> _CheckedFields:
+    import_type = document.import_type
+    top_level, nested = [], []
+    for name, spec in import_type.fields.items():
+        if spec.kind == RECORD_LIST:
+            managed = document.managed_nested_fields(name)
+            if managed is not None:
+                entry_fields = [(n, s) for n, s in spec.nested.items() if s.mandatory or n in managed]
+                nested.append((name, spec, entry_fields))
+        elif name in import_type.key or spec.mandatory or name in document.listed or name == "drop":
+            top_level.append((name, spec))
+    return _CheckedFields(top_level, nested)
+
+
+def _record_reasons(document: EsdDocument, checked: _CheckedFields, record: Mapping[str, Any]) -> list[str]:
+    import_type = document.import_type
+    reasons = []
+    for name, spec in checked.top_level:
+        reason = _value_reason(name, spec, record.get(name))
+        if reason:
+            reasons.append(reason)
+    for name, spec, entry_fields in checked.nested:
+        if record.get(name) is not None:
+            reasons += _nested_reasons(name, record[name], entry_fields)
+    for group in import_type.one_of:
+        if all(_is_blank(record.get(name)) for name in group):
+            reasons.append(f"{' or '.join(group)} is mandatory")
+    price_group = record.get("keyPriceGroupID")
+    if import_type.price_group_member_type and isinstance(price_group, str) and price_group and price_group not in document.price_groups:
+        reasons.append(f"keyPriceGroupID {price_group} is not in the document's priceGroups")
+    return reasons
+
+
+def _nested_reasons(name: str, entries: Any, entry_fields: list[tuple[str, FieldSpec]]) -> list[str]:
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        return [f"{name} must be a list of records"]
+    reasons = []
+    for position, entry in enumerate(entries):
+        for field_name, field_spec in entry_fields:
+            reason = _value_reason(f"{name}[{position}].{field_name}", field_spec, entry.get(field_name))
+            if reason:
+                reasons.append(reason)
+    return reasons
+
+
+def _value_reason(name: str, spec: FieldSpec, value: Any) -> str | None:
+    """Why `value` does not fit `spec`, or None. Absent (or null) is fine unless mandatory."""
+    if value is None or (spec.mandatory and _is_blank(value)):
+        return f"{name} is mandatory" if spec.mandatory else None
+    check = _KIND_CHECKS[spec.kind]
+    return check(name, spec, value)
+
+
+def _check_string(name: str, spec: FieldSpec, value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"{name} must be a string"
+    if spec.max_length is not None and len(value) > spec.max_length:
+        return f"{name} is longer than {spec.max_length} characters"
+    return None
+
+
+def _check_decimal(name: str, spec: FieldSpec, value: Any) -> str | None:
+    if not _is_number(value) or not math.isfinite(value):
+        return f"{name} must be a number"
+    integer_digits, decimal_places = _digits(value)
+    if integer_digits > spec.integer_digits:
+        return f"{name} has more than {spec.integer_digits} integer digits"
+    if decimal_places > spec.decimal_places:
+        return f"{name} has more than {spec.decimal_places} decimal places"
+    if spec.positive and value <= 0:
+        return f"{name} must be greater than 0"
+    return _bounds_reason(name, spec, value)
+
+
+def _check_long_integer(name: str, spec: FieldSpec, value: Any) -> str | None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return f"{name} must be a whole number"
+    low, high = LONG_INTEGER_RANGE
+    if not low <= value <= high:
+        return f"{name} does not fit a long integer"
+    return _bounds_reason(name, spec, value)
+
+
+def _check_enum(name: str, spec: FieldSpec, value: Any) -> str | None:
+    # An optional enum whose default is the empty string (referenceType) may be sent empty.
+    if value == "" and spec.default == "":
+        return None
+    if value not in spec.choices:
+        return f"{name} must be one of {', '.join(spec.choices)}"
+    return None
+
+
+def _check_string_list(name: str, spec: FieldSpec, value: Any) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        return f"{name} must be a list of strings"
+    for position, item in enumerate(value):
+        if spec.max_length is not None and len(item) > spec.max_length:
+            return f"{name}[{position}] is longer than {spec.max_length} characters"
+    return None
+
+
+def _check_integer_list(name: str, spec: FieldSpec, value: Any) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+        return f"{name} must be a list of whole numbers"
+    return None
+
+
+_KIND_CHECKS = {
+    STRING: _check_string,
+    DECIMAL: _check_decimal,
+    LONG_INTEGER: _check_long_integer,
+    ENUM: _check_enum,
+    STRING_LIST: _check_string_list,
+    INTEGER_LIST: _check_integer_list,
+}
+
+
+def _bounds_reason(name: str, spec: FieldSpec, value: float) -> str | None:
+    if spec.bounds and not spec.bounds[0] <= value <= spec.bounds[1]:
+        low, high = spec.bounds
+        return f"{name} must be between {low:g} and {high:g}"
+    return None
+
+
+def _digits(value: int | float) -> tuple[int, int]:
+    """(integer digits, decimal places) of a JSON number as it was written."""
+    if isinstance(value, int):
+        return (len(str(abs(value))) if value else 0), 0
+    # repr() is the shortest text that round-trips, i.e. what the client most likely sent.
+    text = repr(abs(value))
+    if "e" in text:
+        sign, digits, exponent = Decimal(text).normalize().as_tuple()
+        return max(0, len(digits) + exponent), max(0, -exponent)
+    whole, _, fraction = text.partition(".")
+    return len(whole.lstrip("0")), len(fraction.rstrip("0"))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())

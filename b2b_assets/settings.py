@@ -1,0 +1,42 @@
+"""Where things live, from environment variables with embedded defaults.
+
+The defaults make `make sync` work on a fresh clone: SQLite under data/state
+and the bundled sandboxes on 127.0.0.1. Nothing secret has a default here;
+credentials are read by the resources through dg.EnvVar.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _path(variable: str, default: Path) -> Path:
+    value = os.environ.get(variable)
+    return Path(value).resolve() if value else default
+
+
+def mapping_path() -> Path:
+    return _path("B2B_MAPPING", REPO_ROOT / "data" / "mapping.yaml")
+
+
+def state_dir() -> Path:
+    return _path("B2B_STATE_DIR", REPO_ROOT / "data" / "state")
+
+
+def staging_dir() -> Path:
+    return state_dir() / "staging"
+
+
+def reports_dir() -> Path:
+    return _path("B2B_REPORTS_DIR", REPO_ROOT / "data" / "reports")
+
+
+def default_hub_url() -> str:
+    return f"sqlite:///{state_dir() / 'hub.sqlite'}"
+
+
+SANDBOX_PORT = int(os.environ.get("B2B_SANDBOX_PORT", "18080"))
+SANDBOX_URL = f"http://127.0.0.1:{SANDBOX_PORT}"

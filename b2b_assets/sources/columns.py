@@ -1,0 +1,139 @@
+"""Applying an entity's column mapping: source columns in, canonical columns (still strings) out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from b2b_assets.model import LIST_SEPARATOR, Entity, Kind
+from b2b_assets.model.frames import TEXT_DTYPE
+from b2b_assets.sources.mapping import ColumnSpec, EntitySource, Settings
+from b2b_assets.sources.readers.frames import ROW_COLUMN, SOURCE_COLUMN
+
+BOOKKEEPING = (SOURCE_COLUMN, ROW_COLUMN)
+
+# Canonical columns a missing source column can be derived from (seed 000 rules), so their absence is no error.
+DERIVED_FROM: dict[tuple[str, str], tuple[str, ...]] = {
+    ("locations", "location_name"): ("city",),  # "If no store name exists, city is an acceptable fallback"
+    ("users", "user_key"): ("user_id", "username"),  # replaced by organization_number in organization mode
+}
+
+
+@dataclass
+class Mapped:
+    frame: pd.DataFrame  # every canonical column (NA where absent) plus _source/_row
+    missing_required: list[tuple[str, str]] = field(default_factory=list)  # (canonical, what was looked for)
+    unused_columns: list[str] = field(default_factory=list)
+    missing_optional: list[tuple[str, str]] = field(default_factory=list)  # explicitly mapped but not in the file
+
+
+def apply_mapping(entity: Entity, raw: pd.DataFrame, source: EntitySource, settings: Settings) -> Mapped:
+    lookup = _ColumnLookup([c for c in raw.columns if c not in BOOKKEEPING])
+    out: dict[str, pd.Series] = {}
+    result = Mapped(frame=pd.DataFrame())
+    for f in entity.fields:
+        spec = source.columns.get(f.name) or ColumnSpec(source=f.name)
+        column_name = lookup.find(spec.source)
+        if column_name is None:
+            if f.name in source.constants:
+                out[f.name] = pd.Series(source.constants[f.name], index=raw.index, dtype=TEXT_DTYPE)
+            elif f.required and not _derivable(entity, f.name, lookup, settings):
+                result.missing_required.append((f.name, spec.source))
+            elif f.name in source.columns:
+                result.missing_optional.append((f.name, spec.source))
+            continue
+        column = _trim(raw[column_name])
+        if spec.value_map:
+            column = _replace_values(column, spec.value_map)
+        if f.kind is Kind.LIST:
+            column = _as_key_list(column, spec.split)
+        out[f.name] = column
+    result.unused_columns = lookup.unused()
+    frame = pd.DataFrame({name: out.get(name, _empty(raw.index)) for name in entity.columns}, index=raw.index)
+    for column in BOOKKEEPING:
+        frame[column] = raw[column]
+    _derive(entity, frame, settings)
+    result.frame = frame
+    return result
+
+
+class _ColumnLookup:
+    """Source columns by exact name, then by name ignoring case and surrounding spaces."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self._loose: dict[str, str] = {}
+        for name in names:
+            self._loose.setdefault(name.strip().casefold(), name)
+        self._used: set[str] = set()
+
+    def find(self, wanted: str) -> str | None:
+        name = wanted if wanted in self.names else self._loose.get(wanted.strip().casefold())
+        if name is not None:
+            self._used.add(name)
+        return name
+
+    def has(self, wanted: str) -> bool:
+        return wanted in self.names or wanted.strip().casefold() in self._loose
+
+    def unused(self) -> list[str]:
+        return [n for n in self.names if n not in self._used]
+
+
+def _derivable(entity: Entity, name: str, lookup: _ColumnLookup, settings: Settings) -> bool:
+    sources = DERIVED_FROM.get((entity.name, name), ())
+    if entity.name == "users" and name == "user_key" and settings.users_key == "organization":
+        sources = ("organization_number",)
+    return any(lookup.has(s) for s in sources)
+
+
+def _derive(entity: Entity, frame: pd.DataFrame, settings: Settings) -> None:
+    """Fill canonical columns seed 000 derives from others, where the source left them empty."""
+    if entity.name == "locations":
+        frame["location_name"] = frame["location_name"].fillna(frame["city"])
+    elif entity.name == "users":
+        if settings.users_key == "organization":
+            derived = frame["organization_number"]
+        else:
+            derived = frame["user_id"].fillna(frame["username"])
+        frame["user_key"] = frame["user_key"].fillna(derived)
+
+
+def _empty(index: pd.Index) -> pd.Series:
+    return pd.Series(pd.NA, index=index, dtype=TEXT_DTYPE)
+
+
+def _trim(column: pd.Series) -> pd.Series:
+    column = column.astype(TEXT_DTYPE).str.strip()
+    return column.mask(column.str.len() == 0)
+
+
+def _replace_values(column: pd.Series, value_map: dict[str, str]) -> pd.Series:
+    replaced = column.map(value_map)  # dict lookup on the whole column: values not listed become NA ...
+    return replaced.astype(TEXT_DTYPE).fillna(column)  # ... and keep their own value
+
+
+def _as_key_list(column: pd.Series, split: str | None) -> pd.Series:
+    """Several keys in one cell: canonical form is "a|b|c" with no blanks or empty entries."""
+    if column.isna().all():
+        return column
+    json_like = column.str.startswith("[").fillna(False)
+    if json_like.any():  # JSON sources send a real array, which the reader kept as JSON text
+        uniques = column[json_like].unique()
+        column = column.where(~json_like, column.map({u: _json_list(u) for u in uniques}).astype(TEXT_DTYPE))
+    if split and split != LIST_SEPARATOR:
+        column = column.str.replace(split, LIST_SEPARATOR, regex=False)
+    column = column.str.replace(r"\s*\|[\s|]*", LIST_SEPARATOR, regex=True).str.strip("| \t")
+    return column.mask(column.str.len() == 0)
+
+
+def _json_list(text: str) -> str:
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    if not isinstance(values, list):
+        return text
+    return LIST_SEPARATOR.join(str(v).strip() for v in values if v is not None and str(v).strip())

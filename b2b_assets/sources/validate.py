@@ -1,0 +1,201 @@
+"""From raw strings to canonical rows: map, normalise, validate; bad rows become issues, good rows flow on.
+
+`prepare` handles one frame. A file arrives in batches, so `FilePreparer`
+carries what must span them (keys already seen, warnings already given) and
+`prepare_file` runs a whole file through the reader and the preparer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from b2b_assets.model import Entity, Kind, entity as entity_named
+from b2b_assets.model.frames import cast_frame
+from b2b_assets.sources.columns import BOOKKEEPING, apply_mapping
+from b2b_assets.sources.issues import IssueLog, concat_issues, empty_issues, issue_frame
+from b2b_assets.sources.keys import KeyTracker
+from b2b_assets.sources.mapping import EntitySource, Settings, default_source
+from b2b_assets.sources.normalize import normalize, parse_number
+from b2b_assets.sources.readers import read_batches
+from b2b_assets.sources.readers.frames import ROW_COLUMN, SOURCE_COLUMN
+from b2b_assets.sources.schema import REQUIRED_REASON, failure_issues, input_schema
+
+
+@dataclass
+class Prepared:
+    valid: pd.DataFrame  # cast_frame dtypes, plus _source and _row
+    issues: pd.DataFrame  # source, row_number, field, value, reason
+    rows_read: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.rows_read - len(self.valid)
+
+
+def prepare(entity: Entity | str, raw: pd.DataFrame, mapping_for_entity: EntitySource | None = None,
+            settings: Settings | None = None) -> Prepared:
+    """Prepare one self-contained frame (duplicates are looked for within it only)."""
+    return FilePreparer(entity, mapping_for_entity, settings).prepare(raw)
+
+
+def prepare_file(entity: Entity | str, source: EntitySource, settings: Settings | None = None,
+                 path: str | Path | None = None) -> Iterator[Prepared]:
+    """Read `source.file` (or `path`) batch by batch and prepare each; reader issues ride along.
+
+    Yields at least one Prepared, so an empty or unreadable file still reports its issue.
+    """
+    path = Path(path or source.file)
+    log = IssueLog()
+    preparer = FilePreparer(entity, source, settings)
+    produced = False
+    for raw in read_batches(path, source.read, log):
+        prepared = preparer.prepare(raw)
+        prepared.issues = concat_issues([log.take(), prepared.issues])
+        prepared.warnings = [*log.warnings, *prepared.warnings]
+        log.warnings.clear()
+        produced = True
+        yield prepared
+    if not produced or len(log) or log.warnings:
+        yield Prepared(valid=_empty_valid(preparer.entity), issues=log.take(), rows_read=0,
+                       warnings=list(log.warnings))
+
+
+class FilePreparer:
+    """Prepares the batches of one file in order."""
+
+    def __init__(self, entity: Entity | str, source: EntitySource | None = None,
+                 settings: Settings | None = None) -> None:
+        self.entity = entity_named(entity) if isinstance(entity, str) else entity
+        self.source = source or default_source(self.entity.name)
+        self.settings = settings or Settings()
+        self._keys = KeyTracker()
+        self._told: set[str] = set()  # file-level messages already given, so each appears once per file
+
+    def prepare(self, raw: pd.DataFrame) -> Prepared:
+        entity = self.entity
+        raw = _with_bookkeeping(raw.reset_index(drop=True))
+        warnings: list[str] = []
+        mapped = apply_mapping(entity, raw, self.source, self.settings)
+        source_name = str(raw[SOURCE_COLUMN].iloc[0]) if len(raw) else "(no rows)"
+        if mapped.unused_columns:
+            self._once(warnings, f"{source_name}: ignored column(s) not mapped to {entity.name}: "
+                                 f"{', '.join(mapped.unused_columns)}")
+        for canonical, wanted in mapped.missing_optional:
+            self._once(warnings, f"{source_name}: column {wanted!r} mapped to {canonical} is not in the file")
+        if mapped.missing_required:
+            return Prepared(_empty_valid(entity), self._missing_columns(raw, mapped.missing_required, source_name),
+                            rows_read=len(raw), warnings=warnings)
+
+        values = mapped.frame  # trimmed source values: what issues quote
+        frame = normalize(entity, values, self.settings)
+        sources, rows = frame[SOURCE_COLUMN], frame[ROW_COLUMN]
+        issues = [
+            failure_issues(frame[entity.columns], input_schema(entity.name), values, sources, rows),
+            _one_of_issues(entity, frame),
+            self._duplicate_issues(frame),
+        ]
+        issues = concat_issues(issues)
+        if entity.name == "users":
+            issues = _explain_user_key(issues, self.settings)
+        at = pd.MultiIndex.from_arrays([frame[SOURCE_COLUMN], frame[ROW_COLUMN]])
+        bad = at.isin(pd.MultiIndex.from_arrays([issues["source"], issues["row_number"]]))
+        good = frame[~bad] if bad.any() else frame
+        return Prepared(valid=_typed(entity, good), issues=issues, rows_read=len(raw), warnings=warnings)
+
+    def _once(self, warnings: list[str], message: str) -> None:
+        if message not in self._told:
+            self._told.add(message)
+            IssueLog().warn(message)
+            warnings.append(message)
+
+    def _missing_columns(self, raw: pd.DataFrame, missing: list[tuple[str, str]], source_name: str) -> pd.DataFrame:
+        header = ", ".join(c for c in raw.columns if c not in BOOKKEEPING)
+        parts = []
+        for canonical, wanted in missing:
+            named = f"'{canonical}'" if wanted == canonical else f"'{canonical}' (mapped from '{wanted}')"
+            if self.entity.name == "users" and canonical == "user_key":
+                named = "'organization_number'" if self.settings.users_key == "organization" else "'user_id' or 'username'"
+            reason = f"required column {named} missing; header has: {header}; no row of this file was loaded"
+            if reason in self._told:
+                continue
+            self._told.add(reason)
+            parts.append(issue_frame([source_name], [None], [canonical], [None], [reason]))
+        return concat_issues(parts)
+
+    def _duplicate_issues(self, frame: pd.DataFrame) -> pd.DataFrame:
+        entity = self.entity
+        required_parts = [c for c in entity.key if entity.field(c).required]
+        complete = frame[required_parts].notna().all(axis=1).to_numpy()
+        keyed = frame if complete.all() else frame[complete]
+        duplicate, first_row = self._keys.check(keyed[list(entity.key)], keyed[ROW_COLUMN].to_numpy())
+        if not duplicate.any():
+            return empty_issues()
+        dupes = keyed[duplicate]
+        key_text = [", ".join(f"{c}={v!r}" for c, v in zip(entity.key, values) if not pd.isna(v))
+                    for values in dupes[list(entity.key)].itertuples(index=False)]
+        reasons = [f"duplicate key {k} (first seen at row {r}); row skipped" for k, r in zip(key_text, first_row[duplicate])]
+        key_field = "+".join(entity.key)
+        shown = dupes[entity.key[0]] if len(entity.key) == 1 else pd.Series(
+            [" / ".join("" if pd.isna(v) else str(v) for v in t) for t in dupes[list(entity.key)].itertuples(index=False)])
+        return issue_frame(dupes[SOURCE_COLUMN].to_numpy(), dupes[ROW_COLUMN].to_numpy(), key_field,
+                           np.asarray(shown, dtype=object), reasons)
+
+
+def _with_bookkeeping(raw: pd.DataFrame) -> pd.DataFrame:
+    """Frames built by hand (tests, the API) may lack `_source`/`_row`: number them 1.. from here."""
+    if SOURCE_COLUMN not in raw.columns:
+        raw[SOURCE_COLUMN] = pd.Series("(frame)", index=raw.index, dtype="string[pyarrow]")
+    if ROW_COLUMN not in raw.columns:
+        raw[ROW_COLUMN] = pd.array(np.arange(1, len(raw) + 1), dtype="int64[pyarrow]")
+    return raw
+
+
+def _one_of_issues(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    for group in entity.one_of:
+        empty = frame[list(group)].isna().all(axis=1)
+        if empty.any():
+            rows = frame[empty]
+            names = " or ".join(group)
+            parts.append(issue_frame(rows[SOURCE_COLUMN].to_numpy(), rows[ROW_COLUMN].to_numpy(), "+".join(group),
+                                     None, f"needs {names}; all are empty"))
+    return concat_issues(parts)
+
+
+def _explain_user_key(issues: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """An empty user_key means its sources were empty: say which (seed 000: "user_id or username")."""
+    empty_key = (issues["field"] == "user_key") & (issues["reason"] == REQUIRED_REASON)
+    if empty_key.any():
+        reason = ("organization_number is empty (users_key: organization)" if settings.users_key == "organization"
+                  else "user_id and username are both empty; one is required")
+        issues.loc[empty_key.fillna(False), "reason"] = reason
+    return issues
+
+
+def _typed(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
+    """Valid string values to model dtypes: parsing is done here in Arrow, so cast_frame only checks types."""
+    columns = {}
+    for f in entity.fields:
+        column = frame[f.name]
+        if f.kind is Kind.BOOLEAN:
+            column = column == "true"
+        elif f.is_numeric:
+            column = parse_number(column, integer=f.kind is Kind.INTEGER)
+        columns[f.name] = column
+    typed = cast_frame(entity, pd.DataFrame(columns, index=frame.index))
+    for column in BOOKKEEPING:
+        typed[column] = frame[column]
+    return typed.reset_index(drop=True)
+
+
+def _empty_valid(entity: Entity) -> pd.DataFrame:
+    frame = cast_frame(entity, pd.DataFrame(index=pd.RangeIndex(0)))
+    frame[SOURCE_COLUMN] = pd.Series([], dtype="string[pyarrow]")
+    frame[ROW_COLUMN] = pd.Series([], dtype="int64[pyarrow]")
+    return frame

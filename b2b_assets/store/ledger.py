@@ -1,0 +1,110 @@
+"""The sync ledger: what each target has acknowledged, per record.
+
+(target, entity, record_key) → payload hash, state, last error, attempts. The
+outbound planners diff payload hashes against it; outcomes are recorded only
+after the target confirmed (or rejected) them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Engine, case, func, select
+
+from b2b_assets.store.engine import write_transaction
+from b2b_assets.store.hashing import hash_series
+from b2b_assets.store.sql import BATCH_SIZE, batches, to_records, upsert_insert, utcnow
+from b2b_assets.store.tables import LEDGER_STATES, sync_ledger
+
+SENT, REJECTED, HELD, DELETED = LEDGER_STATES
+OUTCOME_COLUMNS = ("record_key", "payload_hash", "state", "last_error")
+_TEXT = "string[pyarrow]"
+
+
+def _outcomes(outcomes: pd.DataFrame) -> pd.DataFrame:
+    missing = {"record_key", "state"} - set(outcomes.columns)
+    if missing:
+        raise ValueError(f"ledger outcomes need columns {sorted(missing)}")
+    out = outcomes.reindex(columns=list(OUTCOME_COLUMNS)).reset_index(drop=True)
+    out["record_key"] = out["record_key"].astype(_TEXT)
+    out["state"] = out["state"].astype(_TEXT)
+    out["last_error"] = out["last_error"].astype(_TEXT)
+    out["payload_hash"] = hash_series(out["payload_hash"])
+    unknown = sorted(set(out["state"].dropna()) - set(LEDGER_STATES))
+    if unknown or out["state"].isna().any() or out["record_key"].isna().any():
+        raise ValueError(f"ledger outcomes need a record_key and a state in {LEDGER_STATES}; got {unknown or 'NA'}")
+    return out[~out["record_key"].duplicated(keep="last")]
+
+
+class SyncLedger:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def record(self, target: str, entity_name: str, outcomes: pd.DataFrame) -> int:
+        """Record per-record outcomes (record_key, payload_hash, state, last_error) of one sync.
+
+        attempts += 1 and last_attempt_at = now for every record; first_sent_at is
+        kept from the first time a record was sent; confirmed_at is set when the
+        state is `sent`. Returns how many records were recorded.
+        """
+        frame = _outcomes(outcomes)
+        if frame.empty:
+            return 0
+        now = utcnow()
+        sent = frame["state"] == SENT
+        frame["first_sent_at"] = pd.Series(now, index=frame.index, dtype=object).where(sent.to_numpy(), None)
+        frame["confirmed_at"] = frame["first_sent_at"]
+        with write_transaction(self._engine) as connection:
+            insert = upsert_insert(connection, sync_ledger)
+            excluded = insert.excluded
+            statement = insert.on_conflict_do_update(
+                index_elements=[sync_ledger.c.target, sync_ledger.c.entity, sync_ledger.c.record_key],
+                set_={
+                    "payload_hash": excluded.payload_hash,
+                    "state": excluded.state,
+                    "last_error": excluded.last_error,
+                    "attempts": sync_ledger.c.attempts + 1,
+                    "last_attempt_at": excluded.last_attempt_at,
+                    "first_sent_at": func.coalesce(sync_ledger.c.first_sent_at, excluded.first_sent_at),
+                    "confirmed_at": case((excluded.state == SENT, excluded.confirmed_at),
+                                         else_=sync_ledger.c.confirmed_at),
+                },
+            )
+            for batch in batches(frame, BATCH_SIZE):
+                connection.execute(statement, to_records(
+                    batch, target=target, entity=entity_name, attempts=1, last_attempt_at=now))
+        return len(frame)
+
+    def load(self, target: str, entity_name: str) -> pd.DataFrame:
+        """record_key, payload_hash, state, attempts of every record this target has seen, in key order."""
+        c = sync_ledger.c
+        statement = (select(c.record_key, c.payload_hash, c.state, c.attempts)
+                     .where(c.target == target, c.entity == entity_name).order_by(c.record_key))
+        with self._engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        raw = pd.DataFrame.from_records(rows, columns=["record_key", "payload_hash", "state", "attempts"])
+        return pd.DataFrame({
+            "record_key": raw["record_key"].astype(_TEXT),
+            "payload_hash": pd.to_numeric(raw["payload_hash"]).astype("int64[pyarrow]"),
+            "state": raw["state"].astype(_TEXT),
+            "attempts": pd.to_numeric(raw["attempts"]).astype("int64[pyarrow]"),
+        })
+
+    def counts(self, target: str, entity_name: str) -> dict[str, int]:
+        """Records per state (every state present, 0 when none)."""
+        c = sync_ledger.c
+        statement = (select(c.state, func.count()).where(c.target == target, c.entity == entity_name)
+                     .group_by(c.state))
+        with self._engine.connect() as connection:
+            found = {state: int(n) for state, n in connection.execute(statement)}
+        return {state: found.get(state, 0) for state in LEDGER_STATES} | found
+
+    def keys_in_state(self, target: str, entity_name: str, state: str) -> pd.Series:
+        """record_keys of this target's records in `state`, in key order."""
+        if state not in LEDGER_STATES:
+            raise ValueError(f"unknown ledger state {state!r}; one of {LEDGER_STATES}")
+        c = sync_ledger.c
+        statement = (select(c.record_key).where(c.target == target, c.entity == entity_name,
+                                                c.state == state).order_by(c.record_key))
+        with self._engine.connect() as connection:
+            keys = connection.execute(statement).scalars().all()
+        return pd.Series(keys, dtype=_TEXT, name="record_key")

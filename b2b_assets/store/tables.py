@@ -1,0 +1,111 @@
+"""Every table the store owns, on one MetaData.
+
+Hub tables are generated from the canonical model: one `hub_<entity>` table per
+entity, a typed column per field, the entity's key as composite primary key,
+plus bookkeeping columns (`_row_hash`, `_in_source`, `_loaded_at`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, text,
+)
+from sqlalchemy.types import TypeEngine
+
+from b2b_assets.model import ENTITIES, Entity, Field, Kind
+
+metadata = MetaData()
+
+LONG_TEXT = 4000  # above this a TEXT field is stored as Text rather than VARCHAR(n)
+ROW_HASH, IN_SOURCE, LOADED_AT = "_row_hash", "_in_source", "_loaded_at"
+BOOKKEEPING = (ROW_HASH, IN_SOURCE, LOADED_AT)
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+AUTO_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def column_type(field: Field) -> TypeEngine:
+    if field.kind is Kind.DECIMAL:
+        return Float()  # values are already rounded to 4 places
+    if field.kind is Kind.INTEGER:
+        return BigInteger()
+    if field.kind is Kind.BOOLEAN:
+        return Boolean(create_constraint=False)
+    if field.max_length is None or field.max_length > LONG_TEXT:
+        return Text() if field.kind in (Kind.TEXT, Kind.LIST) else String()
+    return String(field.max_length)
+
+
+def hub_table_name(entity_name: str) -> str:
+    return f"hub_{entity_name}"
+
+
+def _hub_table(entity: Entity) -> Table:
+    columns = []
+    for f in entity.fields:
+        in_key = f.name in entity.key
+        # Optional key parts are stored as '' so the composite primary key holds.
+        columns.append(Column(
+            f.name, column_type(f), primary_key=in_key, nullable=not in_key, autoincrement=False,
+            server_default=text("''") if in_key and f.kind not in (Kind.DECIMAL, Kind.INTEGER, Kind.BOOLEAN) else None,
+        ))
+    return Table(
+        hub_table_name(entity.name), metadata, *columns,
+        Column(ROW_HASH, BigInteger, nullable=False),
+        Column(IN_SOURCE, Boolean(create_constraint=False), nullable=False, server_default=text("true")),
+        Column(LOADED_AT, DateTime(timezone=True), nullable=False),
+        comment=entity.description,
+    )
+
+
+HUB_TABLES: dict[str, Table] = {e.name: _hub_table(e) for e in ENTITIES}
+
+held_records = Table(
+    "held_records", metadata,
+    Column("entity", String(64), primary_key=True),
+    Column("record_key", Text, primary_key=True),
+    Column("payload", Text, nullable=False),  # the canonical record as JSON
+    Column("missing_reference", Text),
+    Column("reason", Text),
+    Column("first_held_at", DateTime(timezone=True), nullable=False),
+    Column("last_tried_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("1")),
+)
+
+quarantine = Table(
+    "quarantine", metadata,
+    Column("id", AUTO_ID, primary_key=True, autoincrement=True),
+    Column("run_id", String(128), nullable=False),
+    Column("entity", String(64), nullable=False),
+    Column("source", Text),
+    Column("row_number", BigInteger),  # None for file-level problems
+    Column("field", Text),
+    Column("value", Text),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_quarantine_run_entity", "run_id", "entity"),
+    Index("ix_quarantine_entity_id", "entity", "id"),
+)
+
+LEDGER_STATES = ("sent", "rejected", "held", "deleted")
+
+sync_ledger = Table(
+    "sync_ledger", metadata,
+    Column("target", String(64), primary_key=True),
+    Column("entity", String(64), primary_key=True),
+    Column("record_key", Text, primary_key=True),
+    Column("payload_hash", BigInteger),
+    Column("state", String(16), nullable=False),
+    Column("last_error", Text),
+    Column("attempts", Integer, nullable=False, server_default=text("1")),
+    Column("first_sent_at", DateTime(timezone=True)),
+    Column("last_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),
+)
+
+source_cursors = Table(
+    "source_cursors", metadata,
+    Column("source", String(255), primary_key=True),
+    Column("entity", String(64), primary_key=True),
+    Column("cursor", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Outbound targets: a target-independent core plus one package per vendor."""

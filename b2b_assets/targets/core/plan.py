@@ -1,0 +1,132 @@
+"""The planner: sort mapped records into new / changed / unchanged / held / invalid, plus deletions.
+
+Everything here is column operations over the whole entity; no record is
+looked at one by one. The payload hash covers the payload's column names as
+well as its values, so a mapping change (a field added, renamed or formatted
+differently) changes every hash and triggers a resend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+NEW, CHANGED, UNCHANGED, HELD, INVALID = "new", "changed", "unchanged", "held", "invalid"
+ACTIONS = (NEW, CHANGED, UNCHANGED, HELD, INVALID)
+TO_SEND = (NEW, CHANGED)
+
+
+class LedgerState(StrEnum):
+    SENT = "sent"
+    REJECTED = "rejected"
+    HELD = "held"
+    DELETED = "deleted"
+
+
+def frame_hash(frame: pd.DataFrame) -> pd.Series:
+    """uint64 hash per row of `frame`, salted with its column names, as int64 for storage."""
+    if frame.empty:
+        return pd.Series([], dtype="int64", index=frame.index)
+    salt = np.uint64(int.from_bytes(("\x1f".join(map(str, frame.columns))).encode()[:8].ljust(8, b"\0"), "little"))
+    # Lists (an account's payment types, a price group's members) hash as their joined text.
+    listy = [c for c in frame.columns if frame[c].dtype == object and frame[c].map(type).eq(list).any()]
+    if listy:
+        frame = frame.assign(**{c: frame[c].str.join("\x1f") for c in listy})
+    hashed = pd.util.hash_pandas_object(frame.astype(object).where(frame.notna(), None), index=False)
+    return pd.Series((hashed.to_numpy() ^ salt).view("int64"), index=frame.index)
+
+
+def payload_hash(records: pd.DataFrame, children: pd.DataFrame | None = None, *,
+                 key_column: str = "record_key", parent_column: str = "parent_key") -> pd.Series:
+    """One hash per record: its own fields, combined with the hashes of its nested children.
+
+    Children are combined order-independently (a sum of their hashes), so the
+    order an export lists a product's sell units in does not cause a resend.
+    """
+    own = frame_hash(records.drop(columns=[key_column]))
+    if children is None or children.empty:
+        return own
+    child_hashes = frame_hash(children.drop(columns=[parent_column]))
+    combined = child_hashes.groupby(children[parent_column].to_numpy()).sum()  # int64 sum wraps, which is fine for mixing
+    per_record = records[key_column].map(combined).fillna(0).astype("int64")
+    mixed = own.to_numpy().view("uint64") * np.uint64(0x9E3779B97F4A7C15) + per_record.to_numpy().view("uint64")
+    return pd.Series(mixed.view("int64"), index=records.index)
+
+
+@dataclass(frozen=True)
+class DeletionPolicy:
+    """Deletions are off by default; when on, a mass deletion is refused unless overridden."""
+
+    enabled: bool = False
+    max_share: float = 0.10
+    override: bool = False
+
+
+class DeletionRefused(RuntimeError):
+    pass
+
+
+@dataclass
+class Plan:
+    target: str
+    entity: str
+    records: pd.DataFrame  # record_key, payload_hash, action, reason
+    deletions: pd.Series = field(default_factory=lambda: pd.Series([], dtype="string"))
+    deletions_blocked: bool = False  # deletions found but the policy keeps them from being sent
+
+    def keys(self, *actions: str) -> pd.Series:
+        return self.records.loc[self.records["action"].isin(actions), "record_key"]
+
+    def counts(self) -> dict[str, int]:
+        counts = {a: 0 for a in ACTIONS}
+        counts.update({str(k): int(v) for k, v in self.records["action"].value_counts().items()})
+        counts["deleted"] = 0 if self.deletions_blocked else int(len(self.deletions))
+        counts["deletions_pending"] = int(len(self.deletions)) if self.deletions_blocked else 0
+        return counts
+
+
+def plan(target: str, entity: str, hashes: pd.DataFrame, ledger: pd.DataFrame, *,
+         held_reasons: pd.Series | None = None, invalid_reasons: pd.Series | None = None,
+         full_refresh: bool = False, deletions: DeletionPolicy = DeletionPolicy()) -> Plan:
+    """Compare `hashes` (record_key, payload_hash) of the current payload with the ledger.
+
+    held_reasons / invalid_reasons: reason strings indexed by record_key for
+    records that must not be sent (a reference the target lacks; a value the
+    target cannot take). A record previously rejected is always resent.
+    """
+    current = hashes[["record_key", "payload_hash"]].reset_index(drop=True)
+    last = ledger.set_index("record_key") if not ledger.empty else pd.DataFrame(
+        {"payload_hash": pd.Series([], dtype="int64"), "state": pd.Series([], dtype="string")})
+    last_hash = current["record_key"].map(last["payload_hash"])
+    last_state = current["record_key"].map(last["state"])
+    confirmed = last_state.eq(LedgerState.SENT.value).fillna(False).astype(bool)
+    same = confirmed & last_hash.eq(current["payload_hash"]).fillna(False).astype(bool)
+    action = np.where(last_state.isna() | last_state.eq(LedgerState.HELD.value).fillna(False), NEW,
+                      np.where(same & ~full_refresh, UNCHANGED, CHANGED))
+    # A record once deleted at the target and back in the source is a create again.
+    action = np.where(last_state.eq(LedgerState.DELETED.value).fillna(False), NEW, action)
+    reason = pd.Series(pd.NA, index=current.index, dtype="string")
+    for label, reasons in ((HELD, held_reasons), (INVALID, invalid_reasons)):
+        if reasons is not None and not reasons.empty:
+            found = current["record_key"].map(reasons)
+            hit = found.notna().to_numpy()
+            action = np.where(hit, label, action)
+            reason = reason.mask(hit, found.astype("string"))
+    records = current.assign(action=pd.Series(action, dtype="string"), reason=reason)
+
+    gone = pd.Series([], dtype="string")
+    if not ledger.empty:
+        sent = ledger.loc[ledger["state"] == LedgerState.SENT.value, "record_key"]
+        gone = sent[~sent.isin(current["record_key"])].astype("string").reset_index(drop=True)
+    blocked = bool(len(gone)) and not deletions.enabled
+    if len(gone) and deletions.enabled and not deletions.override:
+        share = len(gone) / max(1, int((ledger["state"] == LedgerState.SENT.value).sum()))
+        if share > deletions.max_share:
+            raise DeletionRefused(
+                f"{target}/{entity}: {len(gone)} records ({share:.0%}) are gone from the source, more than the "
+                f"allowed {deletions.max_share:.0%}; refusing to delete them. If the export is complete, rerun with "
+                f"deletions.override = true.")
+    return Plan(target, entity, records, gone, blocked)

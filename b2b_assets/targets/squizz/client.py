@@ -1,0 +1,218 @@
+"""The SQUIZZ.com Platform API client: sessions and import_esd over one retrying HTTP session.
+
+Transport trouble (429 with Retry-After, 5xx, dropped connections, timeouts)
+is retried below this class by urllib3's `Retry`, POST included: import_esd
+upserts by key, so sending a document twice is harmless. Platform-level
+trouble is handled here: an expired session is re-created once, a busy
+platform is given a few pauses, everything else becomes one of the
+exceptions in `errors.py`. Credentials and session ids never appear in
+messages, logs or reprs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from b2b_assets.targets.squizz.envelope import build_document, encode_document
+from b2b_assets.targets.squizz.errors import (
+    RETRYABLE_CODES,
+    SquizzError,
+    SquizzFatalError,
+    SquizzRetryableError,
+    SquizzSessionInvalid,
+    error_for,
+)
+from b2b_assets.targets.squizz.replies import Reply, parse_reply
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.squizz.com"
+CREDENTIAL_ENV_NAMES = ("SQUIZZ_ORG_ID", "SQUIZZ_API_KEY", "SQUIZZ_API_PASSWORD")
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+def default_retry(total: int = 6, backoff_factor: float = 0.5, backoff_max: float = 60.0) -> Retry:
+    """Transport retries: throttling, gateway errors, dropped connections and read timeouts, POST included."""
+    return Retry(
+        total=total, connect=total, read=total, status=total,
+        backoff_factor=backoff_factor, backoff_max=backoff_max,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "POST"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,  # hand back the last reply so it becomes a SquizzRetryableError, not a bare RetryError
+    )
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """A document the platform accepted."""
+
+    type_id: int
+    records: int
+    code: str
+    message: str
+    reply_shape: str  # "flat" or "esd": which of the two reply shapes the platform used
+    api_version: str | None
+
+
+class SquizzClient:
+    def __init__(self, base_url: str = DEFAULT_BASE_URL, org_id: str = "", api_key: str = "",
+                 api_password: str = "", *, timeout: float = 30, retry: Retry | None = None,
+                 credential_env_names: tuple[str, str, str] = CREDENTIAL_ENV_NAMES,
+                 busy_retries: int = 3, busy_backoff: float = 2.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.credential_env_names = tuple(credential_env_names)
+        self.busy_retries = busy_retries
+        self.busy_backoff = busy_backoff
+        self._org_id = org_id
+        self._api_key = api_key
+        self._api_password = api_password
+        self._session_id: str | None = None
+        self._http = requests.Session()
+        adapter = HTTPAdapter(max_retries=retry if retry is not None else default_retry())
+        self._http.mount("http://", adapter)
+        self._http.mount("https://", adapter)
+
+    @classmethod
+    def from_env(cls, base_url: str = DEFAULT_BASE_URL, env: Mapping[str, str] | None = None,
+                 credential_env_names: tuple[str, str, str] = CREDENTIAL_ENV_NAMES, **kwargs: Any) -> SquizzClient:
+        env = os.environ if env is None else env
+        missing = [name for name in credential_env_names if not env.get(name)]
+        if missing:
+            raise SquizzFatalError("MISSING_CREDENTIALS", "", f"set the environment variables {', '.join(missing)}")
+        org_id, api_key, api_password = (env[name] for name in credential_env_names)
+        return cls(base_url, org_id, api_key, api_password, credential_env_names=credential_env_names, **kwargs)
+
+    def __repr__(self) -> str:
+        # Deliberately nothing from the credentials or the session id.
+        return f"SquizzClient(base_url={self.base_url!r}, session_open={self._session_id is not None})"
+
+    def __enter__(self) -> SquizzClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- sessions ---------------------------------------------------------------------------------------------
+
+    @property
+    def has_session(self) -> bool:
+        return self._session_id is not None
+
+    def create_session(self) -> None:
+        reply = self._call("POST", "create_session", data={
+            "org_id": self._org_id, "api_org_key": self._api_key, "api_org_pw": self._api_password,
+            "create_session": "Y"})
+        session_id = reply.value("session_id")
+        if not session_id:
+            raise SquizzFatalError("SERVER_ERROR_UNKNOWN", "", "SQUIZZ created a session but returned no session id")
+        self._session_id = str(session_id)
+        log.info("SQUIZZ API session created")
+
+    def validate_session(self) -> bool:
+        if self._session_id is None:
+            return False
+        try:
+            reply = self._call("GET", f"validate_session/{self._session_id}")
+        except SquizzSessionInvalid:
+            self._session_id = None
+            return False
+        valid = reply.value("session_valid")
+        return valid is None or str(valid).upper() in ("Y", "TRUE", "1")
+
+    def destroy_session(self) -> None:
+        """End the session; best effort, since the platform expires sessions by itself anyway."""
+        if self._session_id is None:
+            return
+        session_id, self._session_id = self._session_id, None
+        try:
+            self._call("GET", f"destroy_session/{session_id}", secrets=(session_id,))
+            log.info("SQUIZZ API session destroyed")
+        except SquizzError as exc:
+            log.warning("SQUIZZ destroy_session failed (ignored): %s", exc)
+
+    def close(self) -> None:
+        try:
+            self.destroy_session()
+        finally:
+            self._http.close()
+
+    # --- imports ----------------------------------------------------------------------------------------------
+
+    def import_esd(self, type_id: int, records: Sequence[dict], data_fields: Sequence[str], *,
+                   transfer_mode: str = "INCREMENT", child_data_fields: Sequence[str] | None = None,
+                   price_groups: dict[str, list[str]] | None = None) -> ImportResult:
+        """Send `records` as one ESD document of import type `type_id`; raise a SquizzError if it is refused."""
+        body = encode_document(build_document(type_id, records, data_fields, transfer_mode=transfer_mode,
+                                              child_data_fields=child_data_fields, price_groups=price_groups))
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip", "Accept": "application/json"}
+        session_recreated = False
+        busy_pauses = 0
+        while True:
+            if self._session_id is None:
+                self.create_session()
+            try:
+                reply = self._call("POST", f"import_esd/{self._session_id}", params={"import_type_id": type_id},
+                                   body=body, headers=headers)
+            except SquizzSessionInvalid:
+                if session_recreated:
+                    raise
+                session_recreated = True
+                self._session_id = None
+                log.info("SQUIZZ session expired; creating a new one and resending")
+                continue
+            except SquizzRetryableError as exc:
+                if exc.code not in RETRYABLE_CODES or busy_pauses >= self.busy_retries:
+                    raise
+                pause = self.busy_backoff * (2 ** busy_pauses)
+                busy_pauses += 1
+                log.warning("SQUIZZ import type %s: %s; retrying in %.2fs (%d/%d)", type_id, exc.code, pause,
+                            busy_pauses, self.busy_retries)
+                time.sleep(pause)
+                continue
+            log.info("SQUIZZ import type %s: %d records accepted", type_id, len(records))
+            return ImportResult(type_id, len(records), reply.code, reply.message, reply.shape, reply.api_version)
+
+    # --- one HTTP call ----------------------------------------------------------------------------------------
+
+    def _call(self, method: str, action: str, *, data: dict | None = None, body: bytes | None = None,
+              headers: dict | None = None, params: dict | None = None, secrets: Sequence[str] = ()) -> Reply:
+        url = f"{self.base_url}/rest/1/org/{action}"
+        try:
+            response = self._http.request(method, url, data=data if data is not None else body, headers=headers,
+                                          params=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            # `from None`: the chained exception would carry the URL, and with it the session id.
+            raise SquizzRetryableError("TRANSPORT_ERROR", self._redact(f"{type(exc).__name__}: {exc}", secrets),
+                                       f"could not reach SQUIZZ ({action.split('/')[0]})") from None
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        reply = parse_reply(payload)
+        if reply is None:
+            code = f"HTTP_{response.status_code}"
+            what = f"HTTP {response.status_code} without a SQUIZZ reply"
+            if response.status_code in RETRY_STATUSES:
+                raise SquizzRetryableError(code, what, "SQUIZZ kept failing after the transport retries")
+            raise SquizzFatalError(code, what, f"unexpected reply to {action.split('/')[0]}")
+        if not reply.ok:
+            raise error_for(reply.code, self._redact(reply.message, secrets),
+                            credential_env_names=self.credential_env_names)
+        return reply
+
+    def _redact(self, text: str, extra: Sequence[str] = ()) -> str:
+        for secret in (self._api_password, self._api_key, self._session_id, *extra):
+            if secret:
+                text = text.replace(secret, "***")
+        return text

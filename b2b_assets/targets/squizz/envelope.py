@@ -1,0 +1,47 @@
+"""The Ecommerce Standards Document envelope that wraps the records of one import."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Sequence
+from typing import Any
+
+ESD_VERSION = "1.5"  # what the vendor's libraries send (the seed's examples show 1.3)
+TRANSFER_MODES = ("INCREMENT", "INCREMENT_AVAILABLE", "COMPLETE")
+LOCATIONS_TYPE_ID = 23  # the one type whose configs name the record and nested-stock fields separately
+
+
+def build_document(type_id: int, records: Sequence[dict], data_fields: Sequence[str], *,
+                   transfer_mode: str = "INCREMENT", child_data_fields: Sequence[str] | None = None,
+                   price_groups: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The ESD document for `records`.
+
+    INCREMENT is the default because a delta sync must never use COMPLETE:
+    COMPLETE deactivates every record the upload does not contain.
+    """
+    if transfer_mode not in TRANSFER_MODES:
+        raise ValueError(f"dataTransferMode must be one of {TRANSFER_MODES}, not {transfer_mode!r}")
+    if type_id == LOCATIONS_TYPE_ID:
+        configs = {"dataFieldsLocation": ",".join(data_fields),
+                   "dataFieldsLocationStock": ",".join(child_data_fields or ())}
+    else:
+        configs = {"dataFields": ",".join(data_fields)}
+    document: dict[str, Any] = {
+        "version": ESD_VERSION,
+        "resultStatus": 1,
+        "message": "",
+        "dataTransferMode": transfer_mode,
+        "totalDataRecords": len(records),
+        "configs": configs,
+    }
+    if price_groups:
+        document["priceGroups"] = price_groups
+    document["dataRecords"] = list(records)
+    return document
+
+
+def encode_document(document: dict[str, Any]) -> bytes:
+    """Compact JSON, gzip-compressed as the seed recommends; NaN is refused rather than sent as invalid JSON."""
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return gzip.compress(text.encode("utf-8"), compresslevel=6)

@@ -1,0 +1,90 @@
+"""SQUIZZ's own field limits, checked over whole payload frames.
+
+The canonical model enforces the widest limit any target accepts, so a value
+valid in the hub can still be too long for SQUIZZ (a 60-character site name
+against locationName's 50). Such records are rejected for SQUIZZ only, with a
+reason a person can act on; other targets still get them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from b2b_assets.model.frames import TEXT_DTYPE
+from b2b_assets.targets.squizz.columns import PARENT_KEY, RECORD_KEY
+from b2b_assets.targets.squizz.import_types import EsdType, FieldSpec, ImportType, import_type
+
+if TYPE_CHECKING:
+    from b2b_assets.targets.squizz.mapping import Payload
+
+PROBLEM_COLUMNS = ("record_key", "field", "value", "reason")
+VALUE_PREVIEW = 80  # a 65,535-character description does not belong in a report row
+
+
+def check_target_limits(spec: ImportType | str, payload: Payload) -> pd.DataFrame:
+    """One row per (record, field) that SQUIZZ would refuse: record_key, field, value, reason."""
+    spec = import_type(spec) if isinstance(spec, str) else spec
+    found = [_check_frame(payload.records, RECORD_KEY, spec.field_limits, "")]
+    if payload.children is not None and spec.child_field:
+        found.append(_check_frame(payload.children, PARENT_KEY, spec.child_field_limits, f"{spec.child_field}[]."))
+    for group in spec.one_of:
+        present = [payload.records[f] for f in group if f in payload.records.columns]
+        if len(present) == len(group):
+            none_set = pd.concat(present, axis=1).isna().all(axis=1)
+            found.append(_rows(payload.records.loc[none_set, RECORD_KEY], "|".join(group), None,
+                               f"SQUIZZ needs one of {', '.join(group)}; all are empty"))
+    problems = pd.concat([f for f in found if not f.empty], ignore_index=True) if any(
+        not f.empty for f in found) else _empty()
+    return problems.astype(TEXT_DTYPE).reset_index(drop=True)
+
+
+def rejection_reasons(problems: pd.DataFrame) -> pd.Series:
+    """The problems as one reason string per record_key (the outbound core's `invalid_reasons`)."""
+    if problems.empty:
+        return pd.Series([], dtype=TEXT_DTYPE)
+    return problems.groupby("record_key", sort=False)["reason"].agg("; ".join).astype(TEXT_DTYPE)
+
+
+def _check_frame(frame: pd.DataFrame, owner: str, limits: dict[str, FieldSpec], prefix: str) -> pd.DataFrame:
+    found = []
+    for name, spec in limits.items():
+        if name not in frame.columns:
+            continue
+        column, label = frame[name], f"{prefix}{name}"
+        if spec.mandatory:
+            empty = column.isna()
+            found.append(_rows(frame.loc[empty, owner], label, None, f"{label} is mandatory in SQUIZZ and is empty"))
+        if spec.type in (EsdType.STRING, EsdType.ENUM) and spec.max_length is not None:
+            lengths = column.astype(TEXT_DTYPE).str.len()
+            too_long = (lengths > spec.max_length).fillna(False).astype(bool)
+            if too_long.any():
+                reason = (label + " is " + lengths[too_long].astype(int).astype(str)
+                          + f" characters; SQUIZZ accepts at most {spec.max_length}")
+                found.append(_rows(frame.loc[too_long, owner], label, column[too_long], reason))
+        if spec.choices and spec.type is EsdType.ENUM:
+            wrong = (column.notna() & ~column.isin(spec.choices)).fillna(False).astype(bool)
+            found.append(_rows(frame.loc[wrong, owner], label, column[wrong],
+                               f"{label} must be one of {', '.join(spec.choices)}"))
+        if spec.type is EsdType.DECIMAL and spec.max_abs is not None:
+            digits, scale = spec.precision
+            too_big = (column.abs() >= spec.max_abs).fillna(False).astype(bool)
+            found.append(_rows(frame.loc[too_big, owner], label, column[too_big],
+                               f"{label} does not fit SQUIZZ's DECIMAL {digits}.{scale}"))
+    found = [f for f in found if not f.empty]
+    return pd.concat(found, ignore_index=True) if found else _empty()
+
+
+def _rows(owners: pd.Series, field: str, values: pd.Series | None, reason: str | pd.Series) -> pd.DataFrame:
+    if owners.empty:
+        return _empty()
+    preview = (pd.Series(pd.NA, index=owners.index, dtype=TEXT_DTYPE) if values is None
+               else values.astype(TEXT_DTYPE).str.slice(0, VALUE_PREVIEW))
+    reasons = reason.to_numpy() if isinstance(reason, pd.Series) else reason
+    return pd.DataFrame({"record_key": owners.to_numpy(), "field": field, "value": preview.to_numpy(),
+                         "reason": reasons})
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=TEXT_DTYPE) for c in PROBLEM_COLUMNS})

@@ -1,0 +1,207 @@
+"""Canonical frames -> SQUIZZ ESD payloads, with column operations over whole entities.
+
+`to_payload` turns the hub's canonical frames into one row per ESD record
+(values already in ESD form) plus the nested records for products and
+locations. Only `Payload.to_esd_records` walks records one by one, and it runs
+only on the records actually being sent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import pycountry
+
+from b2b_assets.model import LIST_SEPARATOR
+from b2b_assets.model.frames import DECIMAL_PLACES, TEXT_DTYPE
+from b2b_assets.targets.squizz.columns import KEY_SEPARATOR, PARENT_KEY, RECORD_KEY
+from b2b_assets.targets.squizz.field_map import CHILD_COLUMNS, RECORD_COLUMNS
+from b2b_assets.targets.squizz.import_types import PRICE_GROUP_ACCOUNTS, EsdType, FieldSpec, ImportType, import_type
+from b2b_assets.targets.squizz.limits import check_target_limits, rejection_reasons
+
+__all__ = ["KEY_SEPARATOR", "PARENT_KEY", "RECORD_KEY", "Payload", "check_target_limits", "country_names",
+           "rejection_reasons", "to_payload"]
+
+DECIMAL_DTYPE = "float64[pyarrow]"
+LONG_DTYPE = "int64[pyarrow]"
+
+
+@dataclass
+class Payload:
+    """The mapped records of one import type.
+
+    records: `record_key` + one column per record-level data field, in ESD form;
+      NA means "leave the field out". Columns starting with "_" are context for
+      the planner (hashing, held references) and are never sent.
+    children: `parent_key` (= the parent's record_key) + nested fields, or None.
+    price_groups: customer account pricing's priceGroups object for the groups used.
+    """
+
+    records: pd.DataFrame
+    children: pd.DataFrame | None = None
+    price_groups: dict[str, list[str]] | None = None
+    child_field: str | None = None
+
+    def to_esd_records(self, rows: pd.DataFrame) -> list[dict]:
+        """JSON-ready dicts for `rows` (a slice of `records`), children nested, NA left out."""
+        columns = [c for c in rows.columns if c != RECORD_KEY and not c.startswith("_")]
+        keys = rows[RECORD_KEY].tolist()
+        docs = [_without_na(r) for r in rows[columns].to_dict("records")]
+        if self.child_field:
+            for doc, nested in zip(docs, self._nested_for(keys)):
+                # The array is a managed field: an empty list says "none", which omitting it would not.
+                doc[self.child_field] = nested
+        return docs
+
+    def price_groups_for(self, rows: pd.DataFrame) -> dict[str, list[str]] | None:
+        """The priceGroups object a document carrying `rows` needs (only the groups those rows use)."""
+        if self.price_groups is None or "keyPriceGroupID" not in rows.columns:
+            return None
+        used = rows["keyPriceGroupID"].dropna().unique()
+        return {str(g): self.price_groups.get(str(g), []) for g in sorted(used)}
+
+    @cached_property
+    def _child_positions(self) -> dict[str, np.ndarray]:
+        if self.children is None or self.children.empty:
+            return {}
+        return {str(k): v for k, v in self.children.groupby(PARENT_KEY, sort=False).indices.items()}
+
+    def _nested_for(self, keys: list[str]) -> list[list[dict]]:
+        # One iloc and one to_dict for the whole slice, then split: no per-record frame access.
+        empty = np.array([], dtype=np.intp)
+        positions = [self._child_positions.get(k, empty) for k in keys]
+        if self.children is None or not sum(len(p) for p in positions):
+            return [[] for _ in keys]
+        columns = [c for c in self.children.columns if c != PARENT_KEY]
+        flat = [_without_na(r) for r in self.children.iloc[np.concatenate(positions)][columns].to_dict("records")]
+        out, start = [], 0
+        for p in positions:
+            out.append(flat[start:start + len(p)])
+            start += len(p)
+        return out
+
+
+def to_payload(spec: ImportType | str, frames: Mapping[str, pd.DataFrame]) -> Payload:
+    """Map canonical `frames` (keyed by canonical entity name) to the payload of one import type."""
+    spec = import_type(spec) if isinstance(spec, str) else spec
+    missing = [e for e in spec.source_entities if e not in frames]
+    if missing:
+        raise ValueError(f"SQUIZZ {spec.name} needs the canonical frames {missing}; got {sorted(frames)}")
+    source = _primary_source(spec, frames)
+    records = _esd_columns(spec.name, source, RECORD_COLUMNS[spec.name], spec.field_limits)[list(spec.record_fields)]
+    records.insert(0, RECORD_KEY, record_keys(records, spec.key_fields))
+
+    children = None
+    if spec.name in CHILD_COLUMNS:
+        entity, parent_column, table = CHILD_COLUMNS[spec.name]
+        nested = frames[entity]
+        nested = nested[nested[parent_column].isin(records[RECORD_KEY])].reset_index(drop=True)
+        children = _esd_columns(spec.name, nested, table, spec.child_field_limits)[list(spec.child_data_fields)]
+        children.insert(0, PARENT_KEY, nested[parent_column].astype(TEXT_DTYPE))
+
+    price_groups = None
+    if spec.name == "customer_account_prices":
+        price_groups = _price_groups(records["keyPriceGroupID"], frames["price_group_members"])
+        members = pd.Series({g: accounts for g, accounts in price_groups.items()}, dtype=object)
+        # tolist(): map() returns a pyarrow list column; plain lists hash and print like the ARRAY fields.
+        accounts = pd.Series(records["keyPriceGroupID"].map(members).tolist(), index=records.index, dtype=object)
+        records[PRICE_GROUP_ACCOUNTS] = accounts.where(accounts.notna(), None)
+    return Payload(records, children, price_groups, spec.child_field)
+
+
+def record_keys(records: pd.DataFrame, key_fields: tuple[str, ...]) -> pd.Series:
+    """Key field values joined with KEY_SEPARATOR; an empty (optional) key part is the empty string."""
+    parts = [records[f].astype(TEXT_DTYPE).fillna("") for f in key_fields]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + KEY_SEPARATOR + part
+    return joined.astype(TEXT_DTYPE)
+
+
+def country_names(codes: pd.Series) -> pd.Series:
+    """ISO 3166-1 alpha-2 codes -> country names, looked up once per distinct code.
+
+    An unknown code is kept as it is rather than dropped (the model validates
+    codes, so this only happens if pycountry lags the standard).
+    """
+    names = {code: _country_name(code) for code in codes.dropna().unique()}
+    return codes.map(names).astype(TEXT_DTYPE)
+
+
+def _country_name(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=str(code).upper())
+    if country is None:
+        return str(code)
+    return getattr(country, "common_name", None) or country.name
+
+
+def _primary_source(spec: ImportType, frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    frame = frames[spec.source_entities[0]]
+    if spec.name == "stock_quantities":
+        # SQUIZZ keeps one available quantity per product: the sum over the seller's sites.
+        summed = frame.groupby("product_id", sort=True)["qty_available"].sum(min_count=1).round(DECIMAL_PLACES)
+        return summed.reset_index()
+    if spec.name == "customer_accounts":
+        frame = frame.assign(account_code=frame["account_code"].fillna(frame["organization_number"]))
+    if spec.name == "locations":
+        frame = frame.assign(country=country_names(frame["country"]))
+    return frame.reset_index(drop=True)
+
+
+def _esd_columns(type_name: str, source: pd.DataFrame, table: dict[str, str],
+                 limits: dict[str, FieldSpec]) -> pd.DataFrame:
+    columns = {}
+    for esd_field, canonical in table.items():
+        if canonical not in source.columns:
+            raise ValueError(f"SQUIZZ {type_name}: canonical column {canonical!r} (for {esd_field}) is missing")
+        columns[esd_field] = _to_esd(source[canonical], limits[esd_field].type)
+    return pd.DataFrame(columns, index=source.index).reset_index(drop=True)
+
+
+def _to_esd(column: pd.Series, esd_type: EsdType) -> pd.Series:
+    if esd_type is EsdType.YN:
+        return yes_no(column)
+    if esd_type is EsdType.DECIMAL:
+        return column.astype(DECIMAL_DTYPE)
+    if esd_type is EsdType.LONG:
+        return column.astype(LONG_DTYPE)
+    if esd_type is EsdType.ARRAY:
+        lists = column.astype(TEXT_DTYPE).str.split(LIST_SEPARATOR).astype(object)
+        return lists.where(lists.notna(), None)
+    return column.astype(TEXT_DTYPE)
+
+
+def yes_no(column: pd.Series) -> pd.Series:
+    """Booleans as SQUIZZ's "Y"/"N" strings; NA stays NA (the platform default applies)."""
+    flags = column.astype("boolean")
+    out = pd.Series(np.where(flags.fillna(False).to_numpy(dtype=bool), "Y", "N"), index=column.index)
+    return out.astype(TEXT_DTYPE).mask(flags.isna())
+
+
+def _price_groups(used: pd.Series, members: pd.DataFrame) -> dict[str, list[str]]:
+    groups = sorted(str(g) for g in used.dropna().unique())
+    relevant = members[members["price_group_id"].isin(groups)]
+    by_group = relevant.groupby("price_group_id")["organization_number"].agg(lambda s: sorted(map(str, s)))
+    return {g: list(by_group.get(g, [])) for g in groups}
+
+
+def _without_na(record: dict) -> dict:
+    return {k: _plain(v) for k, v in record.items() if not _is_na(v)}
+
+
+def _is_na(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _plain(value: object) -> object:
+    """numpy scalars -> Python scalars, so json.dumps takes every value."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    return value

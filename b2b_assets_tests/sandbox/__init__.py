@@ -1,0 +1,1 @@
+"""Tests of the vendor sandboxes, over real HTTP on loopback."""
