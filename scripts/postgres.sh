@@ -126,7 +126,7 @@ start() {
     install_postgres
     prepare_dirs
     exec 9>>"${PG_ROOT}/lock"
-    flock 9
+    flock -w 300 9 || die "timed out waiting for ${PG_ROOT}/lock"
     if running; then
         url
         return
@@ -139,8 +139,8 @@ start() {
     is_root && chown postgres: "${PG_ROOT}/port" "${PG_ROOT}/lock"
     log "starting PostgreSQL ${PG_VERSION} on 127.0.0.1:${chosen}"
     if ! as_owner "${PG_BIN}/pg_ctl" -D "${data}" -l "${data}/server.log" -w -t 60 \
-            -o "-p ${chosen}" start </dev/null >/dev/null; then
-        tail -n 30 "${data}/server.log" >&2 || true
+            -o "-p ${chosen}" start </dev/null >/dev/null 2>>"${PG_ROOT}/pg_ctl.log" 9>&-; then
+        tail -n 30 "${PG_ROOT}/pg_ctl.log" "${data}/server.log" >&2 || true
         die "PostgreSQL did not start"
     fi
     local psql=("${PG_BIN}/psql" -h 127.0.0.1 -p "${chosen}" -U "${SUPERUSER}" -d postgres -v ON_ERROR_STOP=1 -qtA)
@@ -153,7 +153,7 @@ start() {
 stop() {
     [ -d "${PG_ROOT}" ] || return 0
     exec 9>>"${PG_ROOT}/lock"
-    flock 9
+    flock -w 300 9 || die "timed out waiting for ${PG_ROOT}/lock"
     if running; then
         as_owner "${PG_BIN}/pg_ctl" -D "$(data_dir)" -m fast -w stop </dev/null >/dev/null
         log "stopped"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -27,6 +28,9 @@ class OutboundOptions:
     full_refresh: bool = False  # resend everything as one COMPLETE document: SQUIZZ deactivates what it lacks
     batch_size: int = 500
     deletions: DeletionPolicy = DeletionPolicy()
+    # Dry runs only: where each type notes the keys it would send, so that the types after it count those
+    # as present at the target (as they would be in a real run) instead of holding everything that uses them.
+    dry_run_dir: Path | None = None
 
 
 def hub_frames(store: Store, entities: tuple[str, ...]) -> dict[str, pd.DataFrame]:
@@ -52,7 +56,7 @@ def sync_import_type(store: Store, client: SquizzClient | None, spec: ImportType
     foreign = tuple(TargetReference(r.field, r.import_type, r.in_child, r.many)
                     for r in spec.references if r.import_type != spec.name)
     known = {r.entity: pd.Index(store.ledger.keys_in_state(TARGET, r.entity, LedgerState.SENT.value))
-             for r in foreign}
+                       .union(_planned_keys(options, r.entity)) for r in foreign}
     nested_held = _hold_back_children(payload, [r for r in foreign if r.in_child], known)
     hashes = payload_hash(records, payload.children)
     held = held_reasons(records, None, tuple(r for r in foreign if not r.in_child), known)
@@ -86,7 +90,17 @@ def sync_import_type(store: Store, client: SquizzClient | None, spec: ImportType
         deletions=options.deletions,
     )
     report.counts["nested_held"] = nested_held
+    if options.dry_run and options.dry_run_dir is not None:
+        options.dry_run_dir.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({"record_key": report.would_send}).to_parquet(options.dry_run_dir / f"{spec.name}.parquet")
     return report
+
+
+def _planned_keys(options: OutboundOptions, type_name: str) -> pd.Index:
+    path = options.dry_run_dir / f"{type_name}.parquet" if options.dry_run and options.dry_run_dir else None
+    if path is None or not path.exists():
+        return pd.Index([], dtype="string")
+    return pd.Index(pd.read_parquet(path)["record_key"].astype("string"))
 
 
 def _hold_back_children(payload, references: list[TargetReference], known: dict[str, pd.Index]) -> int:

@@ -107,12 +107,12 @@ def parse_rejection_rules(payload: Any) -> tuple[RejectionRule, ...]:
         raise AdminRequestError("reject must be a list of rules")
     rules = []
     for entry in payload:
-        if not isinstance(entry, dict) or "import_type_id" not in entry or "key" not in entry:
-            raise AdminRequestError("each reject rule needs import_type_id and key")
+        if not isinstance(entry, dict) or not isinstance(entry.get("import_type_id"), int) or "key" not in entry:
+            raise AdminRequestError("each reject rule needs an integer import_type_id and a key")
         key = entry["key"] if isinstance(entry["key"], list) else [entry["key"]]
         rules.append(
             RejectionRule(
-                import_type_id=int(entry["import_type_id"]),
+                import_type_id=entry["import_type_id"],
                 key=tuple(str(value) for value in key),
                 code=str(entry.get("code", RejectionRule.code)),
                 message=str(entry.get("message", RejectionRule.message)),

@@ -83,23 +83,26 @@ def parse_fault_config(payload: Mapping[str, Any], routes: Iterable[str], defaul
     timeout_seconds = payload.get("timeout_seconds", 1.0)
     if not _is_number(timeout_seconds) or timeout_seconds < 0:
         raise AdminRequestError("timeout_seconds must be a number >= 0")
-    statuses = tuple(payload.get("server_error_statuses", (500, 502, 503)))
-    if not statuses or not all(isinstance(s, int) and 500 <= s <= 599 for s in statuses):
+    statuses = payload.get("server_error_statuses", [500, 502, 503])
+    if not isinstance(statuses, list) or not statuses or not all(isinstance(s, int) and 500 <= s <= 599 for s in statuses):
         raise AdminRequestError("server_error_statuses must be a non-empty list of 5xx codes")
-    sequence = tuple(str(word) for word in payload.get("sequence", ()))
+    sequence = payload.get("sequence", [])
+    if not isinstance(sequence, list):
+        raise AdminRequestError("sequence must be a list")
+    sequence = [str(word) for word in sequence]
     for word in sequence:
         if word not in SCRIPTED_WORDS and not _is_5xx(word):
             raise AdminRequestError(f"sequence entries must be one of {', '.join(SCRIPTED_WORDS)} or a 5xx code, not {word!r}")
-    apply_to = frozenset(payload.get("apply_to", default_apply_to))
-    if not apply_to <= routes:
+    apply_to = payload.get("apply_to", sorted(default_apply_to))
+    if not isinstance(apply_to, list) or not all(isinstance(route, str) and route in routes for route in apply_to):
         raise AdminRequestError(f"apply_to may name only: {', '.join(sorted(routes))}")
     return FaultConfig(
         seed=seed,
         retry_after_seconds=retry_after,
         timeout_seconds=float(timeout_seconds),
-        server_error_statuses=statuses,
-        sequence=sequence,
-        apply_to=apply_to,
+        server_error_statuses=tuple(statuses),
+        sequence=tuple(sequence),
+        apply_to=frozenset(apply_to),
         **values,
     )
 

@@ -124,7 +124,9 @@ class PartnerApiSandbox:
             rows = []
             for entity, keyed in prepared.items():
                 for key, record in keyed:
-                    if not record.get("updated_at"):
+                    if record.get("updated_at"):
+                        self._note_stamp(_parse_time(record["updated_at"]))
+                    else:
                         record["updated_at"] = self._stamp()
                     self._records[entity.name][key] = record
                     rows.append((entity.name, key, record))
@@ -216,12 +218,17 @@ class PartnerApiSandbox:
         return error_response(404, "no such partner admin endpoint")
 
     def _stamp(self) -> str:
-        """Now in UTC; strictly later than the previous stamp so incremental pulls never tie."""
+        """Now in UTC, but strictly later than any stamp served so far, so a client's
+        `updated_since` cursor never skips a change."""
         now = self._clock()
         if self._last_stamp is not None and now <= self._last_stamp:
             now = self._last_stamp + timedelta(microseconds=1)
         self._last_stamp = now
         return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def _note_stamp(self, moment: datetime) -> None:
+        if self._last_stamp is None or moment > self._last_stamp:
+            self._last_stamp = moment
 
 
 def _check_upload(payload: Mapping[str, Any]) -> dict[Entity, list[tuple[str, dict[str, Any]]]]:

@@ -212,7 +212,7 @@ def start_sandboxes(
     sandboxes = {name: cls(state_dir=state_dir, **per_sandbox[name]) for name, cls in SANDBOXES.items()}
     server = SandboxServer((host, port), sandboxes)
     # A short poll interval makes stop() return promptly (tests start a server each).
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="b2b-sandbox-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="b2b-sandbox-server", daemon=True)
     thread.start()
     return RunningSandboxes(server, thread)
 

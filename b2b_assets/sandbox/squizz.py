@@ -22,6 +22,14 @@ changes nothing and costs nothing. Every record of an applied document costs
 `token_cost` tokens (per type via `token_cost_by_type`), including records stored
 without a reference or not stored for a missing key reference: they were imported.
 
+References follow the seed ("a reference to something not yet imported is not assigned"):
+the record is stored, the unknown reference is stored as null (unknown ids are left out of
+id lists), and read-back lists it under the record's `unassigned_references`. A record
+whose key itself is the unknown reference (a price or stock quantity for a product never
+imported, an account price for an unknown account, a location's stock line for an unknown
+product) has nothing to be saved against: nothing is stored for it, and the import's
+entry in `stats` lists it under `unassigned`. The import still succeeds.
+
 Admin routes (the sandbox's own, under `/squizz/_admin`, JSON in and out):
 
     POST reset                  drop all records, sessions, stats; restore start-up settings

@@ -65,11 +65,12 @@ class IssueLog:
 
     def __init__(self) -> None:
         self._parts: list[pd.DataFrame] = []
+        self._rows: list[tuple] = []  # single issues, framed together in take(): a frame per issue is slow
         self.warnings: list[str] = []
 
     def add(self, source: str, reason: str, *, row_number: int | None = None, field: str | None = None,
             value: str | None = None) -> None:
-        self._parts.append(issue_frame([source], [row_number], [field], [value], [reason]))
+        self._rows.append((source, row_number, field, value, reason))
 
     def extend(self, issues: pd.DataFrame) -> None:
         if len(issues):
@@ -81,8 +82,10 @@ class IssueLog:
 
     def take(self) -> pd.DataFrame:
         """Return the issues collected so far and forget them (batches hand them on once)."""
-        frame, self._parts = concat_issues(self._parts), []
+        if self._rows:
+            self._parts.append(issue_frame(*(list(column) for column in zip(*self._rows))))
+        frame, self._parts, self._rows = concat_issues(self._parts), [], []
         return frame
 
     def __len__(self) -> int:
-        return sum(len(p) for p in self._parts)
+        return len(self._rows) + sum(len(p) for p in self._parts)

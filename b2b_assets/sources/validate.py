@@ -18,6 +18,7 @@ from b2b_assets.model import Entity, Kind, entity as entity_named
 from b2b_assets.model.frames import cast_frame
 from b2b_assets.sources.columns import BOOKKEEPING, apply_mapping
 from b2b_assets.sources.issues import IssueLog, concat_issues, empty_issues, issue_frame
+from b2b_assets.sources.issues import log as logger
 from b2b_assets.sources.keys import KeyTracker
 from b2b_assets.sources.mapping import EntitySource, Settings, default_source
 from b2b_assets.sources.normalize import normalize, parse_number
@@ -111,7 +112,7 @@ class FilePreparer:
     def _once(self, warnings: list[str], message: str) -> None:
         if message not in self._told:
             self._told.add(message)
-            IssueLog().warn(message)
+            logger.warning(message)
             warnings.append(message)
 
     def _missing_columns(self, raw: pd.DataFrame, missing: list[tuple[str, str]], source_name: str) -> pd.DataFrame:

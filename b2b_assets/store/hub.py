@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, Select, and_, exists, false, not_, select, true, update
+from sqlalchemy import Engine, Select, and_, exists, false, func, literal, not_, select, true, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from b2b_assets.model import Entity
 from b2b_assets.model.frames import cast_frame, empty_frame
@@ -21,9 +22,12 @@ from b2b_assets.store.engine import write_transaction
 from b2b_assets.store.hashing import row_hashes
 from b2b_assets.store.keys import as_entity, text_key_columns
 from b2b_assets.store.sql import (
-    BATCH_SIZE, batches, count, lock_for_writing, staging_table, to_records, upsert_insert, utcnow,
+    batches, count, load_stage, lock_for_writing, staging_table, upsert_insert, utcnow,
 )
 from b2b_assets.store.tables import HUB_TABLES, IN_SOURCE, LOADED_AT, ROW_HASH
+
+
+STAGE_BATCH = 50_000  # rows per COPY / executemany into the staging table
 
 
 @dataclass(frozen=True)
@@ -47,12 +51,10 @@ def _only(ent: Entity, columns: list[str]) -> Entity:
                   fields=tuple(ent.field(c) for c in columns))
 
 
-def _storable_keys(ent: Entity, frame: pd.DataFrame) -> pd.DataFrame:
-    """Missing optional text key parts become '' (the primary key cannot hold NULL)."""
-    out = frame.copy()
-    for column in text_key_columns(ent):
-        out[column] = out[column].fillna("")
-    return out
+def _stored(ent: Entity, column: ColumnElement) -> ColumnElement:
+    """A staged (canonical) column as the hub stores it: missing optional text key parts as ''
+    (a primary key cannot hold NULL); `cast_frame` turns them back into NA on reading."""
+    return func.coalesce(column, "").label(column.name) if column.name in text_key_columns(ent) else column
 
 
 class HubTables:
@@ -67,7 +69,7 @@ class HubTables:
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def upsert(self, entity_name: str, frame: pd.DataFrame, *, batch_size: int = BATCH_SIZE) -> UpsertCounts:
+    def upsert(self, entity_name: str, frame: pd.DataFrame, *, batch_size: int = STAGE_BATCH) -> UpsertCounts:
         """Insert new records, update changed ones, leave unchanged ones unwritten.
 
         Rows are compared by `_row_hash`; when the frame holds a key twice, the
@@ -80,25 +82,30 @@ class HubTables:
         canonical = canonical[~canonical.duplicated(subset=key, keep="last")]
         if canonical.empty:
             return UpsertCounts(0, 0, 0)
-        stored = _storable_keys(ent, canonical)
-        stored[ROW_HASH] = row_hashes(ent, canonical, canonical=True)
+        stored = canonical.assign(**{ROW_HASH: row_hashes(ent, canonical, canonical=True)})
 
         with write_transaction(self._engine) as connection:
             lock_for_writing(connection, table)
             before = count(connection, table)
             now = utcnow()
-            insert = upsert_insert(connection, table)
-            changing = [c for c in ent.columns if c not in key] + [ROW_HASH, LOADED_AT, IN_SOURCE]
-            statement = insert.on_conflict_do_update(
-                index_elements=[table.c[c] for c in key],
-                set_={c: insert.excluded[c] for c in changing},
-                where=table.c[ROW_HASH].is_distinct_from(insert.excluded[ROW_HASH]),
-            )
-            for batch in batches(stored, batch_size):
-                connection.execute(statement, to_records(batch, **{LOADED_AT: now, IN_SOURCE: True}))
+            with staging_table(connection, [table.c[c] for c in (*ent.columns, ROW_HASH)]) as stage:
+                for batch in batches(stored, batch_size):
+                    load_stage(connection, stage, batch)
+                insert = upsert_insert(connection, table)
+                source = select(
+                    *[_stored(ent, stage.c[c]) for c in ent.columns], stage.c[ROW_HASH],
+                    literal(now, table.c[LOADED_AT].type), true(),
+                ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
+                changing = [c for c in ent.columns if c not in key] + [ROW_HASH, LOADED_AT, IN_SOURCE]
+                statement = insert.from_select([*ent.columns, ROW_HASH, LOADED_AT, IN_SOURCE], source)
+                statement = statement.on_conflict_do_update(
+                    index_elements=[table.c[c] for c in key],
+                    set_={c: statement.excluded[c] for c in changing},
+                    where=table.c[ROW_HASH].is_distinct_from(statement.excluded[ROW_HASH]),
+                )
+                written = connection.execute(statement).rowcount
             inserted = count(connection, table) - before
-            written = count(connection, table, table.c[LOADED_AT] == now)
-        return UpsertCounts(inserted=inserted, updated=written - inserted, unchanged=len(stored) - written)
+        return UpsertCounts(inserted=inserted, updated=written - inserted, unchanged=len(canonical) - written)
 
     def mark_presence(self, entity_name: str, present_keys: pd.DataFrame) -> int:
         """Set `_in_source` true for the keys in `present_keys` and false for every other row.
@@ -109,13 +116,15 @@ class HubTables:
         ent = as_entity(entity_name)
         table = HUB_TABLES[ent.name]
         key = list(ent.key)
-        keys = _storable_keys(ent, cast_frame(_only(ent, key), present_keys[key]))
+        keys = cast_frame(_only(ent, key), present_keys[key])
+        for column in text_key_columns(ent):  # as stored, so the stage's primary key index serves the lookups
+            keys[column] = keys[column].fillna("")
         keys = keys[~keys.duplicated(keep="first")]
         with write_transaction(self._engine) as connection:
             lock_for_writing(connection, table)
-            with staging_table(connection, [table.c[c] for c in key], key) as stage:
-                for batch in batches(keys):
-                    connection.execute(stage.insert(), to_records(batch))
+            with staging_table(connection, [table.c[c] for c in key], primary_key=ent.key) as stage:
+                for batch in batches(keys, STAGE_BATCH):
+                    load_stage(connection, stage, batch)
                 present = exists().where(and_(*[stage.c[c] == table.c[c] for c in key]))
                 connection.execute(
                     update(table).where(table.c[IN_SOURCE] == false(), present).values({IN_SOURCE: True}))

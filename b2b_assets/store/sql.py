@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pyarrow import csv as pa_csv
 from sqlalchemy import Column, Connection, MetaData, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
@@ -73,14 +76,41 @@ def to_records(frame: pd.DataFrame, **constants: Any) -> list[dict[str, Any]]:
     return [dict(zip(names, row)) for row in zip(*columns)]
 
 
+def load_stage(connection: Connection, stage: Table, frame: pd.DataFrame) -> None:
+    """Bulk-load `frame` (columns named like the stage's, canonical values, NA as missing) into `stage`.
+
+    PostgreSQL: COPY ... FROM STDIN of pyarrow-written CSV (strings quoted, nulls unquoted
+    empty, doubles in shortest round-trip form). SQLite: the driver's executemany with
+    plain tuples, without SQLAlchemy's per-row parameter processing.
+    """
+    if frame.empty:
+        return
+    names = [c.name for c in stage.columns]
+    preparer = connection.dialect.identifier_preparer
+    table_name = preparer.format_table(stage)
+    column_list = ", ".join(preparer.quote(n) for n in names)
+    if connection.dialect.name == "postgresql":
+        buffer = io.BytesIO()
+        table = pa.Table.from_pandas(frame[names], preserve_index=False)
+        pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))  # nulls: unquoted empty
+        buffer.seek(0)
+        with connection.connection.driver_connection.cursor() as cursor:
+            cursor.copy_expert(f"COPY {table_name} ({column_list}) FROM STDIN WITH (FORMAT csv)", buffer)
+        return
+    rows = list(zip(*[column_values(frame[n]) for n in names]))
+    placeholders = ", ".join("?" for _ in names)
+    connection.exec_driver_sql(f"INSERT INTO {table_name} ({column_list}) VALUES ({placeholders})", rows)
+
+
 @contextmanager
-def staging_table(connection: Connection, columns: list[Column], primary_key: list[str]) -> Iterator[Table]:
-    """A temporary table on this connection, dropped when the block ends."""
-    table = Table(
-        f"_stage_{uuid.uuid4().hex[:12]}", MetaData(),
-        *[Column(c.name, c.type, primary_key=c.name in primary_key, autoincrement=False) for c in columns],
-        prefixes=["TEMPORARY"],
-    )
+def staging_table(connection: Connection, columns: list[Column], primary_key: tuple[str, ...] = ()) -> Iterator[Table]:
+    """A temporary table with copies of `columns` (nullable unless in `primary_key`), dropped when the block ends.
+
+    Give a primary key when the table is probed by key (joins, EXISTS), so lookups use its index.
+    """
+    table = Table(f"_stage_{uuid.uuid4().hex[:12]}", MetaData(),
+                  *[Column(c.name, c.type, primary_key=c.name in primary_key, autoincrement=False) for c in columns],
+                  prefixes=["TEMPORARY"])
     table.create(connection)
     try:
         yield table

@@ -54,6 +54,7 @@ def _hub_table(entity: Entity) -> Table:
         Column(IN_SOURCE, Boolean(create_constraint=False), nullable=False, server_default=text("true")),
         Column(LOADED_AT, DateTime(timezone=True), nullable=False),
         comment=entity.description,
+        sqlite_with_rowid=False,  # clustered by key: faster upserts and key-order reads
     )
 
 

@@ -55,6 +55,7 @@ def build_squizz_asset(spec: ImportType) -> dg.AssetsDefinition:
         options = OutboundOptions(
             dry_run=config.dry_run, full_refresh=config.full_refresh, batch_size=config.batch_size,
             deletions=DeletionPolicy(config.deletions_enabled, config.deletions_max_share, config.deletions_override),
+            dry_run_dir=settings.state_dir() / "dry_runs" / context.run.run_id,
         )
         report = sync_import_type(store.get(), None if config.dry_run else squizz.client(), spec, options)
         c = report.counts

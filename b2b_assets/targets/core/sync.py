@@ -21,6 +21,7 @@ class SyncReport:
     counts: dict[str, int]
     dry_run: bool
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)  # record_key, state, reason (rejected, held, invalid)
+    would_send: pd.Series = field(default_factory=lambda: pd.Series([], dtype="string"))  # dry run: keys it would send
 
     @property
     def metadata(self) -> dict[str, int]:
@@ -58,7 +59,8 @@ def sync_entity(*, target: str, entity: str, records: pd.DataFrame, hashes: pd.S
     problems = the_plan.records.loc[the_plan.records["action"].isin((HELD, INVALID)), ["record_key", "action", "reason"]]
     if dry_run:
         counts.update(sent=0, rejected=0, would_send=counts["new"] + counts["changed"])
-        return SyncReport(target, entity, counts, True, problems.rename(columns={"action": "state"}))
+        return SyncReport(target, entity, counts, True, problems.rename(columns={"action": "state"}),
+                          the_plan.keys(*TO_SEND).astype("string").reset_index(drop=True))
 
     # Held and locally invalid records are recorded too: every record ends the run in one named state.
     parked = the_plan.records[the_plan.records["action"].isin((HELD, INVALID))]

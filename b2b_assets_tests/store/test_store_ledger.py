@@ -1,0 +1,93 @@
+"""Sync ledger: per target and record, the acknowledged payload hash, state, error and attempts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from b2b_assets.store import Store, row_hashes
+from b2b_assets.store.tables import sync_ledger
+from b2b_assets.model import entity
+
+
+def outcomes(states: list[str], errors: list[str | None] | None = None, hashes: list[int] | None = None) -> pd.DataFrame:
+    n = len(states)
+    return pd.DataFrame({
+        "record_key": [f"CUST-{i}" for i in range(n)],
+        "payload_hash": hashes or [1000 + i for i in range(n)],
+        "state": states,
+        "last_error": errors or [None] * n,
+    })
+
+
+def _row(store: Store, target: str, key: str) -> sa.Row:
+    c = sync_ledger.c
+    with store.engine.connect() as connection:
+        return connection.execute(sa.select(sync_ledger).where(c.target == target, c.record_key == key)).one()
+
+
+def test_record_load_and_counts(store: Store) -> None:
+    assert store.ledger.record("squizz", "organizations", outcomes(["sent", "rejected", "held"],
+                                                                   [None, "accountName too long", None])) == 3
+    loaded = store.ledger.load("squizz", "organizations")
+    assert list(loaded.columns) == ["record_key", "payload_hash", "state", "attempts"]
+    assert loaded["state"].tolist() == ["sent", "rejected", "held"]
+    assert loaded["payload_hash"].tolist() == [1000, 1001, 1002]
+    assert loaded["attempts"].tolist() == [1, 1, 1]
+    assert store.ledger.counts("squizz", "organizations") == {"sent": 1, "rejected": 1, "held": 1, "deleted": 0}
+    assert _row(store, "squizz", "CUST-1").last_error == "accountName too long"
+    # another target's ledger is separate
+    assert store.ledger.load("joor", "organizations").empty
+    assert store.ledger.counts("joor", "organizations") == {"sent": 0, "rejected": 0, "held": 0, "deleted": 0}
+
+
+def test_retry_increments_attempts_and_confirms_on_sent(store: Store) -> None:
+    store.ledger.record("norce", "organizations", outcomes(["rejected", "sent"], ["HTTP 400", None]))
+    first = _row(store, "norce", "CUST-0")
+    assert first.confirmed_at is None and first.first_sent_at is None
+
+    store.ledger.record("norce", "organizations", outcomes(["sent", "sent"], hashes=[2000, 1001]))
+    loaded = store.ledger.load("norce", "organizations").set_index("record_key")
+    assert loaded.loc["CUST-0", "attempts"] == 2 and loaded.loc["CUST-0", "state"] == "sent"
+    assert loaded.loc["CUST-0", "payload_hash"] == 2000
+    retried = _row(store, "norce", "CUST-0")
+    assert retried.confirmed_at is not None and retried.last_error is None
+    kept = _row(store, "norce", "CUST-1")
+    assert kept.attempts == 2 and kept.confirmed_at >= kept.first_sent_at
+
+    # a later rejection keeps when it was first sent and last confirmed
+    store.ledger.record("norce", "organizations", outcomes(["sent", "rejected"], [None, "HTTP 409"]))
+    rejected = _row(store, "norce", "CUST-1")
+    assert rejected.state == "rejected" and rejected.confirmed_at == kept.confirmed_at
+    assert rejected.first_sent_at == kept.first_sent_at and rejected.last_error == "HTTP 409"
+    assert store.ledger.keys_in_state("norce", "organizations", "rejected").tolist() == ["CUST-1"]
+    assert store.ledger.keys_in_state("norce", "organizations", "sent").tolist() == ["CUST-0"]
+
+
+def test_uint64_hashes_from_pandas_round_trip(store: Store) -> None:
+    ent = entity("organizations")
+    frame = pd.DataFrame({"organization_number": ["A", "B"], "organization_name": ["Alpha", "Beta"]})
+    raw = pd.util.hash_pandas_object(frame, index=False)  # uint64, often above 2**63
+    store.ledger.record("squizz", "organizations",
+                        pd.DataFrame({"record_key": ["A", "B"], "payload_hash": raw, "state": ["sent", "sent"]}))
+    loaded = store.ledger.load("squizz", "organizations")
+    assert loaded["payload_hash"].to_numpy(dtype="int64").view("uint64").tolist() == raw.tolist()
+    hashes = row_hashes(ent, frame)
+    assert str(hashes.dtype) == "int64"
+
+
+def test_unknown_state_is_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="state"):
+        store.ledger.record("squizz", "organizations", outcomes(["maybe"]))
+    with pytest.raises(ValueError):
+        store.ledger.keys_in_state("squizz", "organizations", "maybe")
+    assert store.ledger.load("squizz", "organizations").empty
+
+
+def test_large_batch(store: Store) -> None:
+    n = 25_000
+    frame = pd.DataFrame({"record_key": [f"K{i:06d}" for i in range(n)], "payload_hash": range(n),
+                          "state": ["sent"] * n, "last_error": [None] * n})
+    assert store.ledger.record("squizz", "products", frame) == n
+    assert store.ledger.counts("squizz", "products")["sent"] == n

@@ -1,0 +1,153 @@
+"""The whole asset graph through Dagster: what `make sync` does, on the bundled sample export.
+
+Real parts only: the Dagster job, the SQLite (or PostgreSQL) store, the
+sandboxes over HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from b2b_assets.defs.erp.assets import erp_assets
+from b2b_assets.defs.hub.assets import hub_assets
+from b2b_assets.defs.resources import PartnerApiResource, StoreResource
+from b2b_assets.defs.squizz.assets import squizz_assets
+from b2b_assets.defs.squizz.resources import SquizzResource
+from b2b_assets.model import ENTITIES
+from b2b_assets.sandbox.serve import start_sandboxes
+from b2b_assets.store import Store
+from b2b_assets.targets.squizz.import_types import IMPORT_TYPES
+
+REPO = Path(__file__).resolve().parent.parent
+EXPECTED = json.loads((REPO / "data" / "sample_expectations.json").read_text())["entities"]
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """A private copy of the sample export and state directories, pointed at by the settings' variables."""
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data" / "inbox", data / "inbox")
+    shutil.copy(REPO / "data" / "mapping.yaml", data / "mapping.yaml")
+    monkeypatch.setenv("B2B_MAPPING", str(data / "mapping.yaml"))
+    monkeypatch.setenv("B2B_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("B2B_REPORTS_DIR", str(tmp_path / "reports"))
+    return data
+
+
+@pytest.fixture
+def sandboxes():
+    with start_sandboxes() as running:
+        yield running
+
+
+def run_sync(hub_url: str, sandboxes, instance: dg.DagsterInstance, assets=None) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        assets or [*erp_assets, *hub_assets, *squizz_assets],
+        instance=instance,
+        resources={
+            "store": StoreResource(url=hub_url),
+            "partner_api": PartnerApiResource(base_url=f"{sandboxes.base_url}/partner"),
+            "squizz": SquizzResource(base_url=f"{sandboxes.base_url}/squizz", org_id="sandbox-org",
+                                     api_key="sandbox-key", api_password="sandbox-password", backoff_factor=0.05),
+        },
+        raise_on_error=False,
+    )
+
+
+def metadata_by_asset(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
+    out = {}
+    for event in result.get_asset_materialization_events():
+        m = event.step_materialization_data.materialization
+        out["/".join(m.asset_key.path)] = {k: v.value for k, v in m.metadata.items()}
+    return out
+
+
+def test_first_sync_loads_valid_rows_quarantines_bad_ones_and_holds_orphans(workspace, sandboxes, tmp_path):
+    url = f"sqlite:///{tmp_path}/hub.sqlite"
+    with dg.instance_for_test() as instance:
+        result = run_sync(url, sandboxes, instance)
+    assert result.success
+    store = Store(url)
+    meta = metadata_by_asset(result)
+    for name, expected in EXPECTED.items():
+        assert store.hub.count(name) == expected["hub_rows"], name
+        quarantined = store.quarantine.latest(name)
+        assert meta[f"erp/{name}"]["rows_quarantined"] == len(expected["quarantined_rows"]), name
+        for bad in expected["quarantined_rows"]:
+            rows = quarantined[(quarantined["row_number"] == bad["row"]) & quarantined["source"].str.endswith(bad["file"])]
+            assert not rows.empty, f"{name}: expected row {bad['row']} of {bad['file']} in quarantine"
+            assert rows["reason"].str.len().min() > 10  # a reason a person can read
+        assert store.held.count(name) == len(expected["held"]), name
+    # Every SQUIZZ type landed, and the sandbox holds exactly what the ledger says was confirmed.
+    for spec in IMPORT_TYPES:
+        active = [r for r in sandboxes.squizz.records(spec.type_id) if r.get("active", True)]
+        assert len(active) == store.ledger.counts("squizz", spec.name).get("sent", 0), spec.name
+        assert meta[f"squizz/{spec.name}"]["records_sent"] > 0, spec.name
+
+
+def test_second_sync_writes_nothing_to_the_hub_and_sends_nothing(workspace, sandboxes, tmp_path):
+    url = f"sqlite:///{tmp_path}/hub.sqlite"
+    with dg.instance_for_test() as instance:
+        assert run_sync(url, sandboxes, instance).success
+        tokens_after_first = sandboxes.squizz.stats()["tokens_spent"]
+        second = run_sync(url, sandboxes, instance)
+    assert second.success
+    meta = metadata_by_asset(second)
+    for model in ENTITIES:
+        hub = meta[f"hub/{model.name}"]
+        assert hub["rows_inserted"] == 0 and hub["rows_updated"] == 0, model.name
+    for spec in IMPORT_TYPES:
+        assert meta[f"squizz/{spec.name}"]["records_sent"] == 0, spec.name
+    assert sandboxes.squizz.stats()["tokens_spent"] == tokens_after_first
+
+
+def test_location_held_for_a_missing_organization_lands_when_the_organization_arrives(workspace, sandboxes, tmp_path):
+    url = f"sqlite:///{tmp_path}/hub.sqlite"
+    inbound = [*erp_assets, *hub_assets]
+    with dg.instance_for_test() as instance:
+        assert run_sync(url, sandboxes, instance, inbound).success
+        store = Store(url)
+        held = store.held.load("locations")
+        assert set(held["organization_number"]) == {"C-2099"}
+        assert held["_held_reason"].str.contains("organizations").all()
+        customers = workspace / "inbox" / "customers.txt"
+        header = customers.read_text(encoding="utf-8").splitlines()[0].split("|")
+        row = {name: "" for name in header}
+        row.update({header[0]: "C-2099", header[1]: "Late Arrival Traders"})
+        with customers.open("a", encoding="utf-8") as fh:
+            fh.write("|".join(row[name] for name in header) + "\n")
+        second = run_sync(url, sandboxes, instance, inbound)
+    assert second.success
+    assert metadata_by_asset(second)["hub/locations"]["rows_released"] == 2
+    assert store.held.count("locations") == 0
+    locations = store.hub.read_all("locations")
+    assert (locations["organization_number"] == "C-2099").sum() == 2
+
+
+def test_full_inbound_sync_on_postgresql(workspace, sandboxes, postgres_url):
+    """Dagster's own storage and the hub both in a real PostgreSQL server."""
+    dagster_url = postgres_url.replace("postgresql://", "postgresql+psycopg2://", 1)
+    overrides = {"storage": {"postgres": {"postgres_url": dagster_url}}}
+    with dg.instance_for_test(overrides=overrides) as instance:
+        result = run_sync(postgres_url, sandboxes, instance, [*erp_assets, *hub_assets])
+        assert result.success
+        assert instance.get_run_by_id(result.run_id) is not None  # the run was recorded in PostgreSQL
+        again = run_sync(postgres_url, sandboxes, instance, [*erp_assets, *hub_assets])
+    store = Store(postgres_url)
+    for name, expected in EXPECTED.items():
+        assert store.hub.count(name) == expected["hub_rows"], name
+    assert all(m["rows_inserted"] == 0 and m["rows_updated"] == 0
+               for k, m in metadata_by_asset(again).items() if k.startswith("hub/"))
+
+
+def test_definitions_validate():
+    completed = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-m",
+                                "b2b_assets.definitions"], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
