@@ -151,3 +151,26 @@ def test_definitions_validate():
     completed = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-m",
                                 "b2b_assets.definitions"], capture_output=True, text=True, cwd=REPO, timeout=300)
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_wrong_squizz_credentials_fail_at_session_creation_and_the_secret_stays_out_of_the_event_log(
+        workspace, sandboxes, tmp_path):
+    secret = "wrong-Pa55word-that-must-not-leak"
+    url = f"sqlite:///{tmp_path}/hub.sqlite"
+    with dg.instance_for_test() as instance:
+        assert run_sync(url, sandboxes, instance, [*erp_assets, *hub_assets]).success
+        result = dg.materialize(
+            squizz_assets, instance=instance, raise_on_error=False,
+            resources={"store": StoreResource(url=url),
+                       "squizz": SquizzResource(base_url=f"{sandboxes.base_url}/squizz", org_id="sandbox-org",
+                                                api_key="sandbox-key", api_password=secret)})
+        assert not result.success
+        failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert failures and all("SQUIZZ_API_PASSWORD" in e.event_specific_data.error.to_string() for e in failures)
+        logged = "\n".join(str(record.dagster_event or record.user_message)
+                           for record in instance.all_logs(result.run_id))
+        assert "INCORRECT_API_CREDENTIALS" in logged
+        assert secret not in logged
+        assert secret not in str(instance.get_run_by_id(result.run_id).run_config)
+    assert sandboxes.squizz.stats()["tokens_spent"] == 0
+    assert all(not sandboxes.squizz.records(spec.type_id) for spec in IMPORT_TYPES)

@@ -8,11 +8,11 @@ after the target confirmed (or rejected) them.
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, case, func, literal, null, select, true
 
 from b2b_assets.store.engine import write_transaction
 from b2b_assets.store.hashing import hash_series
-from b2b_assets.store.sql import BATCH_SIZE, batches, to_records, upsert_insert, utcnow
+from b2b_assets.store.sql import batches, load_stage, staging_table, upsert_insert, utcnow
 from b2b_assets.store.tables import LEDGER_STATES, sync_ledger
 
 SENT, REJECTED, HELD, DELETED = LEDGER_STATES
@@ -50,28 +50,35 @@ class SyncLedger:
         if frame.empty:
             return 0
         now = utcnow()
-        sent = frame["state"] == SENT
-        frame["first_sent_at"] = pd.Series(now, index=frame.index, dtype=object).where(sent.to_numpy(), None)
-        frame["confirmed_at"] = frame["first_sent_at"]
+        stamp = sync_ledger.c.last_attempt_at.type
         with write_transaction(self._engine) as connection:
-            insert = upsert_insert(connection, sync_ledger)
-            excluded = insert.excluded
-            statement = insert.on_conflict_do_update(
-                index_elements=[sync_ledger.c.target, sync_ledger.c.entity, sync_ledger.c.record_key],
-                set_={
-                    "payload_hash": excluded.payload_hash,
-                    "state": excluded.state,
-                    "last_error": excluded.last_error,
-                    "attempts": sync_ledger.c.attempts + 1,
-                    "last_attempt_at": excluded.last_attempt_at,
-                    "first_sent_at": func.coalesce(sync_ledger.c.first_sent_at, excluded.first_sent_at),
-                    "confirmed_at": case((excluded.state == SENT, excluded.confirmed_at),
-                                         else_=sync_ledger.c.confirmed_at),
-                },
-            )
-            for batch in batches(frame, BATCH_SIZE):
-                connection.execute(statement, to_records(
-                    batch, target=target, entity=entity_name, attempts=1, last_attempt_at=now))
+            stage_columns = [sync_ledger.c[c] for c in OUTCOME_COLUMNS]
+            with staging_table(connection, stage_columns) as stage:
+                for batch in batches(frame, 100_000):
+                    load_stage(connection, stage, batch)
+                sent_now = case((stage.c.state == SENT, literal(now, stamp)), else_=null())
+                source = select(
+                    literal(target, sync_ledger.c.target.type), literal(entity_name, sync_ledger.c.entity.type),
+                    *[stage.c[c] for c in OUTCOME_COLUMNS], literal(1, sync_ledger.c.attempts.type),
+                    sent_now, literal(now, stamp), sent_now,
+                ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
+                insert = upsert_insert(connection, sync_ledger).from_select(
+                    ["target", "entity", *OUTCOME_COLUMNS, "attempts", "first_sent_at", "last_attempt_at",
+                     "confirmed_at"], source)
+                excluded = insert.excluded
+                connection.execute(insert.on_conflict_do_update(
+                    index_elements=[sync_ledger.c.target, sync_ledger.c.entity, sync_ledger.c.record_key],
+                    set_={
+                        "payload_hash": excluded.payload_hash,
+                        "state": excluded.state,
+                        "last_error": excluded.last_error,
+                        "attempts": sync_ledger.c.attempts + 1,
+                        "last_attempt_at": excluded.last_attempt_at,
+                        "first_sent_at": func.coalesce(sync_ledger.c.first_sent_at, excluded.first_sent_at),
+                        "confirmed_at": case((excluded.state == SENT, excluded.confirmed_at),
+                                             else_=sync_ledger.c.confirmed_at),
+                    },
+                ))
         return len(frame)
 
     def load(self, target: str, entity_name: str) -> pd.DataFrame:
