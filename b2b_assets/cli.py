@@ -25,7 +25,8 @@ SANDBOX_CREDENTIALS = {"SQUIZZ_ORG_ID": "sandbox-org", "SQUIZZ_API_KEY": "sandbo
 SUMMARY_KEYS = {
     "erp": ("rows_read", "rows_valid", "rows_quarantined"),
     "hub": ("rows_inserted", "rows_updated", "rows_unchanged", "rows_held", "rows_released"),
-    "squizz": ("records_total", "records_sent", "records_unchanged", "records_rejected", "records_held"),
+    "squizz": ("records_total", "records_new", "records_changed", "records_sent", "records_unchanged",
+               "records_rejected", "records_held", "tokens_would_spend"),
 }
 
 
@@ -62,10 +63,12 @@ def _embedded_sandboxes():
 def _run_config(dry_run: bool, full_refresh: bool) -> dict:
     from b2b_assets.targets.squizz.import_types import IMPORT_TYPES
 
-    if not (dry_run or full_refresh):
-        return {}
-    config = {"dry_run": dry_run, "full_refresh": full_refresh}
-    return {"ops": {f"squizz__{spec.name}": {"config": config} for spec in IMPORT_TYPES}}
+    # The console shows warnings and failures; every event is still in the run's log in the UI.
+    config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if dry_run or full_refresh:
+        options = {"dry_run": dry_run, "full_refresh": full_refresh}
+        config["ops"] = {f"squizz__{spec.name}": {"config": options} for spec in IMPORT_TYPES}
+    return config
 
 
 def print_summary(result: dg.ExecuteInProcessResult) -> None:
@@ -75,7 +78,8 @@ def print_summary(result: dg.ExecuteInProcessResult) -> None:
         area = materialization.asset_key.path[0]
         values = {k: v.value for k, v in materialization.metadata.items()}
         rows.append(("/".join(materialization.asset_key.path),
-                     "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in SUMMARY_KEYS.get(area, ()) if k in values)))
+                     "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in SUMMARY_KEYS.get(area, ()) if k in values
+                               and (values[k] or k != "tokens_would_spend"))))
     width = max((len(name) for name, _ in rows), default=10)
     print("\nPer-asset summary")
     for name, text in rows:
@@ -101,9 +105,14 @@ def print_summary(result: dg.ExecuteInProcessResult) -> None:
     print(f"Hub: {written} records written ({hub['rows_inserted']} new, {hub['rows_updated']} updated), "
           f"{hub['rows_unchanged']} unchanged, {hub['rows_held']} held"
           + ("  - nothing new to write" if written == 0 else ""))
-    print(f"SQUIZZ: {squizz['records_sent']} records sent ({squizz['records_sent']} trading tokens), "
-          f"{squizz['records_unchanged']} unchanged, {squizz['records_rejected']} rejected, "
-          f"{squizz['records_held']} held")
+    if squizz["tokens_would_spend"]:
+        print(f"SQUIZZ (dry run, nothing sent): would send {squizz['records_new']} new and "
+              f"{squizz['records_changed']} changed records ({squizz['tokens_would_spend']} trading tokens), "
+              f"{squizz['records_unchanged']} unchanged, {squizz['records_held']} held")
+    else:
+        print(f"SQUIZZ: {squizz['records_sent']} records sent ({squizz['records_sent']} trading tokens), "
+              f"{squizz['records_unchanged']} unchanged, {squizz['records_rejected']} rejected, "
+              f"{squizz['records_held']} held")
     print(f"\nRun {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}")
 
 
