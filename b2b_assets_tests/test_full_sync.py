@@ -85,6 +85,13 @@ def test_first_sync_loads_valid_rows_quarantines_bad_ones_and_holds_orphans(work
             assert not rows.empty, f"{name}: expected row {bad['row']} of {bad['file']} in quarantine"
             assert rows["reason"].str.len().min() > 10  # a reason a person can read
         assert store.held.count(name) == len(expected["held"]), name
+    # The standard metadata keys on every asset, as plain numbers the UI can plot.
+    for model in ENTITIES:
+        assert {"rows_read", "rows_valid", "rows_quarantined"} <= meta[f"erp/{model.name}"].keys()
+    standard = {"records_total", "records_sent", "records_unchanged", "records_rejected", "records_held"}
+    for spec in IMPORT_TYPES:
+        values = meta[f"squizz/{spec.name}"]
+        assert standard <= values.keys() and all(isinstance(values[k], int) for k in standard), spec.name
     # Every SQUIZZ type landed, and the sandbox holds exactly what the ledger says was confirmed.
     for spec in IMPORT_TYPES:
         active = [r for r in sandboxes.squizz.records(spec.type_id) if r.get("active", True)]

@@ -145,10 +145,11 @@ def failure_issues(frame: pd.DataFrame, schema: pa.DataFrameSchema, values: pd.D
         schema.validate(frame, lazy=True)
         return empty_issues()
     except SchemaErrors as exc:
-        cases = exc.failure_cases
+        errors = exc
+    cases = errors.failure_cases
     cases = cases[cases["index"].notna() & cases["column"].isin(frame.columns)].copy()
     if cases.empty:
-        raise RuntimeError(f"{schema.name}: validation failed without row-level cases:\n{exc}")  # a bug, not data
+        raise RuntimeError(f"{schema.name}: validation failed without row-level cases:\n{errors}")  # a bug, not data
     cases["order"] = pd.to_numeric(cases["check_number"], errors="coerce").fillna(-1)
     # Several checks can fail on one value (length and pattern): the earliest declared is the clearest.
     cases = cases.sort_values(["index", "column", "order"]).drop_duplicates(["index", "column"])

@@ -43,5 +43,11 @@ def held_reasons(records: pd.DataFrame, children: pd.DataFrame | None, reference
             reasons.append(pd.Series(text.to_numpy(), index=owner[missing].to_numpy()))
     if not reasons:
         return pd.Series([], dtype="string")
-    joined = pd.concat(reasons)
-    return joined.groupby(level=0).agg("; ".join).astype("string")
+    # One reason per record, the first found, and how many more there are: joining every record's
+    # reasons group by group would be per-record Python when a whole catalogue waits on one parent.
+    every = pd.concat(reasons)
+    more = every.index.value_counts() - 1
+    first = every[~every.index.duplicated(keep="first")].astype("string")
+    extra = more.reindex(first.index).to_numpy()
+    suffix = pd.Series(" (and " + pd.Series(extra).astype("string") + " more)", index=first.index)
+    return first.where(extra == 0, first + suffix).astype("string")

@@ -220,7 +220,7 @@ def test_price_group_members_are_a_reference_of_customer_account_pricing():
 
 @pytest.mark.parametrize("name", list(SEED))
 def test_mapped_records_conform_to_the_seed_table(name, frames):
-    spec, seed = import_type(name), SEED[name]
+    seed = SEED[name]
     records = esd_records(name, frames)
     assert records, f"the fixture produces no {name} records"
     json.dumps(records, allow_nan=False)  # JSON-ready as it stands
