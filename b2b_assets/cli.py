@@ -136,8 +136,8 @@ def dev() -> int:
             server = subprocess.Popen([sys.executable, "-m", "b2b_assets.sandbox.serve", "--port",
                                        str(settings.SANDBOX_PORT), "--state-dir", str(settings.state_dir() / "sandbox")])
             stack.callback(server.terminate)
-        return subprocess.call(["dagster", "dev", "-w", str(settings.REPO_ROOT / "workspace.yaml")],
-                               cwd=settings.REPO_ROOT)
+        command = [sys.executable, "-m", "dagster", "dev", "-w", str(settings.REPO_ROOT / "workspace.yaml")]
+        return subprocess.call(command, cwd=settings.REPO_ROOT)
 
 
 def main(argv: list[str] | None = None) -> int:
