@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from b2b_assets.model.frames import key_isin
 from b2b_assets.store import Store
 from b2b_assets.targets.core.plan import DeletionPolicy, LedgerState, payload_hash
 from b2b_assets.targets.core.references import TargetReference, held_reasons
@@ -115,6 +116,6 @@ def _hold_back_children(payload, references: list[TargetReference], known: dict[
     keep = pd.Series(True, index=children.index)
     for ref in references:
         values = children[ref.field].astype("string")
-        keep &= values.isna() | (values == "") | values.isin(known[ref.entity])
+        keep &= values.isna() | (values == "") | key_isin(values, known[ref.entity])
     payload.children = children[keep.to_numpy()]
     return int((~keep).sum())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from b2b_assets.model import LIST_SEPARATOR, Entity, entity as entity_named
-from b2b_assets.model.frames import TEXT_DTYPE
+from b2b_assets.model import LIST_SEPARATOR, Entity
+from b2b_assets.model import entity as entity_named
+from b2b_assets.model.frames import TEXT_DTYPE, key_isin
 
 MISSING_COLUMNS = ("row", "reference", "entity", "on_missing", "missing_value")
 _JOIN = "\x1f"  # joins composite key parts; cannot occur in exported text
@@ -40,7 +41,7 @@ def missing_references(entity: Entity | str, frame: pd.DataFrame,
         else:
             wanted = _joined(values[present], list(values.columns))
             shown = wanted.str.replace(_JOIN, " / ", regex=False)
-        missing = ~wanted.isin(known)  # a partly empty composite key has an empty part no real key has
+        missing = pd.Series(~key_isin(wanted, known), index=wanted.index)  # a partly empty composite key has an empty part no real key has
         if missing.any():
             parts.append(pd.DataFrame({
                 "row": wanted.index[missing.to_numpy()],

@@ -14,6 +14,8 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from b2b_assets.model.frames import key_isin
+
 NEW, CHANGED, UNCHANGED, HELD, INVALID = "new", "changed", "unchanged", "held", "invalid"
 ACTIONS = (NEW, CHANGED, UNCHANGED, HELD, INVALID)
 TO_SEND = (NEW, CHANGED)
@@ -120,7 +122,7 @@ def plan(target: str, entity: str, hashes: pd.DataFrame, ledger: pd.DataFrame, *
     gone = pd.Series([], dtype="string")
     if not ledger.empty:
         sent = ledger.loc[ledger["state"] == LedgerState.SENT.value, "record_key"]
-        gone = sent[~sent.isin(current["record_key"])].astype("string").reset_index(drop=True)
+        gone = sent[~key_isin(sent, current["record_key"])].astype("string").reset_index(drop=True)
     blocked = bool(len(gone)) and not deletions.enabled
     if len(gone) and deletions.enabled and not deletions.override:
         share = len(gone) / max(1, int((ledger["state"] == LedgerState.SENT.value).sum()))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from b2b_assets.model.frames import key_isin
+
 
 @dataclass(frozen=True)
 class TargetReference:
@@ -36,7 +38,7 @@ def held_reasons(records: pd.DataFrame, children: pd.DataFrame | None, reference
             exploded = pd.DataFrame({"owner": owner, "value": values}).explode("value")
             owner, values = exploded["owner"], exploded["value"]
         values = values.astype("string")
-        missing = values.notna() & (values != "") & ~values.isin(known.get(ref.entity, pd.Index([])))
+        missing = values.notna() & (values != "") & ~key_isin(values, known.get(ref.entity, pd.Index([])))
         if missing.any():
             where = "nested " if ref.in_child else ""
             text = (f"{where}{ref.field} '" + values[missing] + f"' is not yet at the target's {ref.entity}")
