@@ -11,8 +11,9 @@ this layer, in the vendor client.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from b2b_assets.targets.core.plan import LedgerState
@@ -28,35 +29,47 @@ class RecordsRejected(Exception):
 
 
 @dataclass
-class Outcome:
-    record_key: str
-    state: LedgerState
-    error: str | None = None
+class Outcomes:
+    """What the target said about the records at these positions of the records being sent."""
+
+    sent: list[int] = field(default_factory=list)
+    rejected: dict[int, str] = field(default_factory=dict)  # position -> vendor code and message
+
+    def extend(self, other: Outcomes) -> Outcomes:
+        self.sent += other.sent
+        self.rejected.update(other.rejected)
+        return self
 
 
 SendBatch = Callable[[Sequence[int]], None]
 """Sends the records at these positions of the batch source as one document; raises RecordsRejected."""
 
 
-def send_isolating_rejects(positions: Sequence[int], send: SendBatch, keys: Sequence[str]) -> list[Outcome]:
+def send_isolating_rejects(positions: Sequence[int], send: SendBatch) -> Outcomes:
     """Send `positions` as one document; on rejection bisect until the bad records stand alone."""
     try:
         send(positions)
-        return [Outcome(keys[p], LedgerState.SENT) for p in positions]
+        return Outcomes(sent=list(positions))
     except RecordsRejected as rejected:
         if len(positions) == 1:
-            return [Outcome(keys[positions[0]], LedgerState.REJECTED, f"{rejected.code}: {rejected.vendor_message}")]
+            return Outcomes(rejected={positions[0]: f"{rejected.code}: {rejected.vendor_message}"})
         middle = len(positions) // 2
-        return (send_isolating_rejects(positions[:middle], send, keys)
-                + send_isolating_rejects(positions[middle:], send, keys))
+        return send_isolating_rejects(positions[:middle], send).extend(
+            send_isolating_rejects(positions[middle:], send))
 
 
-def outcomes_frame(outcomes: list[Outcome], hashes: pd.Series) -> pd.DataFrame:
-    """Outcomes as the ledger wants them: record_key, payload_hash, state, last_error."""
-    frame = pd.DataFrame({
-        "record_key": pd.Series([o.record_key for o in outcomes], dtype="string"),
-        "state": pd.Series([o.state.value for o in outcomes], dtype="string"),
-        "last_error": pd.Series([o.error for o in outcomes], dtype="string"),
+def outcomes_frame(outcomes: Outcomes, keys: np.ndarray, hashes: np.ndarray) -> pd.DataFrame:
+    """Outcomes as the ledger wants them: record_key, payload_hash, state, last_error.
+
+    `keys` and `hashes` are aligned with the positions the outcomes name.
+    """
+    rejected = np.fromiter(outcomes.rejected, dtype=np.int64, count=len(outcomes.rejected))
+    positions = np.concatenate([np.asarray(outcomes.sent, dtype=np.int64), rejected])
+    states = np.repeat([LedgerState.SENT.value, LedgerState.REJECTED.value], [len(outcomes.sent), len(rejected)])
+    errors = [None] * len(outcomes.sent) + list(outcomes.rejected.values())
+    return pd.DataFrame({
+        "record_key": pd.Series(keys[positions], dtype="string"),
+        "payload_hash": hashes[positions].astype("int64"),
+        "state": pd.Series(states, dtype="string"),
+        "last_error": pd.Series(errors, dtype="string"),
     })
-    frame["payload_hash"] = frame["record_key"].map(hashes).astype("int64")
-    return frame[["record_key", "payload_hash", "state", "last_error"]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -49,7 +49,6 @@ def sync_entity(*, target: str, entity: str, records: pd.DataFrame, hashes: pd.S
     that dies half-way keeps the batches already acknowledged and resends only
     the rest next time.
     """
-    keyed_hashes = pd.Series(hashes.to_numpy(), index=records["record_key"].to_numpy())
     the_plan: Plan = plan(target, entity, pd.DataFrame({"record_key": records["record_key"].to_numpy(),
                                                         "payload_hash": hashes.to_numpy()}),
                           ledger.load(target, entity), held_reasons=held, invalid_reasons=invalid,
@@ -72,14 +71,16 @@ def sync_entity(*, target: str, entity: str, records: pd.DataFrame, hashes: pd.S
             "last_error": parked["reason"],
         }))
 
-    to_send = records[the_plan.records["action"].isin(TO_SEND).to_numpy()]
-    keys: Sequence[str] = to_send["record_key"].tolist()
+    sending = the_plan.records["action"].isin(TO_SEND).to_numpy()
+    to_send = records[sending]
+    keys = to_send["record_key"].to_numpy()
+    send_hashes = hashes.to_numpy()[sending]
     sent = rejected = 0
     rejects: list[pd.DataFrame] = []
     for start in range(0, len(to_send), batch_size):
         positions = list(range(start, min(start + batch_size, len(to_send))))
-        outcomes = send_isolating_rejects(positions, lambda p: send(to_send.iloc[list(p)]), keys)
-        frame = outcomes_frame(outcomes, keyed_hashes)
+        outcomes = send_isolating_rejects(positions, lambda p: send(to_send.iloc[list(p)]))
+        frame = outcomes_frame(outcomes, keys, send_hashes)
         ledger.record(target, entity, frame)
         sent += int((frame["state"] == LedgerState.SENT.value).sum())
         bad = frame[frame["state"] == LedgerState.REJECTED.value]
