@@ -7,6 +7,7 @@ sandboxes over HTTP on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -69,11 +70,16 @@ def metadata_by_asset(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
     return out
 
 
-def test_first_sync_loads_valid_rows_quarantines_bad_ones_and_holds_orphans(workspace, sandboxes, tmp_path):
+def test_first_sync_loads_valid_rows_quarantines_bad_ones_and_holds_orphans(workspace, sandboxes, tmp_path, caplog):
     url = f"sqlite:///{tmp_path}/hub.sqlite"
+    caplog.set_level(logging.INFO)
     with dg.instance_for_test() as instance:
         result = run_sync(url, sandboxes, instance)
     assert result.success
+    # One SQUIZZ session serves the whole run and is destroyed at its end.
+    requests_seen = [r.getMessage() for r in caplog.records]
+    assert sum("/create_session" in m for m in requests_seen) == 1
+    assert sum("/destroy_session" in m for m in requests_seen) == 1
     store = Store(url)
     meta = metadata_by_asset(result)
     for name, expected in EXPECTED.items():
