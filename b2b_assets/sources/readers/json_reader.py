@@ -34,67 +34,71 @@ def read_jsonl_batches(path: Path, options: ReadOptions, log: IssueLog) -> Itera
 
     `_row` is the line number, so blank lines are skipped but still counted.
     """
-    source = path.name
     fh = _open_text(path, options, log)
     if fh is None:
         return
-    records: list[dict] = []
-    rows: list[int] = []
-    any_line = False
     with fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            any_line = True
-            try:
-                value = json.loads(line.strip())
-            except json.JSONDecodeError as exc:
-                log.add(source, f"line is not valid JSON: {exc.msg} (column {exc.colno}); line skipped",
-                        row_number=number, value=line.strip()[:MAX_VALUE_CHARS])
-                continue
-            if not isinstance(value, dict):
-                log.add(source, f"line holds a JSON {_json_kind(value)}, expected an object; line skipped",
-                        row_number=number, value=line.strip()[:MAX_VALUE_CHARS])
-                continue
-            records.append(value)
-            rows.append(number)
-            if len(records) >= options.batch_rows:
-                yield records_to_frame(records, rows, source)
-                records, rows = [], []
-    if records:
-        yield records_to_frame(records, rows, source)
-    if not any_line:
-        log.add(source, "file is empty: no records")
+        yield from _in_batches(_jsonl_objects(fh, path.name, log), options.batch_rows, path.name)
 
 
 def read_json_batches(path: Path, options: ReadOptions, log: IssueLog) -> Iterator[pd.DataFrame]:
     """A top-level array of objects, decoded element by element so the file is never all in memory."""
-    source = path.name
     fh = _open_text(path, options, log)
     if fh is None:
         return
+    with fh:
+        yield from _in_batches(_array_objects(fh, path.name, log), options.batch_rows, path.name)
+
+
+def _in_batches(objects: Iterator[tuple[int, dict]], batch_rows: int, source: str) -> Iterator[pd.DataFrame]:
     records: list[dict] = []
     rows: list[int] = []
-    with fh:
-        elements = _array_elements(fh)
-        try:
-            for number, value in elements:
-                if not isinstance(value, dict):
-                    log.add(source, f"element is a JSON {_json_kind(value)}, expected an object; element skipped",
-                            row_number=number, value=json.dumps(value)[:MAX_VALUE_CHARS])
-                    continue
-                records.append(value)
-                rows.append(number)
-                if len(records) >= options.batch_rows:
-                    yield records_to_frame(records, rows, source)
-                    records, rows = [], []
-        except _NotAnArray as exc:
-            log.add(source, str(exc))
-        except json.JSONDecodeError as exc:
-            log.add(source, f"JSON is malformed after element {len(rows)} read: {exc.msg} "
-                            f"(line {exc.lineno}, column {exc.colno}); the rest of the file was not read")
+    for number, record in objects:
+        records.append(record)
+        rows.append(number)
+        if len(records) >= batch_rows:
+            yield records_to_frame(records, rows, source)
+            records, rows = [], []
     if records:
         yield records_to_frame(records, rows, source)
+
+
+def _jsonl_objects(fh, source: str, log: IssueLog) -> Iterator[tuple[int, dict]]:
+    any_line = False
+    for number, line in enumerate(fh, start=1):
+        if not line.strip():
+            continue
+        any_line = True
+        try:
+            value = json.loads(line.strip())
+        except json.JSONDecodeError as exc:
+            log.add(source, f"line is not valid JSON: {exc.msg} (column {exc.colno}); line skipped",
+                    row_number=number, value=line.strip()[:MAX_VALUE_CHARS])
+            continue
+        if not isinstance(value, dict):
+            log.add(source, f"line holds a JSON {_json_kind(value)}, expected an object; line skipped",
+                    row_number=number, value=line.strip()[:MAX_VALUE_CHARS])
+            continue
+        yield number, value
+    if not any_line:
+        log.add(source, "file is empty: no records")
+
+
+def _array_objects(fh, source: str, log: IssueLog) -> Iterator[tuple[int, dict]]:
+    read = 0
+    try:
+        for number, value in _array_elements(fh):
+            if not isinstance(value, dict):
+                log.add(source, f"element is a JSON {_json_kind(value)}, expected an object; element skipped",
+                        row_number=number, value=json.dumps(value)[:MAX_VALUE_CHARS])
+                continue
+            read += 1
+            yield number, value
+    except _NotAnArray as exc:
+        log.add(source, str(exc))
+    except json.JSONDecodeError as exc:
+        log.add(source, f"JSON is malformed after element {read} read: {exc.msg} "
+                        f"(line {exc.lineno}, column {exc.colno}); the rest of the file was not read")
 
 
 class _NotAnArray(ValueError):
