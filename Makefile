@@ -8,7 +8,11 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # Dagster's run history stays in the repository unless DAGSTER_HOME is set, so `make dev` shows what `make sync` ran.
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: sync test dev plan bench clean
+.PHONY: help sync test dev plan bench clean
+.DEFAULT_GOAL := help
+
+help:  ## list the commands
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## /  make \1\t/'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,5 +39,5 @@ dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI over the same stat
 bench: $(STAMP)  ## scale benchmark: 1M products, 5M prices (prints figures)
 	$(BIN)/python -m bench.run
 
-clean:
+clean:  ## forget all local state: hub, ledger, sandbox state, run history, reports
 	rm -rf data/state data/reports .dagster_home .tmp_pg
