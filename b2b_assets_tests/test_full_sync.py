@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -160,9 +161,11 @@ def test_full_inbound_sync_on_postgresql(workspace, sandboxes, postgres_url):
                for k, m in metadata_by_asset(again).items() if k.startswith("hub/"))
 
 
-def test_definitions_validate():
+def test_definitions_validate(tmp_path):
+    environment = {**os.environ, "DAGSTER_HOME": str(tmp_path)}  # a fresh clone has no .dagster_home yet
     completed = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-m",
-                                "b2b_assets.definitions"], capture_output=True, text=True, cwd=REPO, timeout=300)
+                                "b2b_assets.definitions"], capture_output=True, text=True, cwd=REPO, timeout=300,
+                               env=environment)
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
