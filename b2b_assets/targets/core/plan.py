@@ -53,8 +53,9 @@ def payload_hash(records: pd.DataFrame, children: pd.DataFrame | None = None, *,
         return own
     child_hashes = frame_hash(children.drop(columns=[parent_column]))
     combined = child_hashes.groupby(children[parent_column].to_numpy()).sum()  # int64 sum wraps, which is fine for mixing
-    per_record = records[key_column].map(combined).fillna(0).astype("int64")
-    mixed = own.to_numpy().view("uint64") * np.uint64(0x9E3779B97F4A7C15) + per_record.to_numpy().view("uint64")
+    # reindex with fill_value keeps int64; map + fillna would pass through float64 and round the hashes.
+    per_record = combined.reindex(records[key_column].to_numpy(), fill_value=0).to_numpy(dtype="int64")
+    mixed = own.to_numpy().view("uint64") * np.uint64(0x9E3779B97F4A7C15) + per_record.view("uint64")
     return pd.Series(mixed.view("int64"), index=records.index)
 
 
@@ -102,7 +103,7 @@ def plan(target: str, entity: str, hashes: pd.DataFrame, ledger: pd.DataFrame, *
     current = hashes[["record_key", "payload_hash"]].reset_index(drop=True)
     last = ledger.set_index("record_key") if not ledger.empty else pd.DataFrame(
         {"payload_hash": pd.Series([], dtype="int64"), "state": pd.Series([], dtype="string")})
-    last_hash = current["record_key"].map(last["payload_hash"])
+    last_hash = current["record_key"].map(last["payload_hash"].astype("Int64"))  # nullable: no float64 rounding
     last_state = current["record_key"].map(last["state"])
     confirmed = last_state.eq(LedgerState.SENT.value).fillna(False).astype(bool)
     same = confirmed & last_hash.eq(current["payload_hash"]).fillna(False).astype(bool)
