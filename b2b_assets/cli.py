@@ -72,14 +72,18 @@ def _run_config(dry_run: bool, full_refresh: bool) -> dict:
 
 
 def print_summary(result: dg.ExecuteInProcessResult) -> None:
+    """One line per asset, the checks that did not pass, then totals per area."""
+    totals = {area: {k: 0 for k in keys} for area, keys in SUMMARY_KEYS.items()}
     rows = []
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         area = materialization.asset_key.path[0]
         values = {k: v.value for k, v in materialization.metadata.items()}
+        shown = [k for k in SUMMARY_KEYS.get(area, ()) if k in values and (values[k] or k != "tokens_would_spend")]
         rows.append(("/".join(materialization.asset_key.path),
-                     "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in SUMMARY_KEYS.get(area, ()) if k in values
-                               and (values[k] or k != "tokens_would_spend"))))
+                     "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in shown)))
+        for k in totals.get(area, {}):
+            totals[area][k] += int(values.get(k) or 0)
     width = max((len(name) for name, _ in rows), default=10)
     print("\nPer-asset summary")
     for name, text in rows:
@@ -92,12 +96,6 @@ def print_summary(result: dg.ExecuteInProcessResult) -> None:
             count = evaluation.metadata.get("failure_count")
             print(f"  {'/'.join(evaluation.asset_key.path)} {evaluation.check_name}: "
                   f"{count.value if count else '?'} ({evaluation.severity.value})")
-    totals = {area: {k: 0 for k in keys} for area, keys in SUMMARY_KEYS.items()}
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        for k in totals.get(materialization.asset_key.path[0], {}):
-            value = materialization.metadata.get(k)
-            totals[materialization.asset_key.path[0]][k] += int(value.value) if value else 0
     hub, squizz, erp = totals["hub"], totals["squizz"], totals["erp"]
     print(f"\nInbound: {erp['rows_read']} rows read, {erp['rows_valid']} valid, "
           f"{erp['rows_quarantined']} quarantined (reports under {settings.reports_dir()})")

@@ -14,6 +14,7 @@ from b2b_assets.targets.core.references import TargetReference, held_reasons
 from b2b_assets.targets.core.send import RecordsRejected
 from b2b_assets.targets.core.sync import SyncReport, sync_entity
 from b2b_assets.targets.squizz.client import SquizzClient
+from b2b_assets.targets.squizz.columns import KEY_SEPARATOR
 from b2b_assets.targets.squizz.errors import SquizzDocumentRejected
 from b2b_assets.targets.squizz.import_types import ImportType
 from b2b_assets.targets.squizz.limits import check_target_limits, rejection_reasons
@@ -36,17 +37,7 @@ class OutboundOptions:
 
 def hub_frames(store: Store, entities: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     """The hub's records of each entity, less those the latest complete export no longer had."""
-    frames = {}
-    for name in entities:
-        frame = store.hub.read_all(name)
-        absent = store.hub.absent_keys(name)
-        if not absent.empty:
-            keys = list(absent.columns)
-            gone = pd.MultiIndex.from_frame(frame[keys].astype("string").fillna("")).isin(
-                pd.MultiIndex.from_frame(absent.astype("string").fillna("")))
-            frame = frame[~gone]
-        frames[name] = frame
-    return frames
+    return {name: store.hub.read_all(name, in_source=True) for name in entities}
 
 
 def sync_import_type(store: Store, client: SquizzClient | None, spec: ImportType,
@@ -80,7 +71,7 @@ def sync_import_type(store: Store, client: SquizzClient | None, spec: ImportType
             raise RecordsRejected(rejected.code, rejected.vendor_message) from rejected
 
     def delete(rows: pd.DataFrame) -> None:
-        parts = rows["record_key"].str.split("\x1f", expand=True)
+        parts = rows["record_key"].str.split(KEY_SEPARATOR, expand=True)
         docs = [dict(zip(spec.key_fields, values), drop=3) for values in parts.itertuples(index=False)]
         client.import_esd(spec.type_id, docs, spec.key_fields, transfer_mode="INCREMENT")
 
