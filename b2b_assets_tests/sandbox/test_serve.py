@@ -21,7 +21,7 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 def test_health_and_unknown_paths(sandboxes):
     assert requests.get(f"{sandboxes.base_url}/health", timeout=5).json() == {"status": "ok"}
-    assert requests.get(f"{sandboxes.base_url}/joor/v2/bulk-connection", timeout=5).status_code == 404
+    assert requests.get(f"{sandboxes.base_url}/no-such-vendor/v2/anything", timeout=5).status_code == 404
     assert requests.get(f"{sandboxes.base_url}/squizz/nothing-here", timeout=5).status_code == 404
 
 
@@ -36,7 +36,7 @@ def test_options_reach_their_sandbox_by_prefix():
         client = SquizzClient(running.base_url)
         assert client.create_session(org_id="acme", password="pw")["result"] == "SUCCESS"
     with pytest.raises(TypeError, match="unknown sandbox option"):
-        start_sandboxes(joor_token="x")
+        start_sandboxes(nobody_token="x")
 
 
 def test_command_serves_until_sigterm_and_logs_requests_without_secrets(tmp_path):
