@@ -1,0 +1,1 @@
+"""JOOR target: the Bulk Connection API (client, canonical->connection mapping, limits)."""
