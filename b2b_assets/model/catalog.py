@@ -207,6 +207,7 @@ ENTITIES: tuple[Entity, ...] = (
             enum("on_hold_action", ACCOUNT_ACTIONS), enum("outside_terms_action", ACCOUNT_ACTIONS),
             enum("outside_balance_action", ACCOUNT_ACTIONS),
             Field("currency", Kind.CURRENCY, max_length=3, description="JOOR price type currency"),
+            Field("retail_currency", Kind.CURRENCY, max_length=3, description="JOOR price type retail currency"),
             text("price_type_label", 100, description="JOOR price type name"),
             text("alias", 150), text("customer_group_code", 100), text("customer_group_name", 150),
             text("company_number_code", 100), text("company_number_name", 150),
