@@ -15,7 +15,7 @@ import math
 
 from b2b_assets.defs.joor.resources import JoorResource, default_joor
 from b2b_assets.targets.core.contract import Batch, JobStatus, RecordsRejected, Target, TargetObject
-from b2b_assets.targets.joor.client import TOKEN_ENV_NAME, JoorClient, JoorRequestRefused
+from b2b_assets.targets.joor.client import TOKEN_ENV_NAME, JoorClient, JoorError, JoorRequestRefused
 from b2b_assets.targets.joor.credits import GET_COST, POST_COST
 from b2b_assets.targets.joor.mapping import SOURCE_ENTITIES, documents, limits, to_payload
 
@@ -40,7 +40,13 @@ class JoorSender:
                                                                         if refused.log_id else "")) from refused
 
     def poll(self, job_id: str) -> JobStatus:
-        job = self.client.job(job_id)
+        try:
+            job = self.client.job(job_id)
+        except JoorError as error:
+            if error.status != 404:
+                raise
+            # JOOR no longer knows the job: nothing says its records landed, so they go again next run.
+            return JobStatus(finished=True, failed=True, message=f"JOOR does not know job {job_id}: {error}")
         if not job.finished:
             return JobStatus(finished=False)
         if job.failed:

@@ -71,6 +71,14 @@ def test_per_record_results_reject_only_the_connection_joor_refused(sandbox) -> 
     assert status.finished and not status.rejected  # without the extension, a finished job confirms everything
 
 
+def test_a_job_joor_no_longer_knows_counts_as_failed_so_its_records_go_again(sandbox) -> None:
+    sender = sender_for(sandbox)
+    job_id = sender.submit(whole_batch())
+    sandbox.joor.reset()
+    status = sender.poll(job_id)
+    assert status.finished and status.failed and f"does not know job {job_id}" in status.message
+
+
 def test_the_dry_run_cost_counts_a_post_and_a_poll_per_job() -> None:
     assert credits(CONNECTIONS, 0) == 0
     assert credits(CONNECTIONS, 1) == 6
