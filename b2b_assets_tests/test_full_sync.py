@@ -19,6 +19,7 @@ import pytest
 
 from b2b_assets.definitions import defs
 from b2b_assets.defs.erp.assets import erp_assets
+from b2b_assets.defs.joor.resources import JoorResource
 from b2b_assets.defs.hub.assets import hub_assets
 from b2b_assets.defs.resources import PartnerApiResource, StoreResource
 from b2b_assets.defs.squizz.resources import SquizzResource
@@ -62,6 +63,8 @@ def run_sync(hub_url: str, sandboxes, instance: dg.DagsterInstance, assets=None)
             "partner_api": PartnerApiResource(base_url=f"{sandboxes.base_url}/partner"),
             "squizz": SquizzResource(base_url=f"{sandboxes.base_url}/squizz", org_id="sandbox-org",
                                      api_key="sandbox-key", api_password="sandbox-password", backoff_factor=0.05),
+            "joor": JoorResource(base_url=f"{sandboxes.base_url}/joor", token="sandbox-token",
+                                 poll_interval_seconds=0.05, backoff_factor=0.05),
         },
         raise_on_error=False,
     )
@@ -109,6 +112,9 @@ def test_first_sync_loads_valid_rows_quarantines_bad_ones_and_holds_orphans(work
         active = [r for r in sandboxes.squizz.records(spec.type_id) if r.get("active", True)]
         assert len(active) == store.ledger.counts("squizz", spec.name).get("sent", 0), spec.name
         assert meta[f"squizz/{spec.name}"]["records_sent"] > 0, spec.name
+    # Every valid organization is a JOOR connection, confirmed by a finished job.
+    assert meta["joor/connections"]["records_sent"] == EXPECTED["organizations"]["hub_rows"]
+    assert len(sandboxes.joor.connections()) == store.ledger.counts("joor", "connections")["sent"]
 
 
 def test_second_sync_writes_nothing_to_the_hub_and_sends_nothing(workspace, sandboxes, tmp_path):
