@@ -40,7 +40,7 @@ Admin routes (the sandbox's own, under `/joor/_admin`, JSON in and out, no credi
                                declare it as an external entity and reference it, for client tests)
     POST faults / GET faults   transport faults (see `faults`) and `reject`: [{customer_code, comment}]
     GET  connections           the stored connections, as posted (normalised), by customer_code
-    GET  jobs                  every job with its state, counts, ignored fields and results
+    GET  jobs                  every job with its state, counts, customer codes, ignored fields, results
     GET  stats                 requests served (method, route, status, credits) and totals
 
 Connections and jobs survive a restart when `state_dir` is given; credit windows do not.
@@ -146,8 +146,8 @@ class JoorSandbox:
     def jobs(self) -> list[dict[str, Any]]:
         with self._lock:
             self._advance()
-            return [_public_job(job, with_results=True) | {"ignored_fields": job["ignored_fields"],
-                                                           "media_type": job["media_type"]}
+            return [_public_job(job, with_results=True) | {name: job[name] for name in (
+                        "ignored_fields", "media_type", "customer_codes")}
                     for _, job in sorted(self._jobs.items())]
 
     def stats(self) -> dict[str, Any]:
@@ -275,6 +275,7 @@ class JoorSandbox:
                 "connection_record_count": len(read.connections), "connection_record_progress": 0,
                 "created_at": now, "started_at": None, "finished_at": None, "failure": None, "results": None,
                 "ignored_fields": sorted(read.ignored_fields), "media_type": media_type(request.header("content-type")),
+                "customer_codes": [c.get("customer_code") for c in read.connections],
                 "connections": read.connections,
             }
             self._jobs[job_id] = job

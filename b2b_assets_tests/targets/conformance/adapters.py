@@ -7,6 +7,7 @@ test_conformance.py for what the suite then checks.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import requests
 
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.targets.core.contract import KEY_SEPARATOR, Target
+from b2b_assets.targets.joor.target import TARGET as JOOR
 from b2b_assets.targets.squizz.import_types import import_type
 from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
 
@@ -36,7 +38,8 @@ class Conformance:
     faults(handle, rate): fail that share of API calls transiently (429/5xx/dropped), 0 to stop.
     refuse(handle, object, key): refuse that record from now on (None: stop refusing); `vendor_code` is in
       the reason the core reports for it.
-    parent, child: objects where `child` references `parent` (the holding case).
+    parent, child: objects where `child` references `parent` (the holding case); None where the target's
+      objects reference nothing (JOOR's one object), which skips that case.
     changed: (hub entity, text column) the 1% case edits; `changed_object` reads it, keyed like the entity.
     hold_jobs / max_submissions: asynchronous targets only: keep jobs running; the most times any one
       record was handed to a job.
@@ -50,7 +53,7 @@ class Conformance:
     faults: Callable[[Any, float], None]
     refuse: Callable[[Any, str, str | None], None]
     vendor_code: str
-    parent: str
+    parent: str | None
     child: str
     changed: tuple[str, str]
     changed_object: str
@@ -153,4 +156,42 @@ def _toy(target: Target, asynchronous: bool) -> Conformance:
     )
 
 
-ADAPTERS = {"squizz": SQUIZZ_CONFORMANCE, "toy_sync": _toy(TOY_SYNC, False), "toy_async": _toy(TOY_ASYNC, True)}
+# --- JOOR -----------------------------------------------------------------------------------------------------
+
+def _joor_resource(sandboxes, secret: str | None):
+    from b2b_assets.defs.joor.resources import JoorResource
+
+    # A roomy credit budget: the suite is about the core, the budget has its own tests (test_client.py).
+    return JoorResource(base_url=f"{sandboxes.base_url}/joor", token=secret or "sandbox-token",
+                        poll_interval_seconds=0.02, backoff_factor=0.01, retries=12, credits_per_window=100_000)
+
+
+def _joor_faults(sandboxes, rate: float) -> None:
+    third = rate / 3
+    sandboxes.joor.set_faults({"seed": 11, "rate_limit": third, "server_error": third, "drop": third,
+                               "retry_after_seconds": 0} if rate else {})
+
+
+def _joor_refuse(sandboxes, _name: str, key: str | None) -> None:
+    comment = "refused by the conformance suite"
+    sandboxes.joor.set_faults({"reject": [{"customer_code": key, "comment": comment}] if key else []})
+
+
+def _joor_submissions(sandboxes) -> int:
+    counts = Counter(code for job in sandboxes.joor.jobs() for code in job["customer_codes"])
+    return max(counts.values(), default=0)
+
+
+JOOR_CONFORMANCE = Conformance(
+    target=JOOR, sandbox=start_sandboxes, resource=_joor_resource,
+    stored=lambda s, _name: list(s.joor.connections()),
+    received=lambda s: sum(job["connection_record_count"] for job in s.joor.jobs()),
+    faults=_joor_faults, refuse=_joor_refuse, vendor_code="JOOR refused the connection",
+    parent=None, child="connections", changed=("organizations", "organization_name"),
+    changed_object="connections", refusable="C-1005",
+    hold_jobs=lambda s, held: s.joor.configure(hold_started=held), max_submissions=_joor_submissions,
+)
+
+
+ADAPTERS = {"squizz": SQUIZZ_CONFORMANCE, "toy_sync": _toy(TOY_SYNC, False), "toy_async": _toy(TOY_ASYNC, True),
+            "joor": JOOR_CONFORMANCE}

@@ -140,6 +140,8 @@ def test_one_percent_changed_sends_exactly_those(run: Run):
 
 def test_held_record_is_released_when_its_parent_lands(run: Run):
     child, parent = run.adapter.child, run.adapter.parent
+    if parent is None:
+        pytest.skip(f"{run.target.name}'s objects reference nothing, so nothing of it is ever held")
     alone = run.sync(objects=(child,))[child]
     assert alone.counts["held"] > 0  # every record referencing a parent the target lacks waits
     held_before = run.ledger_keys(child, LedgerState.HELD.value)
@@ -185,7 +187,7 @@ def test_a_kill_mid_batch_resends_at_most_one_batch_and_loses_nothing(run: Run):
 def test_a_job_still_running_at_the_end_of_a_run_is_settled_next_run_and_never_submitted_twice(run: Run):
     if not run.adapter.asynchronous:
         pytest.skip(f"{run.target.name} answers in the same request; it has no jobs")
-    parent = run.adapter.parent
+    parent = run.adapter.parent or run.adapter.child
     run.adapter.hold_jobs(run.sandbox, True)
     first = run.sync(objects=(parent,), poll_budget_seconds=0)[parent]
     assert first.counts["sent"] == 0 and first.counts["submitted"] == _expected(first) > 0
