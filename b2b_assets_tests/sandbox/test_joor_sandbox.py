@@ -175,10 +175,13 @@ def test_types_and_cardinality_per_encoding(joor: Joor) -> None:
 
 
 def test_fields_outside_the_table_are_ignored_and_listed(joor: Joor) -> None:
-    job_id = job_id_of(joor.post([connection("E", customer_email="seed-example@jb.example")]))
+    record = connection("E", customer_email="seed-example@jb.example")
+    record["shipping"]["shipping_addresses"][0]["shipping_email"] = "door@jb.example"
+    job_id = job_id_of(joor.post([record]))
     job = next(j for j in joor.admin("jobs")["jobs"] if j["bulk_connections_job_id"] == job_id)
-    assert job["ignored_fields"] == ["customer_email"]
-    assert "customer_email" not in joor.stored()["E"]
+    assert job["ignored_fields"] == ["customer_email", "shipping.shipping_addresses.shipping_email"]
+    stored = joor.stored()["E"]
+    assert "customer_email" not in stored and "shipping_email" not in stored["shipping"]["shipping_addresses"][0]
 
 
 def test_an_external_entity_in_an_upload_is_not_resolved(joor: Joor, tmp_path) -> None:

@@ -15,6 +15,7 @@ upload is neither fetched nor expanded.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -129,7 +130,7 @@ def _xml_record(element: etree._Element, shape: Mapping[str, Any]) -> dict[str, 
     for child in element:
         if not isinstance(child.tag, str):
             continue  # entity references and processing instructions are not fields
-        spec = shape.get(child.tag, None) if child.tag in shape else "unknown"
+        spec = shape.get(child.tag)  # None: a text field of the table, or a field the table lacks
         if isinstance(spec, ListNode):
             value: Any = [_xml_record(item, {f.name: None for f in spec.fields})
                           for item in child if isinstance(item.tag, str) and item.tag == spec.item]
@@ -140,7 +141,7 @@ def _xml_record(element: etree._Element, shape: Mapping[str, Any]) -> dict[str, 
         else:
             # An unresolved entity reference stays the literal text "&name;".
             value = "".join(child.itertext())
-        if child.tag in record and spec is None:
+        if child.tag in record and child.tag in shape and spec is None:
             previous = record[child.tag]
             record[child.tag] = _Repeated([*(previous if isinstance(previous, _Repeated) else [previous]), value])
         else:
@@ -270,7 +271,8 @@ class _Checker:
 
     def ignore(self, raw: Mapping[str, Any], known: Iterable[str], prefix: str) -> None:
         known = set(known)
-        self.read.ignored_fields.update(prefix.split("[")[0] + name for name in raw if name not in known)
+        path = re.sub(r"\[\d+\]", "", prefix)  # buyers[3]. -> buyers.
+        self.read.ignored_fields.update(path + name for name in raw if name not in known)
 
 
 def country_code(value: Any) -> str | None:
