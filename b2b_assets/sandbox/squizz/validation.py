@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from b2b_assets.sandbox.esd_types import (
+from b2b_assets.sandbox.squizz.import_types import (
     DECIMAL,
     ENUM,
     INTEGER_LIST,
@@ -33,7 +33,7 @@ from b2b_assets.sandbox.esd_types import (
     FieldSpec,
     ImportType,
 )
-from b2b_assets.sandbox.squizz_codes import ResultCode
+from b2b_assets.sandbox.squizz.result_codes import ResultCode
 from b2b_assets.sandbox.wire import AdminRequestError
 
 TRANSFER_MODES = ("COMPLETE", "INCREMENT", "INCREMENT_AVAILABLE")

@@ -16,7 +16,7 @@ the sandbox is configured for the flat shape, so clients can be tested against b
 import_esd checks, in order (the first that fails decides the result code):
 injected transport fault → session → import type → busy / max imports running (when
 configured) → Content-Type → gzip and JSON → ESD header → records (field tables and
-rejection rules) → trading tokens. Only then is the document applied (see `esd_import`
+rejection rules) → trading tokens. Only then is the document applied (see `org_data`
 for upsert, dataFields, COMPLETE/INCREMENT, drop and reference rules); a rejected document
 changes nothing and costs nothing. Every record of an applied document costs
 `token_cost` tokens (per type via `token_cost_by_type`), including records stored
@@ -60,9 +60,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from b2b_assets.sandbox.esd_import import OrgData, key_from_text, key_text
-from b2b_assets.sandbox.esd_types import IMPORT_TYPES
-from b2b_assets.sandbox.esd_validation import (
+from b2b_assets.sandbox.faults import FaultInjector
+from b2b_assets.sandbox.squizz.import_types import IMPORT_TYPES
+from b2b_assets.sandbox.squizz.org_data import OrgData, key_from_text, key_text
+from b2b_assets.sandbox.squizz.result_codes import ResultCode
+from b2b_assets.sandbox.squizz.validation import (
     EsdDocument,
     ImportRejected,
     RejectionRule,
@@ -71,8 +73,6 @@ from b2b_assets.sandbox.esd_validation import (
     record_problems,
     summarize_problems,
 )
-from b2b_assets.sandbox.faults import FaultInjector
-from b2b_assets.sandbox.squizz_codes import ResultCode
 from b2b_assets.sandbox.state_store import StateStore
 from b2b_assets.sandbox.wire import (
     AdminRequestError,
