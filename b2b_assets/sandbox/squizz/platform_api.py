@@ -7,6 +7,11 @@ API routes (the vendor's, under `/squizz/rest/1/org`):
     GET  destroy_session/{session_id}
     POST import_esd/{session_id}?import_type_id=N   body: ESD JSON, optionally gzip
 
+create_session takes only a form-encoded body (`application/x-www-form-urlencoded`, as the
+vendor's libraries send it) that asks for the action with `create_session=Y`; anything
+else is `SERVER_ERROR_INVALID_API_ACTION`, before the credentials are looked at (nothing
+public says which code the platform uses here: this is the sandbox's assumption).
+
 Failures come back as HTTP 200 with the failure in the body, as the platform does. Session
 replies are flat (`result`, `result_code`, `result_message`, `api_version`, `session_id`,
 `session_valid`). Import replies use the ESD shape
@@ -33,17 +38,21 @@ entry in `stats` lists it under `unassigned`. The import still succeeds.
 Admin routes (the sandbox's own, under `/squizz/_admin`, JSON in and out):
 
     POST reset                  drop all records, sessions, stats; restore start-up settings
-    POST faults / GET faults    transport faults (see `faults`) plus `reject` rules
+    POST faults / GET faults    transport faults (see `faults`), `reject` rules, and
+                                `echo_secrets`: replies echo the session id and API password
+                                in their message, as a careless platform might
     POST config / GET config    reply_shape, token_balance, token_cost, token_cost_by_type,
                                 session_ttl_seconds, busy_next, max_imports_running_next
     POST invalidate_sessions
     GET  records/{import_type_id}
-    GET  stats
+    GET  stats                  tokens, counts, and per import what was received (type,
+                                `version`, `dataTransferMode`, records) and its result code
 
 Sessions expire `session_ttl_seconds` after their last use and do not survive a restart;
 records, price groups and the import ledger do (when `state_dir` is given). The token
 balance is a setting, not state: a restarted sandbox starts from its configured balance.
-The API credentials are never echoed: not in replies, read-back, stats or logs.
+The API credentials are never echoed (not in replies, read-back, stats or logs) unless
+the `echo_secrets` fault asks for it, to test that clients redact what a vendor echoes.
 """
 
 from __future__ import annotations
@@ -152,6 +161,7 @@ class SquizzSandbox:
         self._lock = threading.RLock()
         self._faults = FaultInjector(FAULT_ROUTES, default_apply_to=("import_esd",))
         self._rejection_rules: tuple[RejectionRule, ...] = ()
+        self._echo_secrets = False
         self._sessions: dict[str, float] = {}
         self._store = StateStore(Path(state_dir) / "squizz.sqlite3" if state_dir is not None else None)
         self._data, self._ledger = self._load()
@@ -177,17 +187,25 @@ class SquizzSandbox:
             return self._settings_json()
 
     def set_faults(self, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """Replace transport faults and `reject` rules; unspecified settings reset to none."""
+        """Replace transport faults, `reject` rules and `echo_secrets`; unspecified settings reset."""
         settings = dict(settings)
         rules = parse_rejection_rules(settings.pop("reject", []))
-        config = self._faults.configure(settings)
+        echo_secrets = settings.pop("echo_secrets", False)
+        if not isinstance(echo_secrets, bool):
+            raise AdminRequestError("echo_secrets must be true or false")
+        self._faults.configure(settings)
         with self._lock:
             self._rejection_rules = rules
-        return {**config, "reject": [rule.to_json() for rule in rules]}
+            self._echo_secrets = echo_secrets
+        return self.fault_settings()
 
     def fault_settings(self) -> dict[str, Any]:
         with self._lock:
-            return {**self._faults.config_json(), "reject": [rule.to_json() for rule in self._rejection_rules]}
+            return {
+                **self._faults.config_json(),
+                "reject": [rule.to_json() for rule in self._rejection_rules],
+                "echo_secrets": self._echo_secrets,
+            }
 
     def invalidate_sessions(self) -> int:
         with self._lock:
@@ -239,33 +257,45 @@ class SquizzSandbox:
         return handler(request, session_id)
 
     def _create_session(self, request: Request, _: str) -> Response:
-        form = parse_qs(request.body.decode("utf-8", errors="replace"))
+        form = _form(request)
         given = {name: (form.get(name) or [""])[0] for name in ("org_id", "api_org_key", "api_org_pw")}
+
+        def refuse(code: ResultCode, message: str) -> Response:
+            return _flat_reply(code, self._echo(message, "", given["api_org_pw"]), session_id="", session_valid="N")
+
+        if form.get("create_session") != ["Y"]:
+            return refuse(ResultCode.INVALID_API_ACTION, "create_session needs a form-encoded body with create_session=Y")
         if not _same(given["org_id"], self._org_id):
-            return _flat_reply(ResultCode.ORG_NOT_FOUND, "no organisation has the given org_id", session_id="", session_valid="N")
+            return refuse(ResultCode.ORG_NOT_FOUND, "no organisation has the given org_id")
         if not (_same(given["api_org_key"], self._api_key) & _same(given["api_org_pw"], self._api_password)):
-            return _flat_reply(
-                ResultCode.INCORRECT_API_CREDENTIALS, "the API key or password is incorrect", session_id="", session_valid="N"
-            )
+            return refuse(ResultCode.INCORRECT_API_CREDENTIALS, "the API key or password is incorrect")
         session_id = secrets.token_hex(16)
         with self._lock:
             self._sessions[session_id] = self._clock()
-        return _flat_reply(ResultCode.SUCCESS, "", session_id=session_id, session_valid="Y")
+        message = self._echo("", session_id, given["api_org_pw"])
+        return _flat_reply(ResultCode.SUCCESS, message, session_id=session_id, session_valid="Y")
 
     def _validate_session(self, _: Request, session_id: str) -> Response:
         with self._lock:
             valid = self._use_session(session_id)
-        if not valid:
-            return _flat_reply(ResultCode.SESSION_INVALID, "the session is invalid or has expired", session_id=session_id, session_valid="N")
-        return _flat_reply(ResultCode.SUCCESS, "", session_id=session_id, session_valid="Y")
+        return self._session_reply(valid, session_id, session_valid="Y" if valid else "N")
 
     def _destroy_session(self, _: Request, session_id: str) -> Response:
         with self._lock:
             valid = self._use_session(session_id)
             self._sessions.pop(session_id, None)
-        if not valid:
-            return _flat_reply(ResultCode.SESSION_INVALID, "the session is invalid or has expired", session_id=session_id, session_valid="N")
-        return _flat_reply(ResultCode.SUCCESS, "", session_id=session_id, session_valid="N")
+        return self._session_reply(valid, session_id, session_valid="N")
+
+    def _session_reply(self, valid: bool, session_id: str, session_valid: str) -> Response:
+        code, message = (ResultCode.SUCCESS, "") if valid else (ResultCode.SESSION_INVALID, "the session is invalid or has expired")
+        return _flat_reply(code, self._echo(message, session_id), session_id=session_id, session_valid=session_valid)
+
+    def _echo(self, message: str, session_id: str, password: str | None = None) -> str:
+        """The reply's message, with the secrets appended when the `echo_secrets` fault is on."""
+        if not self._echo_secrets:
+            return message
+        password = self._api_password if password is None else password
+        return f"{message} (session_id={session_id}, api_org_pw={password})".lstrip()
 
     def _use_session(self, session_id: str) -> bool:
         """True if the session is live; using it restarts its expiry clock."""
@@ -300,8 +330,8 @@ class SquizzSandbox:
             with self._lock:
                 self._note_import(import_type_id, document, rejected.code)
                 self._store.write(values={"ledger": self._ledger})
-            return self._import_reply(rejected.code, rejected.message)
-        return self._import_reply(ResultCode.SUCCESS, "")
+            return self._import_reply(rejected.code, self._echo(rejected.message, session_id))
+        return self._import_reply(ResultCode.SUCCESS, self._echo("", session_id))
 
     def _refuse_if_busy(self) -> None:
         settings = self._settings
@@ -349,6 +379,7 @@ class SquizzSandbox:
         self._ledger["imports"].append(
             {
                 "import_type_id": import_type_id,
+                "version": document.version if document else None,
                 "dataTransferMode": document.mode if document else None,
                 "records": len(document.records) if document else None,
                 "result_code": str(code),
@@ -429,6 +460,13 @@ def _flat_reply(code: ResultCode, message: str, **extra: Any) -> Response:
             **extra,
         }
     )
+
+
+def _form(request: Request) -> dict[str, list[str]]:
+    """The form fields of a form-encoded body; any other body has none."""
+    if request.header("content-type").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+        return {}
+    return parse_qs(request.body.decode("utf-8", errors="replace"))
 
 
 def _empty_ledger() -> dict[str, Any]:
