@@ -18,7 +18,8 @@ Fields beyond the seed's tables, and why they are accepted:
 
 A length the seed leaves blank (sales rep `name`, `contact`) is not limited. Nothing
 else is accepted: a record (or a nested sell unit or stock line) carrying a field its
-table lacks is refused, as the platform's own field tables refuse it.
+table lacks is refused, as the platform's own field tables refuse it. That includes the
+seed's own products example, which sends `"unit": "REAM"` and a numeric `keySellUnitID`.
 """
 
 from __future__ import annotations

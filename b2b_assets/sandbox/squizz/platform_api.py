@@ -20,8 +20,9 @@ the sandbox is configured for the flat shape, so clients can be tested against b
 
 import_esd checks, in order (the first that fails decides the result code):
 injected transport fault → session → import type → busy / max imports running (when
-configured) → Content-Type → gzip and JSON → ESD header → records (field tables and
-rejection rules) → trading tokens. Only then is the document applied (see `org_data`
+configured) → Content-Type → gzip and JSON (duplicate keys are malformed) → ESD header
+(`totalDataRecords` must count the records) → records (every field a record carries
+against its table, unknown fields refused, and rejection rules) → trading tokens. Only then is the document applied (see `org_data`
 for upsert, dataFields, COMPLETE/INCREMENT, drop and reference rules); a rejected document
 changes nothing and costs nothing. Every record of an applied document costs
 `token_cost` tokens (per type via `token_cost_by_type`), including records stored
