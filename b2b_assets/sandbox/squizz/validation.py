@@ -22,6 +22,7 @@ import gzip
 import json
 import math
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -214,8 +215,7 @@ def _decode_json(raw: bytes) -> Any:
         # Parsers disagree on which of two equal keys wins; the platform does not guess.
         obj = dict(pairs)
         if len(obj) != len(pairs):
-            seen: set[str] = set()
-            duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+            duplicate = next(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
             raise ValueError(f"duplicate key {duplicate!r}")
         return obj
 
