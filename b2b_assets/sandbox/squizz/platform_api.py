@@ -292,11 +292,15 @@ class SquizzSandbox:
         return _flat_reply(code, self._echo(message, session_id), session_id=session_id, session_valid=session_valid)
 
     def _echo(self, message: str, session_id: str, password: str | None = None) -> str:
-        """The reply's message, with the secrets appended when the `echo_secrets` fault is on."""
+        """The reply's message, led by the secrets when the `echo_secrets` fault is on.
+
+        Leading, so that even a display that shortens the message (a sample table) shows them.
+        """
         if not self._echo_secrets:
             return message
         password = self._api_password if password is None else password
-        return f"{message} (session_id={session_id}, api_org_pw={password})".lstrip()
+        echo = f"session_id={session_id}, api_org_pw={password}"
+        return f"{echo}: {message}" if message else echo
 
     def _use_session(self, session_id: str) -> bool:
         """True if the session is live; using it restarts its expiry clock."""
