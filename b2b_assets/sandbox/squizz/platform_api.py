@@ -22,11 +22,12 @@ import_esd checks, in order (the first that fails decides the result code):
 injected transport fault → session → import type → busy / max imports running (when
 configured) → Content-Type → gzip and JSON (duplicate keys are malformed) → ESD header
 (`totalDataRecords` must count the records) → records (every field a record carries
-against its table, unknown fields refused, and rejection rules) → trading tokens. Only then is the document applied (see `org_data`
-for upsert, dataFields, COMPLETE/INCREMENT, drop and reference rules); a rejected document
-changes nothing and costs nothing. Every record of an applied document costs
-`token_cost` tokens (per type via `token_cost_by_type`), including records stored
-without a reference or not stored for a missing key reference: they were imported.
+against its table, unknown fields refused, and rejection rules) → trading tokens. Only
+then is the document applied (see `org_data` for upsert, dataFields, COMPLETE/INCREMENT,
+drop and reference rules); a rejected document changes nothing and costs nothing. Every
+record of an applied document costs `token_cost` tokens (per type via
+`token_cost_by_type`), including records stored without a reference or not stored for a
+missing key reference: they were imported.
 
 References follow the seed ("a reference to something not yet imported is not assigned"):
 the record is stored, the unknown reference is stored as null (unknown ids are left out of
