@@ -1,4 +1,4 @@
-"""Duplicate keys within one file, across all of its batches.
+"""Key text: its canonical spelling, and duplicate keys within one file across all of its batches.
 
 Keys are remembered as 64-bit hashes with the row that first used them, in a
 few sorted arrays that are merged as they grow (like an LSM tree), so five
@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from b2b_assets.model.frames import TEXT_DTYPE
 
 
 class KeyTracker:
@@ -45,3 +49,39 @@ class KeyTracker:
             merged = np.concatenate([h2, h1])
             order = np.argsort(merged, kind="stable")
             self._levels.append((merged[order], np.concatenate([r2, r1])[order]))
+
+
+# Spaces a spreadsheet or an ERP screen slips into a code: NBSP, thin and ideographic spaces (Unicode Zs) ...
+_SPACES = r"\p{Zs}+"
+# ... and invisible ones that are not spaces at all (zero-width space and joiners, word joiner, stray BOM).
+_INVISIBLE = r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}]"
+
+
+def normalize_key_text(column: pd.Series, *, fold_case: bool = False) -> pd.Series:
+    """A key column's canonical spelling: invisible characters dropped, every run of Unicode spaces one
+    ASCII space, trimmed; upper-cased when the source's keys are case-insensitive.
+
+    Runs collapse because no ERP gives two records codes that differ only in how many spaces they hold,
+    while copied or padded codes often do.
+    """
+    if not len(column):
+        return column
+    text = pa.array(column.array, type=pa.string())
+    text = pc.replace_substring_regex(text, _INVISIBLE, "")
+    text = pc.utf8_trim(pc.replace_substring_regex(text, _SPACES, " "), " ")
+    if fold_case:
+        text = pc.utf8_upper(text)
+    out = pd.Series(pd.array(text, dtype=TEXT_DTYPE), index=column.index, name=column.name)
+    return out.mask(out.str.len() == 0)
+
+
+def fold_key_text(keys: pd.DataFrame) -> pd.DataFrame:
+    """Keys as a reader compares them by eye: case and spaces ignored (for the look-alike report)."""
+    folded = {}
+    for name in keys.columns:
+        column = keys[name]
+        if isinstance(column.dtype, pd.StringDtype):
+            text = pa.array(column.array, type=pa.string())
+            column = pd.array(pc.utf8_lower(pc.replace_substring(text, " ", "")), dtype=TEXT_DTYPE)
+        folded[name] = column
+    return pd.DataFrame(folded, index=keys.index)
