@@ -34,5 +34,6 @@ def write_csv_report(frame: pd.DataFrame, path: str | Path, columns: list[str] |
     """Write `frame` as a CSV report (formulas escaped), creating the folder; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    escape_formulas(frame).to_csv(path, index=False, columns=columns)
+    # CRLF, as RFC 4180 asks: then a value holding a bare CR is quoted too, instead of starting a new row.
+    escape_formulas(frame).to_csv(path, index=False, columns=columns, lineterminator="\r\n")
     return path
