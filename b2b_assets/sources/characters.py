@@ -1,7 +1,9 @@
 """Values whose characters are not what the ERP meant: control bytes, and codes Excel turned into numbers.
 
-Found with one regular-expression pass per column (Arrow's RE2); only the few
-offending cells are then described one by one, so the happy path stays columnar.
+A column's bytes are first scanned with numpy (UTF-8 never uses bytes below 0x80
+inside a multi-byte character, so an ASCII control byte is a control character);
+only a column that has one is searched with a regular expression, and only the
+few offending cells are described one by one. The happy path stays columnar.
 """
 
 from __future__ import annotations
@@ -48,14 +50,31 @@ def character_issues(entity: Entity, values: pd.DataFrame) -> pd.DataFrame:
         if column.null_count == len(column):
             continue
         pattern = KEY_CONTROLS if name in keys else TEXT_CONTROLS
-        controls = pc.fill_null(pc.match_substring_regex(column, pattern), False)
-        if pc.any(controls).as_py():
+        if has_control_bytes(column, allow_text_breaks=name not in keys):
+            controls = pc.fill_null(pc.match_substring_regex(column, pattern), False)
             parts.append(_issues(values, name, controls, lambda value, p=pattern: _control_reason(value, p)))
-        if name in codes:
+        if name in codes and pc.any(pc.fill_null(pc.match_substring(column, "E+"), False)).as_py():
             mangled = pc.fill_null(pc.match_substring_regex(column, EXCEL_NUMBER), False)
             if pc.any(mangled).as_py():
                 parts.append(_issues(values, name, mangled, _excel_reason))
     return concat_issues(parts)
+
+
+def has_control_bytes(column: pa.Array | pa.ChunkedArray, *, allow_text_breaks: bool = True) -> bool:
+    """Whether any value of a string column may hold a C0 control or DEL (TAB, LF, CR allowed if asked).
+
+    Scans the data buffers, which may hold bytes of sliced-off values too: a yes is to be confirmed.
+    """
+    allowed = np.array([9, 10, 13] if allow_text_breaks else [], dtype=np.uint8)
+    for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        raw = np.frombuffer(data, dtype=np.uint8)
+        control = raw[(raw < 0x20) | (raw == 0x7F)]
+        if len(control) and not np.isin(control, allowed).all():
+            return True
+    return False
 
 
 def visible(text: str) -> str:

@@ -18,15 +18,22 @@ import pyarrow.compute as pc
 from b2b_assets.model.frames import TEXT_DTYPE
 
 
+def key_hashes(keys: pd.DataFrame) -> np.ndarray:
+    return pd.util.hash_pandas_object(keys, index=False).to_numpy()
+
+
 class KeyTracker:
     def __init__(self) -> None:
         self._levels: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted hashes, first row numbers)
 
     def check(self, keys: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For rows in file order: which repeat a key seen before (in this batch or earlier), and where first seen."""
-        if keys.empty:
+        return self.check_hashes(key_hashes(keys), rows)
+
+    def check_hashes(self, hashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`check` for keys already hashed with `key_hashes`."""
+        if not len(hashes):
             return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
-        hashes = pd.util.hash_pandas_object(keys, index=False).to_numpy()
         uniques, first_index, inverse = np.unique(hashes, return_index=True, return_inverse=True)
         first_row = rows[first_index]
         seen_before = np.zeros(len(uniques), dtype=bool)
@@ -75,13 +82,21 @@ def normalize_key_text(column: pd.Series, *, fold_case: bool = False) -> pd.Seri
     return out.mask(out.str.len() == 0)
 
 
-def fold_key_text(keys: pd.DataFrame) -> pd.DataFrame:
-    """Keys as a reader compares them by eye: case and spaces ignored (for the look-alike report)."""
-    folded = {}
+def folded_key_hashes(keys: pd.DataFrame, hashes: np.ndarray) -> np.ndarray:
+    """Hashes of the keys as a reader compares them by eye, case and spaces ignored (for the look-alike
+    report), given the keys' own `key_hashes`. Most codes are upper case without spaces already, so only
+    the keys that change when folded are hashed again."""
+    folded, changed = {}, np.zeros(len(keys), dtype=bool)
     for name in keys.columns:
         column = keys[name]
         if isinstance(column.dtype, pd.StringDtype):
             text = pa.array(column.array, type=pa.string())
-            column = pd.array(pc.utf8_lower(pc.replace_substring(text, " ", "")), dtype=TEXT_DTYPE)
+            upper = pc.utf8_upper(pc.replace_substring(text, " ", ""))
+            changed |= pc.fill_null(pc.not_equal(upper, text), False).to_numpy(zero_copy_only=False)
+            column = pd.Series(pd.array(upper, dtype=TEXT_DTYPE), index=keys.index)
         folded[name] = column
-    return pd.DataFrame(folded, index=keys.index)
+    if not changed.any():
+        return hashes
+    out = hashes.copy()
+    out[changed] = key_hashes(pd.DataFrame(folded, index=keys.index)[changed])
+    return out

@@ -20,7 +20,7 @@ from b2b_assets.sources.columns import BOOKKEEPING, apply_mapping
 from b2b_assets.sources.issues import IssueLog, concat_issues, empty_issues, issue_frame
 from b2b_assets.sources.issues import log as logger
 from b2b_assets.sources.characters import character_issues, key_columns
-from b2b_assets.sources.keys import KeyTracker, fold_key_text, normalize_key_text
+from b2b_assets.sources.keys import KeyTracker, folded_key_hashes, key_hashes, normalize_key_text
 from b2b_assets.sources.mapping import EntitySource, Settings, default_source
 from b2b_assets.sources.normalize import normalize, parse_number
 from b2b_assets.sources.readers import read_batches
@@ -144,8 +144,10 @@ class FilePreparer:
         complete = frame[required_parts].notna().all(axis=1).to_numpy()
         keyed = frame if complete.all() else frame[complete]
         rows = keyed[ROW_COLUMN].to_numpy()
-        duplicate, first_row = self._keys.check(keyed[list(entity.key)], rows)
-        look_alike, first_like = self._folded_keys.check(fold_key_text(keyed[list(entity.key)]), rows)
+        hashes = key_hashes(keyed[list(entity.key)])
+        duplicate, first_row = self._keys.check_hashes(hashes, rows)
+        look_alike, first_like = self._folded_keys.check_hashes(folded_key_hashes(keyed[list(entity.key)], hashes),
+                                                                rows)
         look_alike &= ~duplicate
         if look_alike.any():
             warnings.append(self._look_alike_warning(source_name, keyed[look_alike], first_like[look_alike]))
