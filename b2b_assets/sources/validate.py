@@ -34,6 +34,7 @@ class Prepared:
     issues: pd.DataFrame  # source, row_number, field, value, reason
     rows_read: int = 0
     warnings: list[str] = field(default_factory=list)
+    look_alike_keys: int = 0  # rows whose key differs from an earlier one only in case or spacing (loaded, reported)
 
     @property
     def rows_quarantined(self) -> int:
@@ -78,6 +79,7 @@ class FilePreparer:
         self.settings = settings or Settings()
         self._keys = KeyTracker()
         self._folded_keys = KeyTracker()  # the same keys with case and spaces ignored: look-alikes to report
+        self._look_alike = 0  # found by the batch being prepared
         self._told: set[str] = set()  # file-level messages already given, so each appears once per file
 
     def prepare(self, raw: pd.DataFrame) -> Prepared:
@@ -104,13 +106,15 @@ class FilePreparer:
             _one_of_issues(entity, frame),
             self._duplicate_issues(frame, source_name, warnings),
         ]
+        look_alike, self._look_alike = self._look_alike, 0
         issues = concat_issues(issues)
         if entity.name == "users":
             issues = _explain_user_key(issues, self.settings)
         at = pd.MultiIndex.from_arrays([frame[SOURCE_COLUMN], frame[ROW_COLUMN]])
         bad = at.isin(pd.MultiIndex.from_arrays([issues["source"], issues["row_number"]]))
         good = frame[~bad] if bad.any() else frame
-        return Prepared(valid=_typed(entity, good), issues=issues, rows_read=len(raw), warnings=warnings)
+        return Prepared(valid=_typed(entity, good), issues=issues, rows_read=len(raw), warnings=warnings,
+                        look_alike_keys=look_alike)
 
     def _once(self, warnings: list[str], message: str) -> None:
         if message not in self._told:
@@ -150,6 +154,7 @@ class FilePreparer:
                                                                 rows)
         look_alike &= ~duplicate
         if look_alike.any():
+            self._look_alike = int(look_alike.sum())
             warnings.append(self._look_alike_warning(source_name, keyed[look_alike], first_like[look_alike]))
         if not duplicate.any():
             return empty_issues()

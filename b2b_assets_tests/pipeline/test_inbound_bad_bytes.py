@@ -70,3 +70,9 @@ def test_an_export_that_yields_nothing_usable_after_a_full_one_deletes_nothing(e
     # The same check sees a real truncation, so it is not blind.
     _, truncated = sync_file(env, HEADER + "C-1,Org 1,active,\n", "run-3")
     assert truncated.absent_from_export == 4 and len(planned_deletions(store, sent)) == 4
+
+
+def test_look_alike_keys_are_counted_for_the_entity(env):
+    staged, loaded = sync_file(env, HEADER + "C-1,Acme,active,\nc-1,Lower,active,\nC -1,Spaced,active,\n", "run-1")
+    assert staged.look_alike_keys == 2 and loaded.inserted == 3  # reported, not merged: keys are case-sensitive
+    assert any("differ from an earlier key only in case or spacing" in w for w in staged.warnings)

@@ -67,6 +67,7 @@ def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
             "rows_valid": result.rows_valid,
             "rows_quarantined": result.rows_quarantined,
             "source": result.source,
+            "keys_differing_only_in_case_or_spacing": result.look_alike_keys,
         }
         if result.report_path:
             metadata["quarantine_report"] = dg.MetadataValue.path(str(result.report_path))
