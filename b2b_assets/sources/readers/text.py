@@ -108,9 +108,14 @@ def _checked(path: Path, codec: str, skip: int, why: str) -> FileEncoding:
 
 def describe_offset(path: Path, check: EncodingCheck) -> str:
     """Where decoding failed, as a user finds it in an editor: byte, offset and line."""
-    with path.open("rb") as fh:
-        before = fh.read(check.offset)
-    line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
+    breaks, left, last = 0, check.offset, b""
+    with path.open("rb") as fh:  # in chunks: the bad byte may sit near the end of a large file
+        while left > 0 and (chunk := fh.read(min(left, _SCAN_CHUNK))):
+            left -= len(chunk)
+            joined = last + chunk  # a CRLF split across chunks is one line break
+            breaks += chunk.count(b"\n") + chunk.count(b"\r") - joined.count(b"\r\n")
+            last = chunk[-1:]
+    line = breaks + 1
     byte = f"byte 0x{check.byte:02X} " if check.byte is not None else ""
     return f"{byte}at offset {check.offset}, line {line}"
 
