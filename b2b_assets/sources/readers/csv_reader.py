@@ -68,9 +68,12 @@ def _read_rows(stream, source: str, names: list[str], header_lines: int, delimit
         if swallowed is not None:
             _report_swallowed(table.filter(swallowed), numbers[swallowed], source, delimiter, log)
             table, numbers = table.filter(~swallowed), numbers[~swallowed]
+        if rows.recovered:  # back among their neighbours, so "first seen at row" still means first in the file
+            table, numbers = _in_file_order([(table, numbers), *rows.recovered])
+            rows.recovered = []
         yield arrow_to_frame(table, source, numbers)
-    for table, numbers in rows.recovered:
-        yield arrow_to_frame(table, source, numbers)
+    if rows.recovered:
+        yield arrow_to_frame(*_in_file_order(rows.recovered), source)
     if rows_seen == 0 and rows.records(0) == 0:
         log.add(source, "file has a header but no data rows")
 
@@ -188,6 +191,13 @@ def _report_swallowed(rows: pa.Table, numbers: np.ndarray, source: str, delimite
                         "like rows of their own: most likely a quote opened in this row is not closed; row skipped "
                         "with the lines inside it (fix the quote and resend)",
                 row_number=int(number), value=text[:MAX_VALUE_CHARS])
+
+
+def _in_file_order(parts: list[tuple[pa.Table, np.ndarray]]) -> tuple[pa.Table, np.ndarray]:
+    table = pa.concat_tables([t for t, _ in parts])
+    numbers = np.concatenate([n for _, n in parts])
+    order = np.argsort(numbers, kind="stable")
+    return table.take(order), numbers[order]
 
 
 def _split_first_line(row_text: str) -> tuple[str, str, str]:
