@@ -2,7 +2,7 @@
 
 The hash is `pd.util.hash_pandas_object(cast_frame(entity, frame), index=False)`
 (uint64, over the values of every canonical column in model order, not the
-index nor column names), reinterpreted as int64 so it fits a BigInteger column.
+index nor column names; exact decimals as their fixed-scale text), reinterpreted as int64 so it fits a BigInteger column.
 Because it hashes the canonical frame, a record read by any reader, or read
 back from the hub, hashes to the same number.
 """
@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from b2b_assets.model import Entity
+from b2b_assets.model.decimals import DECIMAL_DTYPE, canonical_text
 from b2b_assets.model.frames import cast_frame
 
 
@@ -33,6 +34,15 @@ def hash_series(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values).astype("int64[pyarrow]")
 
 
+def hashable(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with exact decimals as their fixed-scale text: hashed exactly, in Arrow, not via Decimal objects."""
+    decimals = [c for c in frame.columns if frame[c].dtype == DECIMAL_DTYPE]
+    if not decimals:
+        return frame
+    return frame.assign(**{c: pd.Series(pd.arrays.ArrowExtensionArray(canonical_text(frame[c])), index=frame.index)
+                           for c in decimals})
+
+
 def row_hashes(entity: Entity, frame: pd.DataFrame, *, canonical: bool = False) -> pd.Series:
     """int64 hash of each row of the canonical form of `frame`, aligned with its index.
 
@@ -42,5 +52,5 @@ def row_hashes(entity: Entity, frame: pd.DataFrame, *, canonical: bool = False) 
         frame = cast_frame(entity, frame)
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="int64", name="_row_hash")
-    hashes = pd.util.hash_pandas_object(frame, index=False)
+    hashes = pd.util.hash_pandas_object(hashable(frame), index=False)
     return pd.Series(to_int64(hashes), index=frame.index, name="_row_hash")
