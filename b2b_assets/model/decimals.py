@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,48 +34,73 @@ def _strings(column: pd.Series) -> pa.Array:
     return pa.array(column.array, type=pa.string()) if len(column) else pa.array([], type=pa.string())
 
 
-def _parts(column: pd.Series) -> tuple[pa.Array, pa.Array]:
-    """(whole digits, fraction digits) of each plain decimal as significant-digit strings; null if not plain."""
-    text = _strings(column)
-    plain = pc.match_substring_regex(text, f"^{PLAIN_DECIMAL}$")
-    parts = pc.extract_regex(pc.if_else(plain, text, pa.scalar(None, pa.string())), _PARTS)
-    return pc.struct_field(parts, "whole"), pc.struct_field(parts, "fraction")
+def _significant(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(whole digits, fraction digits, leading zeros of the fraction) of each plain decimal, significant only.
 
-
-def _series(mask: pa.Array, index: pd.Index) -> pd.Series:
-    return pd.Series(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), index=index)
+    Counted from the text's length and the position of its point, which is cheap; only a value
+    whose raw counts exceed the model (a long fraction, perhaps of trailing zeros) is looked at
+    with a regular expression. Zeros where the text is not a plain decimal (its own check reports it).
+    """
+    length = pc.fill_null(pc.utf8_length(text), 0)
+    dot = pc.fill_null(pc.find_substring(text, "."), -1)
+    has_dot = pc.greater_equal(dot, 0)
+    whole = pc.if_else(has_dot, dot, length).to_numpy(zero_copy_only=False).astype(np.int64)
+    fraction = pc.if_else(has_dot, pc.subtract(pc.subtract(length, dot), 1), 0).to_numpy(zero_copy_only=False)
+    fraction = fraction.astype(np.int64)
+    leading = np.zeros(len(text), dtype=np.int64)
+    suspect = np.flatnonzero((fraction > SCALE) | (whole > INTEGER_DIGITS))
+    if len(suspect):
+        exact = pc.extract_regex(text.take(pa.array(suspect)), _PARTS)  # null where not plain
+        whole_digits, fraction_digits = pc.struct_field(exact, "whole"), pc.struct_field(exact, "fraction")
+        whole[suspect] = pc.fill_null(pc.utf8_length(whole_digits), 0).to_numpy(zero_copy_only=False)
+        fraction[suspect] = pc.fill_null(pc.utf8_length(fraction_digits), 0).to_numpy(zero_copy_only=False)
+        unpadded = pc.utf8_length(pc.utf8_ltrim(fraction_digits, characters="0"))
+        leading[suspect] = pc.fill_null(pc.subtract(pc.utf8_length(fraction_digits), unpadded), 0).to_numpy(
+            zero_copy_only=False)
+    return whole, fraction, leading
 
 
 def too_many_integer_digits(column: pd.Series) -> pd.Series:
     """True where a plain decimal has more than INTEGER_DIGITS significant digits before the point."""
-    whole, _ = _parts(column)
-    return _series(pc.greater(pc.utf8_length(whole), INTEGER_DIGITS), column.index)
+    whole, _, _ = _significant(_strings(column))
+    return pd.Series(whole > INTEGER_DIGITS, index=column.index)
 
 
 def rounds_to_zero(column: pd.Series) -> pd.Series:
     """True where a non-zero plain decimal has no significant digit within SCALE places (0.00000000001)."""
-    whole, fraction = _parts(column)
-    leading_zeros = pc.subtract(pc.utf8_length(fraction), pc.utf8_length(pc.utf8_ltrim(fraction, characters="0")))
-    tiny = pc.and_(pc.equal(pc.utf8_length(whole), 0), pc.greater_equal(leading_zeros, SCALE))
-    return _series(pc.and_(tiny, pc.greater(pc.utf8_length(fraction), SCALE)), column.index)
+    whole, fraction, leading = _significant(_strings(column))
+    return pd.Series((whole == 0) & (leading >= SCALE) & (fraction > SCALE), index=column.index)
 
 
 def loses_decimal_places(column: pd.Series) -> pd.Series:
     """True where a plain decimal has significant digits beyond SCALE places (trailing zeros do not count)."""
-    _, fraction = _parts(column)
-    return _series(pc.greater(pc.utf8_length(fraction), SCALE), column.index)
+    _, fraction, _ = _significant(_strings(column))
+    return pd.Series(fraction > SCALE, index=column.index)
 
 
 def parse_decimals(column: pd.Series) -> pd.Series:
     """Plain decimal text -> exact DECIMAL_DTYPE; NA where the text is not a plain decimal or does not fit."""
-    whole, fraction = _parts(column)
-    fits = pc.and_(pc.less_equal(pc.utf8_length(whole), INTEGER_DIGITS), pc.less_equal(pc.utf8_length(fraction), SCALE))
-    # Rebuilt from the significant digits, so 0007.5000000000000 does not exceed Arrow's 38-digit parser.
-    sign = pc.if_else(pc.starts_with(_strings(column), "-"), "-", "")
-    digits = pc.binary_join_element_wise(sign, pc.if_else(pc.equal(whole, ""), "0", whole), ".",
-                                         pc.if_else(pc.equal(fraction, ""), "0", fraction), "")
-    digits = pc.if_else(pc.fill_null(fits, False), digits, pa.scalar(None, pa.string()))
-    return pd.Series(pd.arrays.ArrowExtensionArray(pc.cast(digits, DECIMAL_TYPE, safe=True)), index=column.index)
+    text = _strings(column)
+    plain = pc.match_substring_regex(text, f"^{PLAIN_DECIMAL}$")
+    text = pc.utf8_ltrim(pc.if_else(plain, text, pa.scalar(None, pa.string())), characters="+")  # Arrow refuses "+5"
+    try:
+        parsed = pc.cast(text, DECIMAL_TYPE, safe=True)  # refuses the whole column if one value would lose digits
+    except pa.ArrowInvalid:
+        parsed = _parse_fitting(text)
+    return pd.Series(pd.arrays.ArrowExtensionArray(parsed), index=column.index)
+
+
+def _parse_fitting(text: pa.Array) -> pa.Array:
+    """The slow path of parse_decimals: values that do not fit become null, the rest are rebuilt from
+    their significant digits (so 0007.5000000000000 does not exceed Arrow's 38-digit parser)."""
+    whole, fraction, _ = _significant(text)
+    fits = pa.array((whole <= INTEGER_DIGITS) & (fraction <= SCALE))
+    exact = pc.extract_regex(pc.if_else(fits, text, pa.scalar(None, pa.string())), _PARTS)
+    whole_digits, fraction_digits = pc.struct_field(exact, "whole"), pc.struct_field(exact, "fraction")
+    sign = pc.if_else(pc.starts_with(text, "-"), "-", "")
+    digits = pc.binary_join_element_wise(sign, pc.if_else(pc.equal(whole_digits, ""), "0", whole_digits), ".",
+                                         pc.if_else(pc.equal(fraction_digits, ""), "0", fraction_digits), "")
+    return pc.cast(digits, DECIMAL_TYPE, safe=True)
 
 
 def to_decimals(column: pd.Series) -> pd.Series:
@@ -105,12 +131,23 @@ def to_decimals(column: pd.Series) -> pd.Series:
 def canonical_text(column: pd.Series) -> pa.Array:
     """DECIMAL_DTYPE values as fixed-scale plain text ("12.3456789000"): one spelling per value.
 
-    Arrow's own decimal->string cast writes small values in scientific notation (1.000E-7,
-    0E-10), which neither SQL nor a person expects: the whole part and the fraction are
-    formatted separately, each in a range where Arrow writes plain digits.
+    Arrow's own decimal->string cast writes values below 1e-6 in scientific notation (1.000E-7,
+    and zero as 0E-10), which neither SQL nor a person expects: those few are redone by
+    formatting the whole part and the fraction separately, each where Arrow writes plain digits.
     """
-    values = pa.array(column.array) if len(column) else pa.array([], type=DECIMAL_TYPE)
-    values = pc.cast(values, DECIMAL_TYPE)
+    values = pc.cast(pa.array(column.array) if len(column) else pa.array([], type=DECIMAL_TYPE), DECIMAL_TYPE)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    text = pc.cast(values, pa.string())
+    scientific = pc.fill_null(pc.match_substring(text, "E"), False)
+    at = np.flatnonzero(scientific.to_numpy(zero_copy_only=False))
+    if not len(at):
+        return text
+    plain = _plain_text(values.take(pa.array(at)))
+    return pc.replace_with_mask(text, scientific, plain)
+
+
+def _plain_text(values: pa.Array) -> pa.Array:
     whole = pc.round(values, 0, round_mode="towards_zero")
     whole_text = pc.utf8_ltrim(pc.cast(pc.cast(whole, pa.decimal128(PRECISION, 0)), pa.string()), characters="-")
     wide = pa.decimal256(PRECISION, SCALE)  # decimal128 arithmetic would need precision 39
@@ -119,6 +156,40 @@ def canonical_text(column: pd.Series) -> pa.Array:
     fraction_text = pc.utf8_slice_codeunits(pc.cast(one_point, pa.string()), 2)
     sign = pc.if_else(pc.less(values, pa.scalar(0, pa.decimal128(1, 0))), "-", "")
     return pc.binary_join_element_wise(sign, whole_text, ".", fraction_text, "")
+
+
+def hash_parts(column: pd.Series) -> pd.DataFrame:
+    """DECIMAL_DTYPE values as the two int64 halves of their unscaled 128-bit integer (NA kept).
+
+    At a fixed scale the unscaled integer is the value, exactly: hashing these is exact and stable,
+    and a hundred times faster than hashing Decimal objects or text.
+    """
+    values = pa.array(column.array) if len(column) else pa.array([], type=DECIMAL_TYPE)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    values = pc.cast(values, DECIMAL_TYPE)
+    halves = np.frombuffer(values.buffers()[1], dtype=np.int64, count=2 * len(values), offset=values.offset * 16)
+    halves = halves.reshape(-1, 2)
+    missing = column.isna().to_numpy()
+    low = pd.array(halves[:, 0], dtype="Int64")
+    high = pd.array(halves[:, 1], dtype="Int64")
+    low[missing], high[missing] = pd.NA, pd.NA
+    return pd.DataFrame({"low": low, "high": high}, index=column.index)
+
+
+def hashable(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with each DECIMAL_DTYPE column replaced by its `hash_parts`, for pandas' row hashing."""
+    decimals = [c for c in frame.columns if frame[c].dtype == DECIMAL_DTYPE]
+    if not decimals:
+        return frame
+    columns = {}
+    for name in frame.columns:
+        if name in decimals:
+            parts = hash_parts(frame[name])
+            columns[f"{name}.low"], columns[f"{name}.high"] = parts["low"], parts["high"]
+        else:
+            columns[name] = frame[name]
+    return pd.DataFrame(columns, index=frame.index)
 
 
 def decimal_text(column: pd.Series) -> pd.Series:

@@ -2,7 +2,7 @@
 
 The hash is `pd.util.hash_pandas_object(cast_frame(entity, frame), index=False)`
 (uint64, over the values of every canonical column in model order, not the
-index nor column names; exact decimals as their fixed-scale text), reinterpreted as int64 so it fits a BigInteger column.
+index nor column names; exact decimals as their unscaled 128-bit integers), reinterpreted as int64 so it fits a BigInteger column.
 Because it hashes the canonical frame, a record read by any reader, or read
 back from the hub, hashes to the same number.
 """
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from b2b_assets.model import Entity
-from b2b_assets.model.decimals import DECIMAL_DTYPE, canonical_text
+from b2b_assets.model.decimals import hashable
 from b2b_assets.model.frames import cast_frame
 
 
@@ -32,15 +32,6 @@ def hash_series(values: pd.Series) -> pd.Series:
         bits = values.to_numpy(dtype="uint64", na_value=0).view(np.int64)
         return pd.Series(bits, index=values.index, dtype="int64[pyarrow]").mask(values.isna())
     return pd.to_numeric(values).astype("int64[pyarrow]")
-
-
-def hashable(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with exact decimals as their fixed-scale text: hashed exactly, in Arrow, not via Decimal objects."""
-    decimals = [c for c in frame.columns if frame[c].dtype == DECIMAL_DTYPE]
-    if not decimals:
-        return frame
-    return frame.assign(**{c: pd.Series(pd.arrays.ArrowExtensionArray(canonical_text(frame[c])), index=frame.index)
-                           for c in decimals})
 
 
 def row_hashes(entity: Entity, frame: pd.DataFrame, *, canonical: bool = False) -> pd.Series:

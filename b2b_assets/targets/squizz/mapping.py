@@ -52,7 +52,7 @@ class Payload:
         """JSON-ready dicts for `rows` (a slice of `records`), children nested, NA left out."""
         columns = [c for c in rows.columns if c != RECORD_KEY and not c.startswith("_")]
         keys = rows[RECORD_KEY].tolist()
-        docs = [_without_na(r) for r in rows[columns].to_dict("records")]
+        docs = [_without_na(r) for r in _json_ready(rows[columns]).to_dict("records")]
         if self.child_field:
             for doc, nested in zip(docs, self._nested_for(keys)):
                 # The array is a managed field: an empty list says "none", which omitting it would not.
@@ -79,7 +79,8 @@ class Payload:
         if self.children is None or not sum(len(p) for p in positions):
             return [[] for _ in keys]
         columns = [c for c in self.children.columns if c != PARENT_KEY]
-        flat = [_without_na(r) for r in self.children.iloc[np.concatenate(positions)][columns].to_dict("records")]
+        flat = [_without_na(r) for r in
+                _json_ready(self.children.iloc[np.concatenate(positions)][columns]).to_dict("records")]
         out, start = [], 0
         for p in positions:
             out.append(flat[start:start + len(p)])
@@ -197,6 +198,17 @@ def _price_groups(used: pd.Series, members: pd.DataFrame) -> dict[str, list[str]
     return {g: list(by_group.get(g, [])) for g in groups}
 
 
+def _json_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Exact decimals as Decimal objects of their shortest spelling (12.5, not 12.5000000000), formatted in Arrow;
+    the envelope writes them digit for digit."""
+    decimals = [c for c in frame.columns if frame[c].dtype == DECIMAL_DTYPE]
+    if not decimals:
+        return frame
+    texts = {c: decimal_text(frame[c]).to_numpy(dtype=object, na_value=None) for c in decimals}
+    return frame.assign(**{c: pd.Series([None if t is None else Decimal(t) for t in values], index=frame.index,
+                                        dtype=object) for c, values in texts.items()})
+
+
 def _without_na(record: dict) -> dict:
     return {k: _plain(v) for k, v in record.items() if not _is_na(v)}
 
@@ -206,9 +218,7 @@ def _is_na(value: object) -> bool:
 
 
 def _plain(value: object) -> object:
-    """numpy scalars -> Python scalars, decimals in their shortest exact form (12.5, not 12.5000000000)."""
-    if isinstance(value, Decimal):
-        return Decimal(format(value.normalize(), "f"))  # normalize() alone would write 100 as 1E+2
+    """numpy scalars -> Python scalars, so the JSON encoder takes every value."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (list, tuple, np.ndarray)):
