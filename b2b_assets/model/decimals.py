@@ -41,14 +41,9 @@ def _significant(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     whose raw counts exceed the model (a long fraction, perhaps of trailing zeros) is looked at
     with a regular expression. Zeros where the text is not a plain decimal (its own check reports it).
     """
-    length = pc.fill_null(pc.utf8_length(text), 0)
-    dot = pc.fill_null(pc.find_substring(text, "."), -1)
-    has_dot = pc.greater_equal(dot, 0)
-    whole = pc.if_else(has_dot, dot, length).to_numpy(zero_copy_only=False).astype(np.int64)
-    fraction = pc.if_else(has_dot, pc.subtract(pc.subtract(length, dot), 1), 0).to_numpy(zero_copy_only=False)
-    fraction = fraction.astype(np.int64)
+    whole, fraction = _raw_counts(text)
     leading = np.zeros(len(text), dtype=np.int64)
-    suspect = np.flatnonzero((fraction > SCALE) | (whole > INTEGER_DIGITS))
+    suspect = np.flatnonzero(_exceeds(whole, fraction))
     if len(suspect):
         exact = pc.extract_regex(text.take(pa.array(suspect)), _PARTS)  # null where not plain
         whole_digits, fraction_digits = pc.struct_field(exact, "whole"), pc.struct_field(exact, "fraction")
@@ -91,16 +86,45 @@ def parse_decimals(column: pd.Series) -> pd.Series:
 
 
 def _parse_fitting(text: pa.Array) -> pa.Array:
-    """The slow path of parse_decimals: values that do not fit become null, the rest are rebuilt from
-    their significant digits (so 0007.5000000000000 does not exceed Arrow's 38-digit parser)."""
+    """The slow path of parse_decimals, for a column with a value that does not fit: that value becomes
+    null; one whose raw text is long (0007.5000000000000, which Arrow's 38-digit parser refuses) is
+    rebuilt from its significant digits; every other value takes Arrow's cast."""
     whole, fraction, _ = _significant(text)
-    fits = pa.array((whole <= INTEGER_DIGITS) & (fraction <= SCALE))
-    exact = pc.extract_regex(pc.if_else(fits, text, pa.scalar(None, pa.string())), _PARTS)
+    long = _raw_long(text)
+    fits = (whole <= INTEGER_DIGITS) & (fraction <= SCALE)
+    null = pa.scalar(None, pa.string())
+    parsed = pc.cast(pc.if_else(pa.array(fits & ~long), text, null), DECIMAL_TYPE, safe=True)
+    rebuild = np.flatnonzero(fits & long)
+    if not len(rebuild):
+        return parsed
+    subset = text.take(pa.array(rebuild))
+    exact = pc.extract_regex(subset, _PARTS)
     whole_digits, fraction_digits = pc.struct_field(exact, "whole"), pc.struct_field(exact, "fraction")
-    sign = pc.if_else(pc.starts_with(text, "-"), "-", "")
+    sign = pc.if_else(pc.starts_with(subset, "-"), "-", "")
     digits = pc.binary_join_element_wise(sign, pc.if_else(pc.equal(whole_digits, ""), "0", whole_digits), ".",
                                          pc.if_else(pc.equal(fraction_digits, ""), "0", fraction_digits), "")
-    return pc.cast(digits, DECIMAL_TYPE, safe=True)
+    mask = np.zeros(len(text), dtype=bool)
+    mask[rebuild] = True
+    return pc.replace_with_mask(parsed, pa.array(mask), pc.cast(digits, DECIMAL_TYPE, safe=True))
+
+
+def _raw_counts(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(characters before the point, characters after it) of each text: sign and padding count."""
+    length = pc.fill_null(pc.utf8_length(text), 0)
+    dot = pc.fill_null(pc.find_substring(text, "."), -1)
+    has_dot = pc.greater_equal(dot, 0)
+    whole = pc.if_else(has_dot, dot, length).to_numpy(zero_copy_only=False).astype(np.int64)
+    fraction = pc.if_else(has_dot, pc.subtract(pc.subtract(length, dot), 1), 0).to_numpy(zero_copy_only=False)
+    return whole, fraction.astype(np.int64)
+
+
+def _exceeds(whole: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+    return (fraction > SCALE) | (whole > INTEGER_DIGITS)
+
+
+def _raw_long(text: pa.Array) -> np.ndarray:
+    """Values whose raw text has more places or integer characters than the model."""
+    return _exceeds(*_raw_counts(text))
 
 
 def to_decimals(column: pd.Series) -> pd.Series:
@@ -111,6 +135,8 @@ def to_decimals(column: pd.Series) -> pd.Series:
     """
     if column.dtype == DECIMAL_DTYPE:
         return column
+    if isinstance(column.dtype, pd.StringDtype):
+        return parse_decimals(column)
     values = column.array
     if isinstance(column.dtype, pd.ArrowDtype) and not pa.types.is_floating(column.dtype.pyarrow_dtype):
         array = pa.array(values)

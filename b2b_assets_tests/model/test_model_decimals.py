@@ -35,8 +35,11 @@ def test_values_that_do_not_fit_parse_as_na_and_are_named_by_their_check():
     assert rounds_to_zero(values).tolist() == [True, False, False, False, False, False]
     assert loses_decimal_places(values).tolist() == [True, True, False, False, False, False]
     assert too_many_integer_digits(values).tolist() == [False, False, True, False, False, False]
-    # Trailing zeros beyond the scale are not digits lost.
+    # Trailing zeros beyond the scale are not digits lost, also next to a value that does not fit
+    # (the column then leaves Arrow's one-cast path).
     assert not loses_decimal_places(text(["2.500000000000000000"])).any()
+    padded = text(["0007.50000000000000000000000000000000000", "1.00000000001", "-3"])
+    assert parse_decimals(padded).tolist()[::2] == [Decimal("7.5"), Decimal("-3")]
 
 
 def test_text_forms_are_plain_and_exact():
