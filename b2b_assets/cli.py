@@ -1,27 +1,53 @@
 """`b2b-sync`: run the full sync (or its dry run) from the command line, or open the UI over the same state.
 
-With no vendor URLs configured, the bundled sandboxes are started on
-127.0.0.1 with their sandbox credentials, so a fresh clone syncs with no
-accounts. Dagster's run history goes to $DAGSTER_HOME (default .dagster_home
-in the repository), so `b2b-sync dev` shows what `b2b-sync sync` ran.
+Each vendor URL that is not set (or is the bundled sandbox's own URL) is
+served by the bundled sandboxes on 127.0.0.1, with their sandbox credentials,
+so a fresh clone syncs with no accounts. Any other URL is a real endpoint: its
+credentials must come from the environment, and the CLI stops before the run
+naming any that are missing; sandbox credentials never go to it. Dagster's run
+history goes to $DAGSTER_HOME (default .dagster_home in the repository), so
+`b2b-sync dev` shows what `b2b-sync sync` ran.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
 import subprocess
 import sys
+import time
 from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass, field
 
 import dagster as dg
 import requests
 
 from b2b_assets import settings
 
-SANDBOX_CREDENTIALS = {"SQUIZZ_ORG_ID": "sandbox-org", "SQUIZZ_API_KEY": "sandbox-key",
-                       "SQUIZZ_API_PASSWORD": "sandbox-password"}
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A vendor API the sync talks to, and what it needs when it is not the bundled sandbox."""
+
+    sandbox: str  # the sandbox's path prefix
+    url_variable: str
+    credentials: dict[str, str] = field(default_factory=dict)  # variable -> the sandbox's own value
+
+    def url(self) -> str:
+        return os.environ.get(self.url_variable) or f"{settings.SANDBOX_URL}/{self.sandbox}"
+
+    def is_bundled_sandbox(self) -> bool:
+        return self.url().rstrip("/") == f"{settings.SANDBOX_URL}/{self.sandbox}"
+
+
+ENDPOINTS = (
+    Endpoint("squizz", "SQUIZZ_API_URL", {"SQUIZZ_ORG_ID": "sandbox-org", "SQUIZZ_API_KEY": "sandbox-key",
+                                          "SQUIZZ_API_PASSWORD": "sandbox-password"}),
+    Endpoint("partner", "PARTNER_API_URL"),  # its token is optional: a partner API may be open
+)
+SANDBOX_START_WAIT_SECONDS = float(os.environ.get("B2B_SANDBOX_WAIT_SECONDS", "15"))
 SUMMARY_KEYS = {
     "erp": ("rows_read", "rows_valid", "rows_quarantined"),
     "hub": ("rows_inserted", "rows_updated", "rows_unchanged", "rows_held", "rows_released"),
@@ -31,7 +57,7 @@ SUMMARY_KEYS = {
 
 
 def _uses_sandboxes() -> bool:
-    return not (os.environ.get("SQUIZZ_API_URL") and os.environ.get("PARTNER_API_URL"))
+    return any(endpoint.is_bundled_sandbox() for endpoint in ENDPOINTS)
 
 
 def _sandbox_running() -> bool:
@@ -46,9 +72,18 @@ def _prepare_environment() -> None:
     os.makedirs(home, exist_ok=True)
     if not os.path.exists(os.path.join(home, "dagster.yaml")):
         shutil.copy(settings.REPO_ROOT / "dagster.yaml", os.path.join(home, "dagster.yaml"))
-    if _uses_sandboxes():
-        for name, value in SANDBOX_CREDENTIALS.items():
-            os.environ.setdefault(name, value)
+    missing: list[str] = []
+    for endpoint in ENDPOINTS:
+        if endpoint.is_bundled_sandbox():
+            for name, value in endpoint.credentials.items():
+                os.environ.setdefault(name, value)
+        else:
+            lacking = [name for name in endpoint.credentials if not os.environ.get(name)]
+            if lacking:
+                missing.append(f"{endpoint.url_variable} is {endpoint.url()}, not the bundled sandbox, so its "
+                               f"credentials must come from the environment: set {', '.join(lacking)}")
+    if missing:
+        raise SystemExit("b2b-sync: " + "\nb2b-sync: ".join(missing))
 
 
 def _embedded_sandboxes():
@@ -57,7 +92,21 @@ def _embedded_sandboxes():
         return nullcontext()
     from b2b_assets.sandbox.serve import start_sandboxes
 
-    return start_sandboxes(state_dir=settings.state_dir() / "sandbox", port=settings.SANDBOX_PORT)
+    deadline = time.monotonic() + SANDBOX_START_WAIT_SECONDS
+    while True:
+        try:
+            return start_sandboxes(state_dir=settings.state_dir() / "sandbox", port=settings.SANDBOX_PORT)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+        # Something holds the port: perhaps a sandbox that is still starting, so give it a moment.
+        if _sandbox_running():
+            return nullcontext()
+        if time.monotonic() >= deadline:
+            raise SystemExit(f"b2b-sync: port {settings.SANDBOX_PORT} is in use, and nothing there answered "
+                             f"{settings.SANDBOX_URL}/health within {SANDBOX_START_WAIT_SECONDS:.0f}s. Stop what "
+                             "listens there, or set B2B_SANDBOX_PORT to a free port.")
+        time.sleep(0.5)
 
 
 def _run_config(dry_run: bool, full_refresh: bool) -> dict:

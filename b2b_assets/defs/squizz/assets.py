@@ -57,7 +57,8 @@ def build_squizz_asset(spec: ImportType) -> dg.AssetsDefinition:
             deletions=DeletionPolicy(config.deletions_enabled, config.deletions_max_share, config.deletions_override),
             dry_run_dir=settings.state_dir() / "dry_runs" / context.run.run_id,
         )
-        report = sync_import_type(store.get(), None if config.dry_run else squizz.client(), spec, options)
+        with store.get().lock("squizz", spec.name, holder=context.run.run_id):
+            report = sync_import_type(store.get(), None if config.dry_run else squizz.client(), spec, options)
         c = report.counts
         context.log.info(f"squizz/{spec.name}: {c}")
         metadata: dict = {**report.metadata, "tokens_spent": report.metadata["records_sent"],
