@@ -100,3 +100,21 @@ def test_a_taken_sandbox_port_gives_a_clear_message_not_a_traceback(workspace):
     assert run.returncode != 0
     assert f"port {port} is in use" in err and "B2B_SANDBOX_PORT" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("config", ["dagster.yaml", "dagster.postgres.yaml"])
+def test_the_run_queue_admits_one_sync_at_a_time(config, tmp_path, monkeypatch, request):
+    """Runs launched from the UI, a schedule or the sensor queue behind a sync already in progress."""
+    import dagster as dg
+
+    from b2b_assets.definitions import defs
+
+    if "postgres" in config:
+        url = request.getfixturevalue("postgres_url")
+        monkeypatch.setenv("DAGSTER_PG_URL", url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    shutil.copy(REPO / config, tmp_path / "dagster.yaml")
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+    tags = defs.resolve_job_def("full_sync").tags
+    assert [limit for limit in limits if tags.get(limit["key"]) is not None] == [
+        {"key": "b2b_assets/sync", "limit": 1}]
