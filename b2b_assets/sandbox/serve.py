@@ -147,6 +147,16 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             for name, value in response.headers:
                 self.send_header(name, value)
             self.end_headers()
+            if response.cut_mid_body:
+                self.wfile.write(response.body[:len(response.body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                logger.info("%s %s cut mid-body", self.command, log_path)
+                return
             self.wfile.write(response.body)
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (e.g. its timeout beat an injected delay).

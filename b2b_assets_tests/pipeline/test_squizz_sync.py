@@ -34,7 +34,7 @@ from b2b_assets.sources.mapping import load_mapping
 from b2b_assets.store import KEY_SEPARATOR, Store
 from b2b_assets.store.tables import sync_ledger
 from b2b_assets.targets.core.plan import DeletionPolicy, DeletionRefused
-from b2b_assets.targets.squizz.client import SquizzClient, default_retry
+from b2b_assets.targets.squizz.client import SquizzClient, squizz_retry
 from b2b_assets.targets.squizz.errors import SquizzFatalError
 from b2b_assets.targets.squizz.import_types import IMPORT_TYPES
 
@@ -68,8 +68,9 @@ def staged_template(tmp_path_factory) -> Path:
 
 
 def make_client(sandboxes: RunningSandboxes, password: str = PASSWORD) -> SquizzClient:
-    return SquizzClient(f"{sandboxes.base_url}/squizz", ORG, KEY, password, timeout=2,
-                        retry=default_retry(total=8, backoff_factor=0.05), busy_backoff=0.05)
+    retry = squizz_retry(budget_seconds=30, backoff_factor=0.05, backoff_max=0.2, backoff_jitter=0.01)
+    return SquizzClient(f"{sandboxes.base_url}/squizz", ORG, KEY, password, timeout=2, retry=retry,
+                        busy_backoff=0.05)
 
 
 @dataclass
