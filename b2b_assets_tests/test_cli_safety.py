@@ -39,23 +39,27 @@ def b2b_sync(env: dict, *args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_two_overlapping_syncs_send_each_record_once(workspace, tmp_path):
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_two_overlapping_syncs_send_each_record_once(database, workspace, tmp_path, request):
     """`b2b-sync sync & b2b-sync sync &`: the second run waits at each entity, then finds nothing left to send."""
+    hub_url = request.getfixturevalue("postgres_url") if database == "postgres" else \
+        f"sqlite:///{tmp_path}/state/hub.sqlite"
     with start_sandboxes() as sandboxes:
         env = {**workspace, **SANDBOX_CREDENTIALS, "SQUIZZ_API_URL": f"{sandboxes.base_url}/squizz",
-               "PARTNER_API_URL": f"{sandboxes.base_url}/partner"}
+               "PARTNER_API_URL": f"{sandboxes.base_url}/partner", "B2B_HUB_URL": hub_url}
         runs = [b2b_sync(env), b2b_sync(env)]
         outputs = [run.communicate(timeout=600) for run in runs]
         stats = sandboxes.squizz.stats()
     for run, (out, err) in zip(runs, outputs):
         assert run.returncode == 0, out[-3000:] + err[-3000:]
-    store = Store(f"sqlite:///{tmp_path}/state/hub.sqlite")
+    store = Store(hub_url)
     received = Counter({int(k): v for k, v in stats["records_by_type"].items()})
     sent = {spec.type_id: store.ledger.counts("squizz", spec.name).get("sent", 0) for spec in IMPORT_TYPES}
     assert sum(sent.values()) > 0
     assert {t: received[t] for t in sent} == sent  # every record reached SQUIZZ exactly once
     assert stats["tokens_spent"] == sum(sent.values())
     assert not list((tmp_path / "state" / "staging").glob("*.partial"))
+    store.dispose()
 
 
 def test_a_real_squizz_url_without_credentials_stops_before_sending_anything(workspace, monkeypatch, capsys):
