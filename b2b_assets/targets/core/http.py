@@ -85,8 +85,7 @@ class RetryingSession(requests.Session):
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
-    def request(self, method: str | bytes, url: str | bytes, *args, **kwargs) -> requests.Response:  # noqa: ANN002, ANN003
-        method = method.decode() if isinstance(method, bytes) else method
+    def request(self, method: str, url: str, *args, **kwargs) -> requests.Response:  # noqa: ANN002, ANN003
         budget = _deadline.set(time.monotonic() + self.policy.budget_seconds)
         retry = self._retry
         try:
