@@ -7,11 +7,13 @@ import subprocess
 import sys
 import textwrap
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from b2b_assets.store import LockHeld, Store
+from b2b_assets.store.tables import sync_locks
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,3 +69,23 @@ def test_a_lock_left_by_a_crashed_run_is_broken(store: Store):
     assert store.locks.holder("squizz", "products").run_id == "crashed-run"
     with store.locks.lock("squizz", "products", "run-B", wait_seconds=10):
         assert store.locks.holder("squizz", "products").run_id == "run-B"
+
+
+@pytest.mark.parametrize("minutes_since_heartbeat, broken", [(60, True), (0, False)])
+def test_on_sqlite_a_holder_on_another_host_is_stale_only_once_its_heartbeat_stops(
+        tmp_path, minutes_since_heartbeat, broken):
+    store = Store(f"sqlite:///{tmp_path}/hub.sqlite")
+    store.create_all()
+    beat = datetime.now(UTC) - timedelta(minutes=minutes_since_heartbeat)
+    with store.engine.begin() as connection:  # a run on another machine sharing this database file
+        connection.execute(sync_locks.insert().values(target="squizz", entity="products", run_id="run-far",
+                                                      host="another-host", pid=1, acquired_at=beat,
+                                                      heartbeat_at=beat))
+    if broken:
+        with store.locks.lock("squizz", "products", "run-B", wait_seconds=0):
+            assert store.locks.holder("squizz", "products").run_id == "run-B"
+    else:
+        with pytest.raises(LockHeld, match="run run-far"), store.locks.lock("squizz", "products", "run-B",
+                                                                              wait_seconds=0):
+            pass
+    store.dispose()
