@@ -15,6 +15,7 @@ import argparse
 import errno
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -86,27 +87,44 @@ def _prepare_environment() -> None:
         raise SystemExit("b2b-sync: " + "\nb2b-sync: ".join(missing))
 
 
-def _embedded_sandboxes():
-    """Sandboxes in this process for the length of the run, unless something already serves them."""
-    if not _uses_sandboxes() or _sandbox_running():
-        return nullcontext()
-    from b2b_assets.sandbox.serve import start_sandboxes
-
-    deadline = time.monotonic() + SANDBOX_START_WAIT_SECONDS
-    while True:
+def _port_free() -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the sandbox server binds
         try:
-            return start_sandboxes(state_dir=settings.state_dir() / "sandbox", port=settings.SANDBOX_PORT)
+            probe.bind(("127.0.0.1", settings.SANDBOX_PORT))
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise
-        # Something holds the port: perhaps a sandbox that is still starting, so give it a moment.
+            return False
+    return True
+
+
+def _sandbox_already_served() -> bool:
+    """True when a sandbox answers on the port, False when the port is free for ours; else a clear exit.
+
+    Something that holds the port without answering /health may be a sandbox still starting, so it
+    gets a bounded wait before the CLI gives up.
+    """
+    deadline = time.monotonic() + SANDBOX_START_WAIT_SECONDS
+    while True:
         if _sandbox_running():
-            return nullcontext()
+            return True
+        if _port_free():
+            return False
         if time.monotonic() >= deadline:
             raise SystemExit(f"b2b-sync: port {settings.SANDBOX_PORT} is in use, and nothing there answered "
                              f"{settings.SANDBOX_URL}/health within {SANDBOX_START_WAIT_SECONDS:.0f}s. Stop what "
                              "listens there, or set B2B_SANDBOX_PORT to a free port.")
         time.sleep(0.5)
+
+
+def _embedded_sandboxes():
+    """Sandboxes in this process for the length of the run, unless something already serves them."""
+    if not _uses_sandboxes() or _sandbox_already_served():
+        return nullcontext()
+    from b2b_assets.sandbox.serve import start_sandboxes
+
+    return start_sandboxes(state_dir=settings.state_dir() / "sandbox", port=settings.SANDBOX_PORT)
 
 
 def _run_config(dry_run: bool, full_refresh: bool) -> dict:
@@ -179,7 +197,7 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
 def dev() -> int:
     _prepare_environment()
     with ExitStack() as stack:
-        if _uses_sandboxes() and not _sandbox_running():
+        if _uses_sandboxes() and not _sandbox_already_served():
             server = subprocess.Popen([sys.executable, "-m", "b2b_assets.sandbox.serve", "--port",
                                        str(settings.SANDBOX_PORT), "--state-dir", str(settings.state_dir() / "sandbox")])
             stack.callback(server.terminate)
