@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from b2b_assets import cli
@@ -44,6 +45,15 @@ def test_two_overlapping_syncs_send_each_record_once(database, workspace, tmp_pa
     """`b2b-sync sync & b2b-sync sync &`: the second run waits at each entity, then finds nothing left to send."""
     hub_url = request.getfixturevalue("postgres_url") if database == "postgres" else \
         f"sqlite:///{tmp_path}/state/hub.sqlite"
+    # An existing Dagster home, as a user has after the first run: two processes creating a fresh one
+    # at the same moment race in Dagster's own storage migrations, which is not what this test is about.
+    home = Path(workspace["DAGSTER_HOME"])
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # touch each storage, so each is created
+        instance.get_runs(limit=1)
+        instance.all_instigator_state()
+        instance.fetch_materializations(dg.AssetKey("none"), limit=1)
     with start_sandboxes() as sandboxes:
         env = {**workspace, **SANDBOX_CREDENTIALS, "SQUIZZ_API_URL": f"{sandboxes.base_url}/squizz",
                "PARTNER_API_URL": f"{sandboxes.base_url}/partner", "B2B_HUB_URL": hub_url}
@@ -109,8 +119,6 @@ def test_a_taken_sandbox_port_gives_a_clear_message_not_a_traceback(workspace):
 @pytest.mark.parametrize("config", ["dagster.yaml", "dagster.postgres.yaml"])
 def test_the_run_queue_admits_one_sync_at_a_time(config, tmp_path, monkeypatch, request):
     """Runs launched from the UI, a schedule or the sensor queue behind a sync already in progress."""
-    import dagster as dg
-
     from b2b_assets.definitions import defs
 
     if "postgres" in config:
