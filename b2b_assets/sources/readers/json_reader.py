@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -19,14 +21,15 @@ _WHITESPACE = " \t\r\n"
 
 
 def _open_text(path: Path, options: ReadOptions, log: IssueLog):
-    encoding, utf8 = text.choose_encoding(path, options.encoding)
-    if not utf8.ok:
-        if options.encoding is not None:
-            log.add(path.name, f"file is not valid UTF-8 as declared (offset {utf8.offset})")
-            return None
-        log.warn(f"{path.name}: not valid UTF-8 (offset {utf8.offset}); read as {encoding}. "
-                 "Declare `encoding:` for this file in the mapping to confirm.")
-    return path.open("r", encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="")
+    encoding = text.choose_encoding(path, options.encoding)
+    if encoding.problem:
+        log.add(path.name, encoding.problem)
+        return None
+    if encoding.warning:
+        log.warn(encoding.warning)
+    raw = path.open("rb")
+    raw.seek(encoding.skip)
+    return io.TextIOWrapper(raw, encoding=encoding.codec, newline="")
 
 
 def read_jsonl_batches(path: Path, options: ReadOptions, log: IssueLog) -> Iterator[pd.DataFrame]:
@@ -70,7 +73,7 @@ def _jsonl_objects(fh, source: str, log: IssueLog) -> Iterator[tuple[int, dict]]
             continue
         any_line = True
         try:
-            value = json.loads(line.strip())
+            value = json.loads(line.strip(), parse_float=Decimal)  # numbers exactly as written
         except json.JSONDecodeError as exc:
             log.add(source, f"line is not valid JSON: {exc.msg} (column {exc.colno}); line skipped",
                     row_number=number, value=line.strip()[:MAX_VALUE_CHARS])
@@ -90,7 +93,7 @@ def _array_objects(fh, source: str, log: IssueLog) -> Iterator[tuple[int, dict]]
         for number, value in _array_elements(fh):
             if not isinstance(value, dict):
                 log.add(source, f"element is a JSON {_json_kind(value)}, expected an object; element skipped",
-                        row_number=number, value=json.dumps(value)[:MAX_VALUE_CHARS])
+                        row_number=number, value=json.dumps(value, default=str)[:MAX_VALUE_CHARS])
                 continue
             read += 1
             yield number, value
@@ -107,7 +110,7 @@ class _NotAnArray(ValueError):
 
 def _array_elements(fh) -> Iterator[tuple[int, object]]:
     """Yield (1-based index, value) for each element of a top-level JSON array, reading in chunks."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_float=Decimal)  # numbers exactly as written
     buffer, pos, eof = "", 0, False
 
     def fill() -> bool:
