@@ -20,19 +20,23 @@ import pytest
 import sqlalchemy as sa
 from dagster._serdes import serialize_value
 
+from b2b_assets.cli import print_summary
+from b2b_assets.definitions import defs
 from b2b_assets.defs.erp.assets import erp_assets
 from b2b_assets.defs.hub.assets import hub_assets
 from b2b_assets.defs.resources import PartnerApiResource, StoreResource
-from b2b_assets.defs.squizz.assets import squizz_assets
 from b2b_assets.defs.squizz.resources import SquizzResource
+from b2b_assets.defs.targets.factory import build_target_assets
 from b2b_assets.model import ENTITIES
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.store import Store
 from b2b_assets.store.tables import sync_ledger
 from b2b_assets.targets.squizz.import_types import IMPORT_TYPES, import_type
+from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
 
 REPO = Path(__file__).resolve().parent.parent
 EXPECTED = json.loads((REPO / "data" / "sample_expectations.json").read_text())["entities"]
+squizz_assets = build_target_assets(SQUIZZ)
 
 
 @pytest.fixture
@@ -54,8 +58,9 @@ def sandboxes():
 
 
 def run_sync(hub_url: str, sandboxes, instance: dg.DagsterInstance, assets=None) -> dg.ExecuteInProcessResult:
+    """Every asset definitions.py registers (every target in the registry), unless `assets` narrows it."""
     return dg.materialize(
-        assets or [*erp_assets, *hub_assets, *squizz_assets],
+        assets or list(defs.assets),
         instance=instance,
         resources={
             "store": StoreResource(url=hub_url),
@@ -99,7 +104,8 @@ def test_first_sync_loads_valid_rows_quarantines_bad_ones_and_holds_orphans(work
     # The standard metadata keys on every asset, as plain numbers the UI can plot.
     for model in ENTITIES:
         assert {"rows_read", "rows_valid", "rows_quarantined"} <= meta[f"erp/{model.name}"].keys()
-    standard = {"records_total", "records_sent", "records_unchanged", "records_rejected", "records_held"}
+    standard = {"records_total", "records_sent", "records_unchanged", "records_rejected", "records_held",
+                "records_submitted"}
     for spec in IMPORT_TYPES:
         values = meta[f"squizz/{spec.name}"]
         assert standard <= values.keys() and all(isinstance(values[k], int) for k in standard), spec.name
@@ -194,6 +200,28 @@ def test_wrong_squizz_credentials_fail_at_session_creation_and_the_secret_stays_
         assert secret not in str(instance.get_run_by_id(result.run_id).run_config)
     assert sandboxes.squizz.stats()["tokens_spent"] == 0
     assert all(not sandboxes.squizz.records(spec.type_id) for spec in IMPORT_TYPES)
+
+
+def test_the_summary_counts_what_squizz_confirmed_before_an_asset_failed(workspace, sandboxes, tmp_path, capsys):
+    """Two documents land, the third is refused for lack of tokens: the summary says 6 sent, not 0."""
+    url = f"sqlite:///{tmp_path}/hub.sqlite"
+    taxcodes = [a for a in squizz_assets if a.key == dg.AssetKey(["squizz", "taxcodes"])]
+    with dg.instance_for_test() as instance:
+        assert run_sync(url, sandboxes, instance, [*erp_assets, *hub_assets]).success
+        sandboxes.squizz.configure(token_balance=7)
+        result = dg.materialize(
+            taxcodes, instance=instance, raise_on_error=False,
+            run_config={"ops": {"squizz__taxcodes": {"config": {"batch_size": 3}}}},
+            resources={"store": StoreResource(url=url),
+                       "squizz": SquizzResource(base_url=f"{sandboxes.base_url}/squizz", org_id="sandbox-org",
+                                                api_key="sandbox-key", api_password="sandbox-password")})
+    assert not result.success
+    assert sandboxes.squizz.stats()["tokens_spent"] == 6
+    assert Store(url).ledger.counts("squizz", "taxcodes")["sent"] == 6
+    print_summary(result)
+    out = capsys.readouterr().out
+    assert "SQUIZZ: 6 records sent (6 trading tokens)" in out
+    assert "squizz/taxcodes" in out and "failed" in out
 
 
 def test_secrets_a_vendor_echoes_stay_out_of_the_event_log_reports_ledger_and_logs(workspace, sandboxes, tmp_path, caplog):

@@ -18,12 +18,14 @@ from sqlalchemy.exc import DBAPIError
 from b2b_assets.model import load_order
 from b2b_assets.pipeline.hub_load import load_entity
 from b2b_assets.pipeline.inbound import stage_entity
-from b2b_assets.pipeline.outbound import OutboundOptions, sync_import_type
+from b2b_assets.pipeline.outbound import OutboundOptions
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.sources.mapping import load_mapping
 from b2b_assets.store import Store
 from b2b_assets.targets.squizz.client import SquizzClient, squizz_retry
 from b2b_assets.targets.squizz.import_types import IMPORT_TYPES
+
+from .squizz_steps import sync_import_type
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "postgres.sh"

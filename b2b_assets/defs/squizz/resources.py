@@ -1,4 +1,8 @@
-"""SquizzResource: one SQUIZZ API session per run, reused by every squizz/* asset, destroyed at the end."""
+"""SquizzResource: one SQUIZZ API session per process, reused by every squizz/* asset it runs, destroyed at the end.
+
+Under the in-process executor (b2b-sync sync) that is one session per run; under the
+multiprocess executor (the UI default) each step runs in its own process, so one per step.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ class SquizzResource(dg.ConfigurableResource):
             self._client = SquizzClient(self.base_url, self.org_id, self.api_key, self.api_password,
                                         timeout=self.timeout_seconds,
                                         retry=squizz_retry(budget_seconds=self.retry_budget_seconds,
-                                                                 backoff_factor=self.backoff_factor))
+                                                           backoff_factor=self.backoff_factor))
         return self._client
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
