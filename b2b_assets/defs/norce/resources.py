@@ -24,6 +24,8 @@ class NorceResource(dg.ConfigurableResource):
     application_key: str  # the Norce application companies and accounts belong to (not a secret)
     account_id: int = 1  # the system account that initiates imports
     serialization: str = "JSON"  # or XML (integer enums)
+    mirror_relations: bool = False  # true: relations the hub lacks are deactivated in Norce (list-delta off)
+    poll_interval_seconds: float = 2.0
     timeout_seconds: float = 30
     retries: int = 6
     backoff_factor: float = 0.5

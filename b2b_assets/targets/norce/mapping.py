@@ -41,9 +41,9 @@ import pandas as pd
 
 from b2b_assets.model import LIST_SEPARATOR
 from b2b_assets.model.frames import TEXT_DTYPE
+from b2b_assets.targets.core.contract import PARENT_KEY, RECORD_KEY, Payload
 from b2b_assets.targets.norce.names import split_names
 
-RECORD_KEY, PARENT_KEY = "record_key", "parent_key"
 DEFAULT_ROLE_CODES: Mapping[str, str] = {"manager": "Administrator", "buyer": "User"}
 ADDRESS_MEMBERS = {
     "Code": "location_id", "AddressLine1": "address1", "AddressLine2": "address2", "City": "city",
@@ -55,29 +55,38 @@ ACCOUNT = "Accounts."
 
 @dataclass(frozen=True)
 class MappingOptions:
-    application_key: str
+    """What shapes the payload (and so its hash): set once per deployment."""
+
     credentials_system_of_record: bool = False  # seed 000: send passwords only if the export owns them
     role_codes: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ROLE_CODES))
     discount_category_code: str = "ALL"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What every document of a request carries besides the record: the application and the list semantics."""
+
+    application_key: str
     list_delta: bool = True  # false: mirror mode, relations Norce has but the request omits are deactivated
 
 
 @dataclass
-class NorcePayload:
-    """The mapped documents of one Norce object: `records` (record_key + members), `children` (delivery addresses)."""
+class NorcePayload(Payload):
+    """The mapped records of one Norce object; NA is sent as null, which clears the member in Norce.
 
-    item_type: str  # Company or Customer
-    records: pd.DataFrame
-    children: pd.DataFrame | None
-    options: MappingOptions
+    records: record_key + members (nested objects flattened as `Object.Member`);
+    children: the companies' delivery addresses (parent_key + Address members).
+    """
 
-    def documents(self, rows: pd.DataFrame) -> list[dict[str, Any]]:
+    item_type: str = "Company"  # Company or Customer
+
+    def documents(self, rows: pd.DataFrame, envelope: Envelope) -> list[dict[str, Any]]:
         """JSON-ready documents for `rows` (a slice of `records`), every managed member present."""
-        plain = rows.drop(columns=[RECORD_KEY]).astype(object).where(rows.drop(columns=[RECORD_KEY]).notna(), None)
-        flat = plain.to_dict("records")
+        members = rows.drop(columns=[RECORD_KEY])
+        flat = members.astype(object).where(members.notna(), None).to_dict("records")
         build = _company_document if self.item_type == "Company" else _customer_document
         addresses = self._addresses_for(rows[RECORD_KEY].tolist()) if self.children is not None else None
-        return [build(values, self.options, addresses[i] if addresses else None) for i, values in enumerate(flat)]
+        return [build(values, envelope, addresses[i] if addresses else None) for i, values in enumerate(flat)]
 
     def _addresses_for(self, keys: list[str]) -> list[list[dict[str, Any]]]:
         children = self.children[self.children[PARENT_KEY].isin(keys)]
@@ -89,7 +98,7 @@ class NorcePayload:
         return [grouped[key] for key in keys]
 
 
-def companies_payload(frames: Mapping[str, pd.DataFrame], options: MappingOptions) -> NorcePayload:
+def companies_payload(frames: Mapping[str, pd.DataFrame], options: MappingOptions = MappingOptions()) -> NorcePayload:
     orgs = frames["organizations"]
     locations = frames["locations"]
     records = pd.DataFrame({
@@ -120,10 +129,12 @@ def companies_payload(frames: Mapping[str, pd.DataFrame], options: MappingOption
     for member, column in ADDRESS_MEMBERS.items():
         children[member] = shipping[column]
     children["IsPrimary"] = shipping["is_primary"].fillna(False).astype("bool[pyarrow]")
-    return NorcePayload("Company", records, children.reset_index(drop=True), options)
+    # The discount's category is part of the payload, so changing it resends every company.
+    records["DiscountCategory"] = pd.Series(options.discount_category_code, index=records.index, dtype=TEXT_DTYPE)
+    return NorcePayload(records, children.reset_index(drop=True), item_type="Company")
 
 
-def customers_payload(frames: Mapping[str, pd.DataFrame], options: MappingOptions) -> NorcePayload:
+def customers_payload(frames: Mapping[str, pd.DataFrame], options: MappingOptions = MappingOptions()) -> NorcePayload:
     users = frames["users"]
     names = split_names(users["name"])
     active = users["active"].fillna(True).astype("bool[pyarrow]")
@@ -144,29 +155,29 @@ def customers_payload(frames: Mapping[str, pd.DataFrame], options: MappingOption
     })
     if options.credentials_system_of_record:
         records[ACCOUNT + "Password"] = users["password"]
-    return NorcePayload("Customer", records.reset_index(drop=True), None, options)
+    return NorcePayload(records.reset_index(drop=True), None, item_type="Customer")
 
 
-def _company_document(values: dict[str, Any], options: MappingOptions, addresses: list[dict[str, Any]] | None) -> dict[str, Any]:
+def _company_document(values: dict[str, Any], envelope: Envelope, addresses: list[dict[str, Any]] | None) -> dict[str, Any]:
     invoice = {member: values.pop(INVOICE + member) for member in ADDRESS_MEMBERS}
-    payment_types, price_list, discount = values.pop("PaymentMethods"), values.pop("PriceList"), values.pop("DiscountPercentage")
+    payment_types, price_list = values.pop("PaymentMethods"), values.pop("PriceList")
+    discount, category = values.pop("DiscountPercentage"), values.pop("DiscountCategory")
     return {
-        "ApplicationKey": options.application_key,
+        "ApplicationKey": envelope.application_key,
         **values,
         "InvoiceAddress": invoice if invoice["Code"] is not None else None,
         "DeliveryAddresses": addresses or [],
         "PaymentMethods": [{"Code": code} for code in payment_types.split(LIST_SEPARATOR)] if payment_types else [],
         "PriceLists": [{"Code": price_list}] if price_list else [],
-        "Discounts": ([{"Type": "Category", "ValueCode": options.discount_category_code,
-                        "DiscountPercentage": discount}] if discount else []),
-        "IsCustomerListDelta": options.list_delta,
+        "Discounts": [{"Type": "Category", "ValueCode": category, "DiscountPercentage": discount}] if discount else [],
+        "IsCustomerListDelta": envelope.list_delta,
     }
 
 
-def _customer_document(values: dict[str, Any], options: MappingOptions, _: object) -> dict[str, Any]:
+def _customer_document(values: dict[str, Any], envelope: Envelope, _: object) -> dict[str, Any]:
     company = values.pop("CompanyCode")
     role = values.pop(ACCOUNT + "Role")
-    account = {"ApplicationKey": options.application_key, "LoginName": values.pop(ACCOUNT + "LoginName"),
+    account = {"ApplicationKey": envelope.application_key, "LoginName": values.pop(ACCOUNT + "LoginName"),
                "Status": values.pop(ACCOUNT + "Status"), "Roles": [{"Code": role}] if role else []}
     if ACCOUNT + "Password" in values:
         account["Password"] = values.pop(ACCOUNT + "Password")
@@ -174,5 +185,5 @@ def _customer_document(values: dict[str, Any], options: MappingOptions, _: objec
         **values,
         "Companies": [{"Code": company, "IsPrimary": True}],
         "Accounts": [account],
-        "IsCompanyListDelta": options.list_delta,
+        "IsCompanyListDelta": envelope.list_delta,
     }

@@ -7,9 +7,10 @@ import pandas as pd
 from b2b_assets.model import entity
 from b2b_assets.model.frames import cast_frame
 from b2b_assets.sandbox.norce.sandbox import DEFAULT_APPLICATION_KEY
-from b2b_assets.targets.norce.mapping import MappingOptions
+from b2b_assets.targets.norce.mapping import Envelope, MappingOptions
 
-OPTIONS = MappingOptions(application_key=DEFAULT_APPLICATION_KEY)
+OPTIONS = MappingOptions()
+ENVELOPE = Envelope(application_key=DEFAULT_APPLICATION_KEY)
 
 
 def frame(name: str, rows: list[dict]) -> pd.DataFrame:

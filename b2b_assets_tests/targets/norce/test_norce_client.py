@@ -10,7 +10,7 @@ from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.targets.norce.client import NorceAuthError, NorceClient, NorceError, default_retry
 from b2b_assets.targets.norce.mapping import companies_payload
 
-from .canonical import OPTIONS, canonical_frames
+from .canonical import ENVELOPE, OPTIONS, canonical_frames
 
 
 class Clock:
@@ -29,7 +29,7 @@ def running():
 
 def documents():
     payload = companies_payload(canonical_frames(), OPTIONS)
-    return payload.documents(payload.records)
+    return payload.documents(payload.records, ENVELOPE)
 
 
 def new_client(running, secret: str = "sandbox-secret", **kwargs) -> NorceClient:

@@ -19,7 +19,7 @@ from b2b_assets.targets.norce.connect import (
 )
 from b2b_assets.targets.norce.mapping import companies_payload, customers_payload
 
-from .canonical import OPTIONS, canonical_frames
+from .canonical import ENVELOPE, OPTIONS, canonical_frames
 
 WITH_PASSWORDS = dataclasses.replace(OPTIONS, credentials_system_of_record=True)
 ACCOUNT_MEMBER = {"PasswordCreateOnly": "Password", "Status": "Status", "Roles": "Roles"}
@@ -52,7 +52,7 @@ def client(running) -> NorceClient:
 @pytest.mark.parametrize("name", PAYLOADS)
 def test_the_header_claims_exactly_the_members_every_document_carries(name: str) -> None:
     payload = PAYLOADS[name](canonical_frames())
-    documents = payload.documents(payload.records)
+    documents = payload.documents(payload.records, ENVELOPE)
     assert len(documents) == 2  # one record full, one with every optional value empty
     header = json.loads(connect_header(documents, payload.item_type, account_id=1))
     claimed = set(header["CompanyFieldsThatAreSet" if payload.item_type == "Company" else "CustomerFieldsThatAreSet"])
@@ -68,11 +68,11 @@ def test_the_header_claims_exactly_the_members_every_document_carries(name: str)
 
 def test_documents_that_carry_different_members_are_refused_before_anything_is_sent() -> None:
     payload = customers_payload(canonical_frames(), OPTIONS)
-    documents = payload.documents(payload.records)
+    documents = payload.documents(payload.records, ENVELOPE)
     del documents[1]["PhoneNumber"]
     with pytest.raises(MixedFieldSets, match="PhoneNumber"):
         connect_header(documents, "Customer", account_id=1)
-    documents = payload.documents(payload.records)
+    documents = payload.documents(payload.records, ENVELOPE)
     del documents[1]["Accounts"][0]["Roles"]
     with pytest.raises(MixedFieldSets, match="Roles"):
         account_fields_that_are_set(documents)
@@ -80,7 +80,8 @@ def test_documents_that_carry_different_members_are_refused_before_anything_is_s
 
 def test_company_and_customer_documents_carry_the_hub_values() -> None:
     frames = canonical_frames()
-    companies = {d["Code"]: d for d in companies_payload(frames, OPTIONS).documents(companies_payload(frames, OPTIONS).records)}
+    company_payload = companies_payload(frames, OPTIONS)
+    companies = {d["Code"]: d for d in company_payload.documents(company_payload.records, ENVELOPE)}
     full, empty = companies["C1"], companies["C2"]
     assert full["InvoiceAddress"]["Code"] == "C1-BILL" and full["InvoiceAddress"]["CountryCode"] == "SE"
     assert [a["Code"] for a in full["DeliveryAddresses"]] == ["C1-S1"]  # the inactive location is not a delivery address
@@ -91,8 +92,8 @@ def test_company_and_customer_documents_carry_the_hub_values() -> None:
     assert empty["InvoiceAddress"]["Code"] == "C2-HQ" and empty["DeliveryAddresses"][0]["Code"] == "C2-HQ"
     assert list(companies) == ["C1", "C2"]  # parents first
 
-    customers = {d["Code"]: d for d in customers_payload(frames, WITH_PASSWORDS).documents(
-        customers_payload(frames, WITH_PASSWORDS).records)}
+    customer_payload = customers_payload(frames, WITH_PASSWORDS)
+    customers = {d["Code"]: d for d in customer_payload.documents(customer_payload.records, ENVELOPE)}
     karin, taro = customers["U1"], customers["U2"]
     assert (karin["FirstName"], karin["MiddleName"], karin["LastName"]) == ("Karin", None, "van der Berg")
     assert (taro["FirstName"], taro["LastName"]) == ("太郎", "山田")
@@ -111,7 +112,7 @@ def test_the_sandbox_ends_equal_to_the_hub_and_nothing_is_cleared_by_accident(ru
     customers = customers_payload(frames, WITH_PASSWORDS)
     running.norce.configure(account_roles=["Administrator", "User"])
     for payload in (companies, customers):
-        documents = payload.documents(payload.records)
+        documents = payload.documents(payload.records, ENVELOPE)
         state, log = wait(client, client.import_records(payload.item_type, documents))
         assert state.status_id == 2, [row.message for row in log]
     jobs = running.norce.jobs()
@@ -133,31 +134,30 @@ def test_the_sandbox_ends_equal_to_the_hub_and_nothing_is_cleared_by_accident(ru
 def test_an_emptied_hub_value_is_cleared_in_norce(running, client) -> None:
     frames = canonical_frames()
     payload = companies_payload(frames, OPTIONS)
-    wait(client, client.import_records("Company", payload.documents(payload.records)))
+    wait(client, client.import_records("Company", payload.documents(payload.records, ENVELOPE)))
     frames["organizations"].loc[0, "phone"] = None
     payload = companies_payload(frames, OPTIONS)
-    wait(client, client.import_records("Company", payload.documents(payload.records)))
+    wait(client, client.import_records("Company", payload.documents(payload.records, ENVELOPE)))
     assert {c["Code"]: c for c in running.norce.companies()}["C1"]["PhoneNumber"] is None
 
 
 def test_a_moved_user_keeps_its_old_company_unless_mirror_mode_is_on(running, client) -> None:
     frames = canonical_frames()
     companies = companies_payload(frames, OPTIONS)
-    wait(client, client.import_records("Company", companies.documents(companies.records)))
-    for options in (OPTIONS, dataclasses.replace(OPTIONS, list_delta=False)):
-        frames["users"].loc[0, "organization_number"] = "C1"
-        first = customers_payload(frames, options)
-        wait(client, client.import_records("Customer", first.documents(first.records), list_delta=options.list_delta))
-        frames["users"].loc[0, "organization_number"] = "C2"
-        moved = customers_payload(frames, options)
-        wait(client, client.import_records("Customer", moved.documents(moved.records), list_delta=options.list_delta))
+    wait(client, client.import_records("Company", companies.documents(companies.records, ENVELOPE)))
+    for envelope in (ENVELOPE, dataclasses.replace(ENVELOPE, list_delta=False)):
+        for organization in ("C1", "C2"):
+            frames["users"].loc[0, "organization_number"] = organization
+            payload = customers_payload(frames, OPTIONS)
+            documents = payload.documents(payload.records, envelope)
+            wait(client, client.import_records("Customer", documents, list_delta=envelope.list_delta))
         relations = {r["Code"]: r["IsActive"] for r in {c["Code"]: c for c in running.norce.customers()}["U1"]["Companies"]}
-        assert relations == ({"C1": True, "C2": True} if options.list_delta else {"C1": False, "C2": True})
+        assert relations == ({"C1": True, "C2": True} if envelope.list_delta else {"C1": False, "C2": True})
 
 
 def test_xml_bodies_use_integer_enums() -> None:
     payload = customers_payload(canonical_frames(), OPTIONS)
-    body, content_type = encode_body(payload.documents(payload.records), "Customer", "XML")
+    body, content_type = encode_body(payload.documents(payload.records, ENVELOPE), "Customer", "XML")
     assert content_type == "application/xml" and b"<Status>1</Status>" in body and b"<Status>2</Status>" in body
-    header = json.loads(connect_header(payload.documents(payload.records), "Customer", account_id=1, serialization="XML"))
+    header = json.loads(connect_header(payload.documents(payload.records, ENVELOPE), "Customer", account_id=1, serialization="XML"))
     assert all(isinstance(entry, int) for entry in header["CustomerFieldsThatAreSet"] + header["AccountFieldsThatAreSet"])
