@@ -17,6 +17,7 @@ The rules, from seed 003 and the notes:
 - Accounts are matched by LoginName, unique across customers. AccountFieldsThatAreSet
   decides what an import changes: Status, Roles, their CreateOnly variants, and
   PasswordCreateOnly (a password is only ever set on a new account). Roles must exist.
+  An import adds and updates accounts; it never removes one.
 - Passwords are stored as a salted hash; read-back shows only `HasPassword`.
 """
 
@@ -35,6 +36,7 @@ from b2b_assets.sandbox.norce.schema import FIELDS, OPTIONS
 RELATION_SEPARATOR = "\x1f"
 # Fields a FieldsThatAreSet entry names but that are handled as relations or identity, not stored values.
 _NOT_STORED = frozenset({"Id", "Customers", "Companies", "Accounts"})
+_INDEXED = {"companies": ("Code", "OrganizationNo"), "customers": ("Code", "EmailAddress")}
 
 
 class RecordFailed(Exception):
@@ -60,30 +62,40 @@ class NorceData:
     relations: dict[str, dict[str, Any]] = field(default_factory=dict)  # company Id \x1f customer Id -> flags
     next_id: int = 1
 
+    def __post_init__(self) -> None:
+        # Lookups by matching field, kept up to date as records change: a large import stays linear.
+        self._indexes: dict[tuple[str, str], dict[str, str]] = {}
+        for table_name, names in _INDEXED.items():
+            for name in names:
+                index = self._indexes[(table_name, name)] = {}
+                for key, stored in getattr(self, table_name).items():
+                    if stored.get(name) not in (None, ""):
+                        index.setdefault(stored[name], key)
+        self._logins = {account["LoginName"]: key for key, customer in self.customers.items()
+                        for account in customer.get("Accounts", [])}
+
     # --- lookups ----------------------------------------------------------------------------------------------
 
-    def _find(self, table: dict[str, dict[str, Any]], name: str, value: Any) -> str | None:
-        if value in (None, ""):
-            return None
-        return next((key for key, stored in table.items() if stored.get(name) == value), None)
+    def _find(self, table_name: str, name: str, value: Any) -> str | None:
+        return None if value in (None, "") else self._indexes[(table_name, name)].get(value)
 
     def company_id(self, identifier: Mapping[str, Any], search_only_by_code: bool) -> str | None:
         """The stored company an identifier (Id, Code, OrganizationNo: the first given) names."""
         if identifier.get("Id") is not None:
             return str(identifier["Id"]) if str(identifier["Id"]) in self.companies else None
         if identifier.get("Code"):
-            return self._find(self.companies, "Code", identifier["Code"])
+            return self._find("companies", "Code", identifier["Code"])
         if not search_only_by_code:
-            return self._find(self.companies, "OrganizationNo", identifier.get("OrganizationNo"))
+            return self._find("companies", "OrganizationNo", identifier.get("OrganizationNo"))
         return None
 
     def customer_id(self, identifier: Mapping[str, Any], search_only_by_code: bool) -> str | None:
         if identifier.get("Id") is not None:
             return str(identifier["Id"]) if str(identifier["Id"]) in self.customers else None
         if identifier.get("Code"):
-            return self._find(self.customers, "Code", identifier["Code"])
+            return self._find("customers", "Code", identifier["Code"])
         if not search_only_by_code:
-            return self._find(self.customers, "EmailAddress", identifier.get("EmailAddress"))
+            return self._find("customers", "EmailAddress", identifier.get("EmailAddress"))
         return None
 
     # --- imports ----------------------------------------------------------------------------------------------
@@ -93,7 +105,7 @@ class NorceData:
         for record in records:
             self._import_one(record, "Company", outcome, lambda r: self._apply_company(r, header, outcome, parents))
         for company_id, parent_code in parents:
-            if self._find(self.companies, "Code", parent_code) is None:
+            if self._find("companies", "Code", parent_code) is None:
                 self.companies[company_id]["ParentCompanyCode"] = None
                 code = self.companies[company_id].get("Code")
                 outcome.rows.append((2, f"Company '{code}': parent company '{parent_code}' does not exist; "
@@ -131,8 +143,7 @@ class NorceData:
         if created:
             company_id = self._new_id()
             self.companies[company_id] = {"Id": int(company_id), "IsActive": True}
-        stored = self.companies[company_id]
-        _set_fields(stored, record, header.company_fields, "Company", outcome)
+        stored = self._store("companies", company_id, record, header.company_fields, "Company", outcome)
         outcome.touched["companies"].add(company_id)
         if customer_ids is not None:
             delta = _flag(record.get("IsCustomerListDelta"), header.is_customer_list_delta)
@@ -169,11 +180,11 @@ class NorceData:
         if created:
             customer_id = self._new_id()
             self.customers[customer_id] = {"Id": int(customer_id), "IsActive": True, "Accounts": []}
-        stored = self.customers[customer_id]
-        _set_fields(stored, record, header.customer_fields, "Customer", outcome)
+        stored = self._store("customers", customer_id, record, header.customer_fields, "Customer", outcome)
         outcome.touched["customers"].add(customer_id)
         if accounts is not None:
             stored["Accounts"] = _merge_accounts(stored["Accounts"], accounts, header.account_fields)
+            self._logins.update({account["LoginName"]: customer_id for account in stored["Accounts"]})
         if company_links is not None:
             first_primary = next((cid for cid, primary in company_links if primary), None)
             links = [(cid, cid == first_primary) for cid, _ in company_links]
@@ -209,10 +220,21 @@ class NorceData:
                 outcome.touched["relations"].add(key)
 
     def _account_owner(self, login_name: str) -> str | None:
-        for customer_id, customer in self.customers.items():
-            if any(account["LoginName"] == login_name for account in customer.get("Accounts", [])):
-                return customer_id
-        return None
+        return self._logins.get(login_name)
+
+    def _store(self, table_name: str, key: str, record: Mapping[str, Any], fields_set: frozenset[str],
+               type_name: str, outcome: Outcome) -> dict[str, Any]:
+        """Apply the listed fields to a stored record and keep the lookups in step."""
+        stored = getattr(self, table_name)[key]
+        before = {name: stored.get(name) for name in _INDEXED[table_name]}
+        _set_fields(stored, record, fields_set, type_name, outcome)
+        for name, old in before.items():
+            index = self._indexes[(table_name, name)]
+            if old not in (None, "") and index.get(old) == key and stored.get(name) != old:
+                del index[old]
+            if stored.get(name) not in (None, ""):
+                index.setdefault(stored[name], key)
+        return stored
 
     def _new_id(self) -> str:
         new_id, self.next_id = str(self.next_id), self.next_id + 1
@@ -221,18 +243,17 @@ class NorceData:
     # --- read-back --------------------------------------------------------------------------------------------
 
     def read_companies(self) -> list[dict[str, Any]]:
+        related = self._relations_by(0)
         out = []
         for company_id, stored in self.companies.items():
             company = copy.deepcopy(stored)
-            company["Customers"] = [
-                {"Code": self.customers[customer_id].get("Code"), "IsActive": relation["IsActive"]}
-                for key, relation in self.relations.items()
-                for own, customer_id in [key.split(RELATION_SEPARATOR)] if own == company_id
-            ]
+            company["Customers"] = [{"Code": self.customers[customer_id].get("Code"), "IsActive": relation["IsActive"]}
+                                    for customer_id, relation in related.get(company_id, [])]
             out.append(company)
         return out
 
     def read_customers(self) -> list[dict[str, Any]]:
+        related = self._relations_by(1)
         out = []
         for customer_id, stored in self.customers.items():
             customer = copy.deepcopy(stored)
@@ -242,11 +263,17 @@ class NorceData:
             customer["Companies"] = [
                 {"Code": self.companies[company_id].get("Code"), "IsPrimary": relation["IsPrimary"],
                  "IsActive": relation["IsActive"]}
-                for key, relation in self.relations.items()
-                for company_id, own in [key.split(RELATION_SEPARATOR)] if own == customer_id
-            ]
+                for company_id, relation in related.get(customer_id, [])]
             out.append(customer)
         return out
+
+    def _relations_by(self, side: int) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+        """Relations grouped by their company (side 0) or customer (side 1): (the other side's id, flags)."""
+        grouped: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for key, relation in self.relations.items():
+            pair = key.split(RELATION_SEPARATOR)
+            grouped.setdefault(pair[side], []).append((pair[1 - side], relation))
+        return grouped
 
     def password_matches(self, login_name: str, password: str) -> bool:
         owner = self._account_owner(login_name)
