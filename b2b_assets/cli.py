@@ -20,18 +20,27 @@ import requests
 
 from b2b_assets import settings
 
-SANDBOX_CREDENTIALS = {"SQUIZZ_ORG_ID": "sandbox-org", "SQUIZZ_API_KEY": "sandbox-key",
-                       "SQUIZZ_API_PASSWORD": "sandbox-password"}
-SUMMARY_KEYS = {
+INBOUND_KEYS = {
     "erp": ("rows_read", "rows_valid", "rows_quarantined"),
     "hub": ("rows_inserted", "rows_updated", "rows_unchanged", "rows_held", "rows_released"),
-    "squizz": ("records_total", "records_new", "records_changed", "records_sent", "records_unchanged",
-               "records_rejected", "records_held", "tokens_would_spend"),
 }
+# Shown per outbound asset (zeros of the optional ones left out) and summed per target.
+TARGET_KEYS = ("records_total", "records_new", "records_changed", "records_sent", "records_unchanged",
+               "records_rejected", "records_held", "records_submitted", "records_would_send",
+               "records_would_deactivate", "records_deactivated", "cost_spent", "cost_would_spend")
+SHOWN_TARGET_KEYS = TARGET_KEYS[:-2]
+OPTIONAL_KEYS = {"records_submitted", "records_would_send", "records_would_deactivate", "records_deactivated"}
+
+
+def _targets():
+    from b2b_assets.targets.registry import TARGETS
+
+    return TARGETS
 
 
 def _uses_sandboxes() -> bool:
-    return not (os.environ.get("SQUIZZ_API_URL") and os.environ.get("PARTNER_API_URL"))
+    configured = [os.environ.get(t.url_environment) for t in _targets()] + [os.environ.get("PARTNER_API_URL")]
+    return not all(configured)
 
 
 def _sandbox_running() -> bool:
@@ -47,8 +56,9 @@ def _prepare_environment() -> None:
     if not os.path.exists(os.path.join(home, "dagster.yaml")):
         shutil.copy(settings.REPO_ROOT / "dagster.yaml", os.path.join(home, "dagster.yaml"))
     if _uses_sandboxes():
-        for name, value in SANDBOX_CREDENTIALS.items():
-            os.environ.setdefault(name, value)
+        for target in _targets():
+            for name, value in target.sandbox_environment.items():
+                os.environ.setdefault(name, value)
 
 
 def _embedded_sandboxes():
@@ -61,27 +71,47 @@ def _embedded_sandboxes():
 
 
 def _run_config(dry_run: bool, full_refresh: bool) -> dict:
-    from b2b_assets.targets.squizz.import_types import IMPORT_TYPES
+    from b2b_assets.defs.targets.factory import op_name
 
     # The console shows warnings and failures; every event is still in the run's log in the UI.
     config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     if dry_run or full_refresh:
         options = {"dry_run": dry_run, "full_refresh": full_refresh}
-        config["ops"] = {f"squizz__{spec.name}": {"config": options} for spec in IMPORT_TYPES}
+        config["ops"] = {op_name(t, obj): {"config": options} for t in _targets() for obj in t.objects}
     return config
 
 
+def _asset_metadata(result: dg.ExecuteInProcessResult) -> list[tuple[str, dict, bool]]:
+    """(asset key, metadata values, failed) for every asset materialized, and every failed outbound asset that
+    reported what the target had confirmed before it failed (an observation)."""
+    found = []
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            data, failed = event.step_materialization_data.materialization, False
+        elif event.event_type_value == "ASSET_OBSERVATION":
+            data = event.event_specific_data.asset_observation
+            failed = "failed" in data.metadata
+        else:
+            continue
+        found.append(("/".join(data.asset_key.path), {k: v.value for k, v in data.metadata.items()}, failed))
+    return found
+
+
 def print_summary(result: dg.ExecuteInProcessResult) -> None:
-    """One line per asset, the checks that did not pass, then totals per area."""
-    totals = {area: {k: 0 for k in keys} for area, keys in SUMMARY_KEYS.items()}
+    """One line per asset, the checks that did not pass, then totals per area and per target."""
+    targets = {t.name: t for t in _targets()}
+    totals = {area: dict.fromkeys(keys, 0) for area, keys in INBOUND_KEYS.items()}
+    totals.update({name: dict.fromkeys(TARGET_KEYS, 0) for name in targets})
+    failed_targets: set[str] = set()
     rows = []
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        area = materialization.asset_key.path[0]
-        values = {k: v.value for k, v in materialization.metadata.items()}
-        shown = [k for k in SUMMARY_KEYS.get(area, ()) if k in values and (values[k] or k != "tokens_would_spend")]
-        rows.append(("/".join(materialization.asset_key.path),
-                     "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in shown)))
+    for name, values, failed in _asset_metadata(result):
+        area = name.split("/", 1)[0]
+        keys = INBOUND_KEYS.get(area, SHOWN_TARGET_KEYS if area in targets else ())
+        shown = [k for k in keys if k in values and (values[k] or k not in OPTIONAL_KEYS)]
+        text = "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in shown)
+        rows.append((name, text + ("  (failed; confirmed before the failure)" if failed else "")))
+        if failed:
+            failed_targets.add(area)
         for k in totals.get(area, {}):
             totals[area][k] += int(values.get(k) or 0)
     width = max((len(name) for name, _ in rows), default=10)
@@ -96,22 +126,36 @@ def print_summary(result: dg.ExecuteInProcessResult) -> None:
             count = evaluation.metadata.get("failure_count")
             print(f"  {'/'.join(evaluation.asset_key.path)} {evaluation.check_name}: "
                   f"{count.value if count else '?'} ({evaluation.severity.value})")
-    hub, squizz, erp = totals["hub"], totals["squizz"], totals["erp"]
+    hub, erp = totals["hub"], totals["erp"]
     print(f"\nInbound: {erp['rows_read']} rows read, {erp['rows_valid']} valid, "
           f"{erp['rows_quarantined']} quarantined (reports under {settings.reports_dir()})")
     written = hub["rows_inserted"] + hub["rows_updated"]
     print(f"Hub: {written} records written ({hub['rows_inserted']} new, {hub['rows_updated']} updated), "
           f"{hub['rows_unchanged']} unchanged, {hub['rows_held']} held"
           + ("  - nothing new to write" if written == 0 else ""))
-    if squizz["tokens_would_spend"]:
-        print(f"SQUIZZ (dry run, nothing sent): would send {squizz['records_new']} new and "
-              f"{squizz['records_changed']} changed records ({squizz['tokens_would_spend']} trading tokens), "
-              f"{squizz['records_unchanged']} unchanged, {squizz['records_held']} held")
-    else:
-        print(f"SQUIZZ: {squizz['records_sent']} records sent ({squizz['records_sent']} trading tokens), "
-              f"{squizz['records_unchanged']} unchanged, {squizz['records_rejected']} rejected, "
-              f"{squizz['records_held']} held")
+    for name, target in targets.items():
+        print(target_line(target.title, target.cost_unit, totals[name], name in failed_targets))
     print(f"\nRun {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}")
+
+
+def target_line(title: str, unit: str, t: dict[str, int], failed: bool) -> str:
+    """One target's totals. A dry run is recognised by what it would send (a real run reports no such key)."""
+    if t["records_would_send"] or t["cost_would_spend"] or t["records_would_deactivate"]:
+        line = (f"{title} (dry run, nothing sent): would send {t['records_new']} new and {t['records_changed']} "
+                f"changed records ({t['cost_would_spend']} {unit}), {t['records_unchanged']} unchanged, "
+                f"{t['records_held']} held")
+        if t["records_would_deactivate"]:
+            line += f", {t['records_would_deactivate']} would be deactivated by the full refresh"
+        return line
+    line = (f"{title}: {t['records_sent']} records sent ({t['cost_spent']} {unit}), {t['records_unchanged']} "
+            f"unchanged, {t['records_rejected']} rejected, {t['records_held']} held")
+    if t["records_submitted"]:
+        line += f", {t['records_submitted']} in jobs the target has not finished"
+    if t["records_deactivated"]:
+        line += f", {t['records_deactivated']} deactivated by the full refresh"
+    if failed:
+        line += "  - some assets failed; the counts include what the target confirmed before they did"
+    return line
 
 
 def sync(dry_run: bool, full_refresh: bool) -> int:

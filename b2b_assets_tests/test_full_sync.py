@@ -17,18 +17,21 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from b2b_assets.definitions import defs
 from b2b_assets.defs.erp.assets import erp_assets
 from b2b_assets.defs.hub.assets import hub_assets
 from b2b_assets.defs.resources import PartnerApiResource, StoreResource
-from b2b_assets.defs.squizz.assets import squizz_assets
 from b2b_assets.defs.squizz.resources import SquizzResource
+from b2b_assets.defs.targets.factory import build_target_assets
 from b2b_assets.model import ENTITIES
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.store import Store
 from b2b_assets.targets.squizz.import_types import IMPORT_TYPES
+from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
 
 REPO = Path(__file__).resolve().parent.parent
 EXPECTED = json.loads((REPO / "data" / "sample_expectations.json").read_text())["entities"]
+squizz_assets = build_target_assets(SQUIZZ)
 
 
 @pytest.fixture
@@ -50,8 +53,9 @@ def sandboxes():
 
 
 def run_sync(hub_url: str, sandboxes, instance: dg.DagsterInstance, assets=None) -> dg.ExecuteInProcessResult:
+    """Every asset definitions.py registers (every target in the registry), unless `assets` narrows it."""
     return dg.materialize(
-        assets or [*erp_assets, *hub_assets, *squizz_assets],
+        assets or list(defs.assets),
         instance=instance,
         resources={
             "store": StoreResource(url=hub_url),
@@ -95,7 +99,8 @@ def test_first_sync_loads_valid_rows_quarantines_bad_ones_and_holds_orphans(work
     # The standard metadata keys on every asset, as plain numbers the UI can plot.
     for model in ENTITIES:
         assert {"rows_read", "rows_valid", "rows_quarantined"} <= meta[f"erp/{model.name}"].keys()
-    standard = {"records_total", "records_sent", "records_unchanged", "records_rejected", "records_held"}
+    standard = {"records_total", "records_sent", "records_unchanged", "records_rejected", "records_held",
+                "records_submitted"}
     for spec in IMPORT_TYPES:
         values = meta[f"squizz/{spec.name}"]
         assert standard <= values.keys() and all(isinstance(values[k], int) for k in standard), spec.name

@@ -18,7 +18,6 @@ KEY_LENGTH = 50  # SQUIZZ key*ID fields and Norce Code are 50
 
 STATUS = ("active", "inactive")
 LOCATION_STATUS = ("active", "inactive", "hidden")  # seed 000: "active, inactive, or hidden"
-REFERENCE_TYPES = ("C", "CF", "P")  # SQUIZZ price referenceType: contract, forced contract, promotion
 TERMS_TYPES = ("NA", "GND", "DOM", "NDAE", "DMAE", "COD")
 ACCOUNT_ACTIONS = ("OFF", "WARN", "WARNCC", "BLOCK")
 SITE_TYPES = ("WAREHOUSE", "STORE", "SITE", "OFFICE", "HEAD_OFFICE", "THIRD_PARTY", "OTHER")
@@ -41,9 +40,10 @@ def quantity(name: str, description: str = "") -> Field:
 
 def price_fields() -> tuple[Field, ...]:
     return (
-        decimal("price", required=True, minimum=0, exclusive_minimum=True, description="SQUIZZ: must be > 0"),
+        # Zero is a valid price (a free item); a target that refuses it (SQUIZZ) says so in its own limits.
+        decimal("price", required=True, minimum=0),
         text("reference_id", 50),
-        enum("reference_type", REFERENCE_TYPES),
+        text("reference_type", 50, description="the target's price reference code (SQUIZZ: C, CF or P)"),
         decimal("tax_rate", minimum=0, maximum=100, description="percent of tax included in the price"),
     )
 

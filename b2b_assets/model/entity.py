@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from b2b_assets.model.fields import Field, Kind
+from b2b_assets.model.fields import Field
 
 
 class OnMissing(StrEnum):
@@ -70,13 +70,6 @@ class Entity:
             if f.name == name:
                 return f
         raise KeyError(f"{self.name} has no field {name!r}")
-
-    @property
-    def required_columns(self) -> list[str]:
-        return [f.name for f in self.fields if f.required]
-
-    def fields_of_kind(self, *kinds: Kind) -> list[Field]:
-        return [f for f in self.fields if f.kind in kinds]
 
     @property
     def parents(self) -> list[str]:

@@ -34,10 +34,6 @@ class HubLoad:
     dangling: dict[str, int] = field(default_factory=dict)  # optional references the hub lacks, by reference
     held_sample: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    @property
-    def written(self) -> int:
-        return self.inserted + self.updated
-
 
 def _split_orphans(name: str, frame: pd.DataFrame, parent_keys: dict[str, pd.DataFrame], load: HubLoad):
     """(loadable rows, held rows, reasons for the held rows); counts dangling optional references."""

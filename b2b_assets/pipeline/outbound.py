@@ -1,4 +1,10 @@
-"""Pushing the hub to SQUIZZ, one import type at a time, through the target-independent core."""
+"""Pushing the hub to any target, one object at a time, through the target-independent core.
+
+Knows targets only through the contract (`targets/core/contract.py`): the
+object maps hub frames to a payload and checks its own limits; everything
+else (references held back, planned keys for dry runs, the COMPLETE guard,
+jobs, cost) happens here and in the core, the same for every target.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +13,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from b2b_assets.model.frames import key_isin
 from b2b_assets.store import Store
-from b2b_assets.targets.core.plan import DeletionPolicy, LedgerState, payload_hash
-from b2b_assets.targets.core.references import TargetReference, held_reasons
-from b2b_assets.targets.core.send import RecordsRejected
-from b2b_assets.targets.core.sync import SyncReport, sync_entity
-from b2b_assets.targets.squizz.client import SquizzClient
-from b2b_assets.targets.squizz.columns import KEY_SEPARATOR
-from b2b_assets.targets.squizz.errors import SquizzDocumentRejected
-from b2b_assets.targets.squizz.import_types import ImportType
-from b2b_assets.targets.squizz.limits import check_target_limits, rejection_reasons
-from b2b_assets.targets.squizz.mapping import to_payload
-
-TARGET = "squizz"
-COMPLETE_MAX_RECORDS = 50_000  # a COMPLETE upload must be one document; beyond this, refuse rather than split it
+from b2b_assets.targets.core.contract import RECORD_KEY, LedgerState, Sender, Target, TargetObject
+from b2b_assets.targets.core.plan import DeletionPolicy, payload_hash
+from b2b_assets.targets.core.references import held_reasons, hold_back_children
+from b2b_assets.targets.core.sync import Progress, SyncReport, sync_entity
 
 
 @dataclass(frozen=True)
 class OutboundOptions:
     dry_run: bool = False
-    full_refresh: bool = False  # resend everything as one COMPLETE document: SQUIZZ deactivates what it lacks
+    full_refresh: bool = False  # resend everything; where the target supports it, as one COMPLETE batch
     batch_size: int = 500
     deletions: DeletionPolicy = DeletionPolicy()
-    # Dry runs only: where each type notes the keys it would send, so that the types after it count those
+    poll_budget_seconds: float = 60.0  # how long one run waits for a target's open jobs before leaving them
+    # Dry runs only: where each object notes the keys it would send, so that the objects after it count those
     # as present at the target (as they would be in a real run) instead of holding everything that uses them.
     dry_run_dir: Path | None = None
 
@@ -40,73 +37,45 @@ def hub_frames(store: Store, entities: tuple[str, ...]) -> dict[str, pd.DataFram
     return {name: store.hub.read_all(name, in_source=True) for name in entities}
 
 
-def sync_import_type(store: Store, client: SquizzClient | None, spec: ImportType,
-                     options: OutboundOptions = OutboundOptions()) -> SyncReport:
-    payload = to_payload(spec, hub_frames(store, spec.source_entities))
-    records = payload.records.reset_index(drop=True)
-    # Self-references (a sell unit's parent) resolve within the same document, so only other types can hold.
-    foreign = tuple(TargetReference(r.field, r.import_type, r.in_child, r.many)
-                    for r in spec.references if r.import_type != spec.name)
-    known = {r.entity: pd.Index(store.ledger.keys_in_state(TARGET, r.entity, LedgerState.SENT.value))
-                       .union(_planned_keys(options, r.entity)) for r in foreign}
-    nested_held = _hold_back_children(payload, [r for r in foreign if r.in_child], known)
+def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender | None,
+                options: OutboundOptions = OutboundOptions(), on_progress: Progress | None = None) -> SyncReport:
+    """Map, plan and send one object; the report's counts carry the cost in the target's unit."""
+    payload = obj.to_payload(hub_frames(store, obj.source_entities))
+    payload.records = payload.records.reset_index(drop=True)
+    records = payload.records
+    # Self-references (a sell unit's parent) resolve within the same batch, so only other objects can hold.
+    foreign = tuple(r for r in obj.references if r.object != obj.name)
+    known = {r.object: pd.Index(store.ledger.keys_in_state(target.name, r.object, LedgerState.SENT.value))
+                       .union(_planned_keys(options, target, r.object)) for r in foreign}
+    nested_held = hold_back_children(payload, [r for r in foreign if r.in_child], known)
     hashes = payload_hash(records, payload.children)
     held = held_reasons(records, None, tuple(r for r in foreign if not r.in_child), known)
-    invalid = rejection_reasons(check_target_limits(spec, payload))
-    mode = "COMPLETE" if options.full_refresh else "INCREMENT"
-    if options.full_refresh and len(records) > COMPLETE_MAX_RECORDS:
-        raise ValueError(f"squizz/{spec.name}: a full refresh sends one COMPLETE document, and {len(records)} "
-                         f"records exceed the {COMPLETE_MAX_RECORDS} this project will put in one document")
-
-    def send(rows: pd.DataFrame) -> None:
-        try:
-            client.import_esd(spec.type_id, payload.to_esd_records(rows), spec.data_fields, transfer_mode=mode,
-                              child_data_fields=spec.child_data_fields or None,
-                              price_groups=payload.price_groups_for(rows))
-        except SquizzDocumentRejected as rejected:
-            if mode == "COMPLETE":
-                # Splitting a COMPLETE upload would deactivate everything outside each half.
-                raise RuntimeError(f"squizz/{spec.name}: the full refresh document was refused, nothing changed: "
-                                   f"{rejected}") from rejected
-            raise RecordsRejected(rejected.code, rejected.vendor_message) from rejected
-
-    def delete(rows: pd.DataFrame) -> None:
-        parts = rows["record_key"].str.split(KEY_SEPARATOR, expand=True)
-        docs = [dict(zip(spec.key_fields, values), drop=3) for values in parts.itertuples(index=False)]
-        client.import_esd(spec.type_id, docs, spec.key_fields, transfer_mode="INCREMENT")
+    invalid = obj.limits(payload) if obj.limits is not None else None
 
     report = sync_entity(
-        target=TARGET, entity=spec.name, records=records, hashes=hashes, ledger=store.ledger, send=send,
-        delete=delete, batch_size=len(records) if options.full_refresh else options.batch_size,
-        held=held, invalid=invalid, dry_run=options.dry_run, full_refresh=options.full_refresh,
-        deletions=options.deletions,
+        target=target.name, obj=obj, payload=payload, hashes=hashes, ledger=store.ledger, sender=sender,
+        batch_size=options.batch_size, held=held, invalid=invalid, dry_run=options.dry_run,
+        full_refresh=options.full_refresh, deletions=options.deletions,
+        poll_budget_seconds=options.poll_budget_seconds, on_progress=on_progress,
     )
-    report.counts["nested_held"] = nested_held
-    if options.dry_run and options.dry_run_dir is not None:
-        options.dry_run_dir.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame({"record_key": report.would_send}).to_parquet(options.dry_run_dir / f"{spec.name}.parquet")
+    counts = report.counts
+    counts["nested_held"] = nested_held
+    if options.dry_run:
+        counts["cost"] = target.cost(obj, counts["would_send"])
+        if options.dry_run_dir is not None:
+            options.dry_run_dir.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame({RECORD_KEY: report.would_send}).to_parquet(_planned_path(options, target, obj.name))
+    else:
+        counts["cost"] = target.cost(obj, counts["charged"])
     return report
 
 
-def _planned_keys(options: OutboundOptions, type_name: str) -> pd.Index:
-    path = options.dry_run_dir / f"{type_name}.parquet" if options.dry_run and options.dry_run_dir else None
+def _planned_path(options: OutboundOptions, target: Target, name: str) -> Path:
+    return options.dry_run_dir / f"{target.name}__{name}.parquet"
+
+
+def _planned_keys(options: OutboundOptions, target: Target, name: str) -> pd.Index:
+    path = _planned_path(options, target, name) if options.dry_run and options.dry_run_dir else None
     if path is None or not path.exists():
         return pd.Index([], dtype="string")
-    return pd.Index(pd.read_parquet(path)["record_key"].astype("string"))
-
-
-def _hold_back_children(payload, references: list[TargetReference], known: dict[str, pd.Index]) -> int:
-    """Leave out nested rows (a location's stock of a product SQUIZZ lacks) rather than the whole parent.
-
-    The parent's hash covers only the nested rows it is sent with, so once the
-    missing record lands the parent's hash changes and it is sent again, complete.
-    """
-    children = payload.children
-    if children is None or children.empty or not references:
-        return 0
-    keep = pd.Series(True, index=children.index)
-    for ref in references:
-        values = children[ref.field].astype("string")
-        keep &= values.isna() | (values == "") | key_isin(values, known[ref.entity])
-    payload.children = children[keep.to_numpy()]
-    return int((~keep).sum())
+    return pd.Index(pd.read_parquet(path)[RECORD_KEY].astype("string"))

@@ -39,10 +39,6 @@ class UpsertCounts:
     def total(self) -> int:
         return self.inserted + self.updated + self.unchanged
 
-    @property
-    def written(self) -> int:
-        return self.inserted + self.updated
-
 
 def _only(ent: Entity, columns: list[str]) -> Entity:
     """The entity restricted to some of its columns, to cast just those with the model's rules."""

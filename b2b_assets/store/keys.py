@@ -12,8 +12,7 @@ import pandas as pd
 
 from b2b_assets.model import Entity, Kind, entity
 from b2b_assets.model.frames import TEXT_DTYPE, cast_frame
-
-KEY_SEPARATOR = "\x1f"  # ASCII unit separator: cannot occur in a key value
+from b2b_assets.targets.core.contract import KEY_SEPARATOR, RECORD_KEY
 
 
 def as_entity(entity_or_name: Entity | str) -> Entity:
@@ -36,7 +35,7 @@ def record_key(entity_or_name: Entity | str, frame: pd.DataFrame) -> pd.Series:
     joined = key_text(keys[ent.key[0]])
     for column in ent.key[1:]:
         joined = joined + KEY_SEPARATOR + key_text(keys[column])
-    return joined.rename("record_key")
+    return joined.rename(RECORD_KEY)
 
 
 def text_key_columns(ent: Entity) -> list[str]:

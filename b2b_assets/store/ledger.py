@@ -1,8 +1,9 @@
 """The sync ledger: what each target has acknowledged, per record.
 
-(target, entity, record_key) → payload hash, state, last error, attempts. The
-outbound planners diff payload hashes against it; outcomes are recorded only
-after the target confirmed (or rejected) them.
+(target, entity, record_key) → payload hash, state, last error, attempts, and
+the job id while a record is `submitted` in an asynchronous job. The outbound
+planners diff payload hashes against it; a record is `sent` only after the
+target confirmed it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from sqlalchemy import Engine, case, func, literal, null, select, true
 from b2b_assets.store.engine import write_transaction
 from b2b_assets.store.hashing import hash_series
 from b2b_assets.store.sql import batches, load_stage, staging_table, upsert_insert, utcnow
-from b2b_assets.store.tables import LEDGER_STATES, sync_ledger
+from b2b_assets.store.tables import sync_ledger
+from b2b_assets.targets.core.contract import LEDGER_STATES, LedgerState
 
-SENT, REJECTED, HELD, DELETED = LEDGER_STATES
-OUTCOME_COLUMNS = ("record_key", "payload_hash", "state", "last_error")
+SENT, SUBMITTED = LedgerState.SENT.value, LedgerState.SUBMITTED.value
+OUTCOME_COLUMNS = ("record_key", "payload_hash", "state", "last_error", "job_id")
 _TEXT = "string[pyarrow]"
 
 
@@ -28,6 +30,7 @@ def _outcomes(outcomes: pd.DataFrame) -> pd.DataFrame:
     out["record_key"] = out["record_key"].astype(_TEXT)
     out["state"] = out["state"].astype(_TEXT)
     out["last_error"] = out["last_error"].astype(_TEXT)
+    out["job_id"] = out["job_id"].astype(_TEXT)
     out["payload_hash"] = hash_series(out["payload_hash"])
     unknown = sorted(set(out["state"].dropna()) - set(LEDGER_STATES))
     if unknown or out["state"].isna().any() or out["record_key"].isna().any():
@@ -40,7 +43,7 @@ class SyncLedger:
         self._engine = engine
 
     def record(self, target: str, entity_name: str, outcomes: pd.DataFrame) -> int:
-        """Record per-record outcomes (record_key, payload_hash, state, last_error) of one sync.
+        """Record per-record outcomes (record_key, payload_hash, state, last_error[, job_id]) of one sync.
 
         attempts += 1 and last_attempt_at = now for every record; first_sent_at is
         kept from the first time a record was sent; confirmed_at is set when the
@@ -72,6 +75,7 @@ class SyncLedger:
                         "payload_hash": excluded.payload_hash,
                         "state": excluded.state,
                         "last_error": excluded.last_error,
+                        "job_id": excluded.job_id,
                         "attempts": sync_ledger.c.attempts + 1,
                         "last_attempt_at": excluded.last_attempt_at,
                         "first_sent_at": func.coalesce(sync_ledger.c.first_sent_at, excluded.first_sent_at),
@@ -94,6 +98,21 @@ class SyncLedger:
             "payload_hash": pd.to_numeric(raw["payload_hash"]).astype("int64[pyarrow]"),
             "state": raw["state"].astype(_TEXT),
             "attempts": pd.to_numeric(raw["attempts"]).astype("int64[pyarrow]"),
+        })
+
+    def open_jobs(self, target: str, entity_name: str) -> pd.DataFrame:
+        """record_key, payload_hash, job_id of the records waiting in a job the target has not finished."""
+        c = sync_ledger.c
+        statement = (select(c.record_key, c.payload_hash, c.job_id)
+                     .where(c.target == target, c.entity == entity_name, c.state == SUBMITTED)
+                     .order_by(c.job_id, c.record_key))
+        with self._engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        raw = pd.DataFrame.from_records(rows, columns=["record_key", "payload_hash", "job_id"])
+        return pd.DataFrame({
+            "record_key": raw["record_key"].astype(_TEXT),
+            "payload_hash": pd.to_numeric(raw["payload_hash"]).astype("int64"),
+            "job_id": raw["job_id"].astype(_TEXT),
         })
 
     def counts(self, target: str, entity_name: str) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from b2b_assets.store.cursors import SourceCursors
 from b2b_assets.store.engine import DEFAULT_URL, is_postgres, make_engine, normalise_url
@@ -10,7 +10,7 @@ from b2b_assets.store.held import HeldRecords
 from b2b_assets.store.hub import HubTables
 from b2b_assets.store.ledger import SyncLedger
 from b2b_assets.store.quarantine import Quarantine
-from b2b_assets.store.tables import metadata
+from b2b_assets.store.tables import metadata, sync_ledger
 
 _SCHEMA_LOCK = 0x62326261  # pg_advisory_xact_lock id serialising concurrent create_all calls
 
@@ -28,11 +28,12 @@ class Store:
         self.cursors = SourceCursors(self.engine)
 
     def create_all(self) -> None:
-        """Create every missing table and index; existing ones are left as they are."""
+        """Create every missing table and index, and add the columns a store from an older version lacks."""
         with self.engine.begin() as connection:
             if is_postgres(connection):
                 connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SCHEMA_LOCK})
             metadata.create_all(connection, checkfirst=True)
+            _add_missing_columns(connection)
 
     def dispose(self) -> None:
         """Close pooled connections (e.g. before dropping a test database)."""
@@ -40,3 +41,19 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+
+# Columns added after a table first shipped. create_all leaves an existing table as it is, so each is added
+# here, explicitly, as a nullable column (an ADD COLUMN both databases run without rewriting the table).
+ADDED_COLUMNS = {sync_ledger: ("job_id",)}
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    inspector = inspect(connection)
+    for table, names in ADDED_COLUMNS.items():
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for name in names:
+            if name not in present:
+                column = table.c[name]
+                kind = column.type.compile(dialect=connection.dialect)
+                connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))

@@ -13,6 +13,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from b2b_assets.model import ENTITIES, Entity, Field, Kind
+from b2b_assets.targets.core.contract import LEDGER_STATES
 
 metadata = MetaData()
 
@@ -87,16 +88,15 @@ quarantine = Table(
     Index("ix_quarantine_entity_id", "entity", "id"),
 )
 
-LEDGER_STATES = ("sent", "rejected", "held", "deleted")
-
 sync_ledger = Table(
     "sync_ledger", metadata,
     Column("target", String(64), primary_key=True),
     Column("entity", String(64), primary_key=True),
     Column("record_key", Text, primary_key=True),
     Column("payload_hash", BigInteger),
-    Column("state", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # one of LEDGER_STATES
     Column("last_error", Text),
+    Column("job_id", String(255)),  # the target's job, while the record is `submitted` in it
     Column("attempts", Integer, nullable=False, server_default=text("1")),
     Column("first_sent_at", DateTime(timezone=True)),
     Column("last_attempt_at", DateTime(timezone=True), nullable=False),

@@ -35,11 +35,13 @@ def test_record_load_and_counts(store: Store) -> None:
     assert loaded["state"].tolist() == ["sent", "rejected", "held"]
     assert loaded["payload_hash"].tolist() == [1000, 1001, 1002]
     assert loaded["attempts"].tolist() == [1, 1, 1]
-    assert store.ledger.counts("squizz", "organizations") == {"sent": 1, "rejected": 1, "held": 1, "deleted": 0}
+    assert store.ledger.counts("squizz", "organizations") == {"sent": 1, "submitted": 0, "rejected": 1, "held": 1,
+                                                                "deleted": 0}
     assert _row(store, "squizz", "CUST-1").last_error == "accountName too long"
     # another target's ledger is separate
     assert store.ledger.load("joor", "organizations").empty
-    assert store.ledger.counts("joor", "organizations") == {"sent": 0, "rejected": 0, "held": 0, "deleted": 0}
+    assert store.ledger.counts("joor", "organizations") == {"sent": 0, "submitted": 0, "rejected": 0, "held": 0,
+                                                           "deleted": 0}
 
 
 def test_retry_increments_attempts_and_confirms_on_sent(store: Store) -> None:
@@ -91,3 +93,27 @@ def test_large_batch(store: Store) -> None:
                           "state": ["sent"] * n, "last_error": [None] * n})
     assert store.ledger.record("squizz", "products", frame) == n
     assert store.ledger.counts("squizz", "products")["sent"] == n
+
+
+def test_submitted_records_carry_their_job_until_settled(store: Store) -> None:
+    submitted = outcomes(["submitted", "submitted", "sent"]).assign(job_id=["job-7", "job-7", None])
+    store.ledger.record("joor", "products", submitted)
+    jobs = store.ledger.open_jobs("joor", "products")
+    assert jobs["record_key"].tolist() == ["CUST-0", "CUST-1"] and set(jobs["job_id"]) == {"job-7"}
+    assert _row(store, "joor", "CUST-0").confirmed_at is None  # submitted is not confirmed
+    store.ledger.record("joor", "products", outcomes(["sent", "rejected"], [None, "E42: bad size"]))
+    assert store.ledger.open_jobs("joor", "products").empty
+    assert _row(store, "joor", "CUST-0").job_id is None and _row(store, "joor", "CUST-0").confirmed_at is not None
+
+
+def test_create_all_adds_the_job_column_to_a_ledger_from_an_older_version(store: Store) -> None:
+    """A store created before jobs existed keeps its ledger rows and gains job_id."""
+    store.ledger.record("squizz", "taxcodes", outcomes(["sent"]))
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE sync_ledger DROP COLUMN job_id"))
+    assert "job_id" not in {c["name"] for c in sa.inspect(store.engine).get_columns("sync_ledger")}
+    store.create_all()
+    assert "job_id" in {c["name"] for c in sa.inspect(store.engine).get_columns("sync_ledger")}
+    assert store.ledger.counts("squizz", "taxcodes")["sent"] == 1
+    store.ledger.record("squizz", "taxcodes", outcomes(["submitted"]).assign(job_id=["j1"]))
+    assert store.ledger.open_jobs("squizz", "taxcodes")["job_id"].tolist() == ["j1"]

@@ -1,4 +1,8 @@
-"""SquizzResource: one SQUIZZ API session per run, reused by every squizz/* asset, destroyed at the end."""
+"""SquizzResource: one SQUIZZ API session per process, reused by every squizz/* asset it runs, destroyed at the end.
+
+Under the in-process executor (b2b-sync sync) that is one session per run; under the
+multiprocess executor (the UI default) each step runs in its own process, so one per step.
+"""
 
 from __future__ import annotations
 

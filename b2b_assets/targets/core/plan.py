@@ -1,4 +1,4 @@
-"""The planner: sort mapped records into new / changed / unchanged / held / invalid, plus deletions.
+"""The planner: sort mapped records into new / changed / unchanged / held / invalid / pending, plus deletions.
 
 Everything here is column operations over the whole entity; no record is
 looked at one by one. The payload hash covers the payload's column names as
@@ -9,40 +9,34 @@ differently) changes every hash and triggers a resend.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 
 from b2b_assets.model.frames import key_isin
+from b2b_assets.targets.core.contract import KEY_SEPARATOR, PARENT_KEY, RECORD_KEY, LedgerState
 
 NEW, CHANGED, UNCHANGED, HELD, INVALID = "new", "changed", "unchanged", "held", "invalid"
-ACTIONS = (NEW, CHANGED, UNCHANGED, HELD, INVALID)
+PENDING = "pending"  # in a job the target has not finished: never submitted again until it settles
+ACTIONS = (NEW, CHANGED, UNCHANGED, HELD, INVALID, PENDING)
 TO_SEND = (NEW, CHANGED)
-
-
-class LedgerState(StrEnum):
-    SENT = "sent"
-    REJECTED = "rejected"
-    HELD = "held"
-    DELETED = "deleted"
 
 
 def frame_hash(frame: pd.DataFrame) -> pd.Series:
     """uint64 hash per row of `frame`, salted with its column names, as int64 for storage."""
     if frame.empty:
         return pd.Series([], dtype="int64", index=frame.index)
-    salt = np.uint64(int.from_bytes(("\x1f".join(map(str, frame.columns))).encode()[:8].ljust(8, b"\0"), "little"))
+    salt = np.uint64(int.from_bytes((KEY_SEPARATOR.join(map(str, frame.columns))).encode()[:8].ljust(8, b"\0"), "little"))
     # Lists (an account's payment types, a price group's members) hash as their joined text.
     listy = [c for c in frame.columns if frame[c].dtype == object and frame[c].map(type).eq(list).any()]
     if listy:
-        frame = frame.assign(**{c: frame[c].str.join("\x1f") for c in listy})
+        frame = frame.assign(**{c: frame[c].str.join(KEY_SEPARATOR) for c in listy})
     hashed = pd.util.hash_pandas_object(frame.astype(object).where(frame.notna(), None), index=False)
     return pd.Series((hashed.to_numpy() ^ salt).view("int64"), index=frame.index)
 
 
 def payload_hash(records: pd.DataFrame, children: pd.DataFrame | None = None, *,
-                 key_column: str = "record_key", parent_column: str = "parent_key") -> pd.Series:
+                 key_column: str = RECORD_KEY, parent_column: str = PARENT_KEY) -> pd.Series:
     """One hash per record: its own fields, combined with the hashes of its nested children.
 
     Children are combined order-independently (a sum of their hashes), so the
@@ -61,7 +55,11 @@ def payload_hash(records: pd.DataFrame, children: pd.DataFrame | None = None, *,
 
 @dataclass(frozen=True)
 class DeletionPolicy:
-    """Deletions are off by default; when on, a mass deletion is refused unless overridden."""
+    """Deletions are off by default; when on, a mass deletion is refused unless overridden.
+
+    The share guard also covers full refreshes: a COMPLETE upload deactivates
+    everything it lacks, so it is a deletion whether deletions are enabled or not.
+    """
 
     enabled: bool = False
     max_share: float = 0.10
@@ -79,6 +77,9 @@ class Plan:
     records: pd.DataFrame  # record_key, payload_hash, action, reason
     deletions: pd.Series = field(default_factory=lambda: pd.Series([], dtype="string"))
     deletions_blocked: bool = False  # deletions found but the policy keeps them from being sent
+    # Full refresh: records the target holds (ledger `sent`) that the COMPLETE upload lacks, so it deactivates.
+    deactivations: pd.Series = field(default_factory=lambda: pd.Series([], dtype="string"))
+    refusal: str | None = None  # plan(enforce=False): why a real run would refuse it
 
     def keys(self, *actions: str) -> pd.Series:
         return self.records.loc[self.records["action"].isin(actions), "record_key"]
@@ -88,17 +89,23 @@ class Plan:
         counts.update({str(k): int(v) for k, v in self.records["action"].value_counts().items()})
         counts["deleted"] = 0 if self.deletions_blocked else int(len(self.deletions))
         counts["deletions_pending"] = int(len(self.deletions)) if self.deletions_blocked else 0
+        counts["deactivated"] = int(len(self.deactivations))
         return counts
 
 
 def plan(target: str, entity: str, hashes: pd.DataFrame, ledger: pd.DataFrame, *,
          held_reasons: pd.Series | None = None, invalid_reasons: pd.Series | None = None,
-         full_refresh: bool = False, deletions: DeletionPolicy = DeletionPolicy()) -> Plan:
+         full_refresh: bool = False, complete: bool = False,
+         deletions: DeletionPolicy = DeletionPolicy(), enforce: bool = True) -> Plan:
     """Compare `hashes` (record_key, payload_hash) of the current payload with the ledger.
 
     held_reasons / invalid_reasons: reason strings indexed by record_key for
     records that must not be sent (a reference the target lacks; a value the
-    target cannot take). A record previously rejected is always resent.
+    target cannot take). A record previously rejected is always resent; a
+    record in an open job is pending and not sent again.
+    complete: the full refresh is one COMPLETE upload, so every confirmed
+    record it lacks is a deactivation, guarded like deletions.
+    enforce=False (dry runs): a refused removal is noted in `refusal` instead of raised.
     """
     current = hashes[["record_key", "payload_hash"]].reset_index(drop=True)
     last = ledger.set_index("record_key") if not ledger.empty else pd.DataFrame(
@@ -111,6 +118,7 @@ def plan(target: str, entity: str, hashes: pd.DataFrame, ledger: pd.DataFrame, *
                       np.where(same & ~full_refresh, UNCHANGED, CHANGED))
     # A record once deleted at the target and back in the source is a create again.
     action = np.where(last_state.eq(LedgerState.DELETED.value).fillna(False), NEW, action)
+    action = np.where(last_state.eq(LedgerState.SUBMITTED.value).fillna(False), PENDING, action)
     reason = pd.Series(pd.NA, index=current.index, dtype="string")
     for label, reasons in ((HELD, held_reasons), (INVALID, invalid_reasons)):
         if reasons is not None and not reasons.empty:
@@ -120,16 +128,32 @@ def plan(target: str, entity: str, hashes: pd.DataFrame, ledger: pd.DataFrame, *
             reason = reason.mask(hit, found.astype("string"))
     records = current.assign(action=pd.Series(action, dtype="string"), reason=reason)
 
-    gone = pd.Series([], dtype="string")
-    if not ledger.empty:
-        sent = ledger.loc[ledger["state"] == LedgerState.SENT.value, "record_key"]
-        gone = sent[~key_isin(sent, current["record_key"])].astype("string").reset_index(drop=True)
+    sent = ledger.loc[ledger["state"] == LedgerState.SENT.value, "record_key"] if not ledger.empty else (
+        pd.Series([], dtype="string"))
+    gone = sent[~key_isin(sent, current["record_key"])].astype("string").reset_index(drop=True)
+    deactivations = pd.Series([], dtype="string")
+    refusal = None
+    if complete:
+        sending = current.loc[np.isin(action, TO_SEND), "record_key"]
+        deactivations = sent[~key_isin(sent, sending)].astype("string").reset_index(drop=True)
+        refusal = _refusal(target, entity, deactivations, len(sent), deletions,
+                           "a full refresh (COMPLETE upload) would deactivate them at the target")
+        gone = pd.Series([], dtype="string")  # the COMPLETE upload itself removes them
     blocked = bool(len(gone)) and not deletions.enabled
-    if len(gone) and deletions.enabled and not deletions.override:
-        share = len(gone) / max(1, int((ledger["state"] == LedgerState.SENT.value).sum()))
-        if share > deletions.max_share:
-            raise DeletionRefused(
-                f"{target}/{entity}: {len(gone)} records ({share:.0%}) are gone from the source, more than the "
-                f"allowed {deletions.max_share:.0%}; refusing to delete them. If the export is complete, rerun with "
-                f"deletions.override = true.")
-    return Plan(target, entity, records, gone, blocked)
+    if deletions.enabled:
+        refusal = _refusal(target, entity, gone, len(sent), deletions,
+                           "they are gone from the source; refusing to delete them")
+    if refusal is not None and enforce:
+        raise DeletionRefused(refusal)
+    return Plan(target, entity, records, gone, blocked, deactivations, refusal)
+
+
+def _refusal(target: str, entity: str, removed: pd.Series, confirmed: int, policy: DeletionPolicy,
+             why: str) -> str | None:
+    """Why removing `removed` is refused: more than the policy's share of what the target holds, not overridden."""
+    share = len(removed) / max(1, confirmed)
+    if not len(removed) or policy.override or share <= policy.max_share:
+        return None
+    return (f"{target}/{entity}: {len(removed)} records ({share:.0%}) of the {confirmed} at the target, more than "
+            f"the allowed {policy.max_share:.0%}; {why}. If the export is complete, rerun with "
+            f"deletions_override = true.")

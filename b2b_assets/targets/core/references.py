@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
 from b2b_assets.model.frames import key_isin
+from b2b_assets.targets.core.contract import PARENT_KEY, RECORD_KEY, Payload, Reference
 
 
-@dataclass(frozen=True)
-class TargetReference:
-    """A payload field (or a nested child's field) holding the key of another entity at the same target."""
-
-    field: str
-    entity: str
-    in_child: bool = False
-    many: bool = False  # the field holds a list of keys
-
-
-def held_reasons(records: pd.DataFrame, children: pd.DataFrame | None, references: tuple[TargetReference, ...],
-                 known: dict[str, pd.Index], *, key_column: str = "record_key",
-                 parent_column: str = "parent_key") -> pd.Series:
+def held_reasons(records: pd.DataFrame, children: pd.DataFrame | None, references: tuple[Reference, ...],
+                 known: dict[str, pd.Index], *, key_column: str = RECORD_KEY,
+                 parent_column: str = PARENT_KEY) -> pd.Series:
     """Reason strings indexed by record_key for records with a reference the target lacks.
 
-    `known[entity]` holds the record keys the target has confirmed for that
-    entity (ledger state sent). Empty references are absent, not missing.
+    `known[object]` holds the record keys the target has confirmed for that
+    object (ledger state sent). Empty references are absent, not missing.
     """
     reasons: list[pd.Series] = []
     for ref in references:
@@ -38,10 +27,10 @@ def held_reasons(records: pd.DataFrame, children: pd.DataFrame | None, reference
             exploded = pd.DataFrame({"owner": owner, "value": values}).explode("value")
             owner, values = exploded["owner"], exploded["value"]
         values = values.astype("string")
-        missing = values.notna() & (values != "") & ~key_isin(values, known.get(ref.entity, pd.Index([])))
+        missing = values.notna() & (values != "") & ~key_isin(values, known.get(ref.object, pd.Index([])))
         if missing.any():
             where = "nested " if ref.in_child else ""
-            text = (f"{where}{ref.field} '" + values[missing] + f"' is not yet at the target's {ref.entity}")
+            text = (f"{where}{ref.field} '" + values[missing] + f"' is not yet at the target's {ref.object}")
             reasons.append(pd.Series(text.to_numpy(), index=owner[missing].to_numpy()))
     if not reasons:
         return pd.Series([], dtype="string")
@@ -53,3 +42,21 @@ def held_reasons(records: pd.DataFrame, children: pd.DataFrame | None, reference
     extra = more.reindex(first.index).to_numpy()
     suffix = pd.Series(" (and " + pd.Series(extra).astype("string") + " more)", index=first.index)
     return first.where(extra == 0, first + suffix).astype("string")
+
+
+def hold_back_children(payload: Payload, references: list[Reference], known: dict[str, pd.Index]) -> int:
+    """Leave out nested rows (a location's stock of a product the target lacks) rather than the whole parent.
+
+    The parent's hash covers only the nested rows it is sent with, so once the
+    missing record lands the parent's hash changes and it is sent again, complete.
+    Returns how many nested rows were left out.
+    """
+    children = payload.children
+    if children is None or children.empty or not references:
+        return 0
+    keep = pd.Series(True, index=children.index)
+    for ref in references:
+        values = children[ref.field].astype("string")
+        keep &= values.isna() | (values == "") | key_isin(values, known[ref.object])
+    payload.children = children[keep.to_numpy()]
+    return int((~keep).sum())

@@ -5,7 +5,8 @@ describes per-record results. When a batch is rejected for its data, the
 sender splits it in halves and resends each half until every rejected record
 stands alone, so one bad record costs a few extra requests, never the rest of
 the batch. Transport retries (429, 5xx, dropped connections) happen below
-this layer, in the vendor client.
+this layer, in the vendor client. Asynchronous targets are not bisected: a
+failed job's records are rejected with the target's message (see jobs.py).
 """
 
 from __future__ import annotations
@@ -16,16 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from b2b_assets.targets.core.plan import LedgerState
-
-
-class RecordsRejected(Exception):
-    """The target refused a document because of its records (not a transport or account problem)."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.vendor_message = message
+from b2b_assets.targets.core.contract import RECORD_KEY, LedgerState, RecordsRejected
 
 
 @dataclass
@@ -68,7 +60,7 @@ def outcomes_frame(outcomes: Outcomes, keys: np.ndarray, hashes: np.ndarray) -> 
     states = np.repeat([LedgerState.SENT.value, LedgerState.REJECTED.value], [len(outcomes.sent), len(rejected)])
     errors = [None] * len(outcomes.sent) + list(outcomes.rejected.values())
     return pd.DataFrame({
-        "record_key": pd.Series(keys[positions], dtype="string"),
+        RECORD_KEY: pd.Series(keys[positions], dtype="string"),
         "payload_hash": hashes[positions].astype("int64"),
         "state": pd.Series(states, dtype="string"),
         "last_error": pd.Series(errors, dtype="string"),

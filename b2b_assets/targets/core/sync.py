@@ -1,17 +1,22 @@
-"""Sync one target entity: plan, send the changes in batches, record what the target confirmed."""
+"""Sync one target object: settle open jobs, plan, send the changes in batches, record what the target confirmed."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from b2b_assets.targets.core.plan import HELD, INVALID, TO_SEND, UNCHANGED, DeletionPolicy, LedgerState, Plan, plan
+from b2b_assets.targets.core.contract import (
+    RECORD_KEY, AsyncSender, Batch, LedgerState, Payload, RecordsRejected, Sender, TargetObject,
+)
+from b2b_assets.targets.core.jobs import settle_open_jobs
+from b2b_assets.targets.core.plan import HELD, INVALID, PENDING, TO_SEND, UNCHANGED, DeletionPolicy, Plan, plan
 from b2b_assets.targets.core.send import outcomes_frame, send_isolating_rejects
 
-SendRecords = Callable[[pd.DataFrame], None]
-"""Sends these payload rows (a slice of the payload's records frame) as one document; raises RecordsRejected."""
+Progress = Callable[[dict[str, int]], None]
+"""Told the running counts (sent, rejected, submitted, deleted, charged) after every ledger write."""
 
 
 @dataclass
@@ -22,6 +27,7 @@ class SyncReport:
     dry_run: bool
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)  # record_key, state, reason (rejected, held, invalid)
     would_send: pd.Series = field(default_factory=lambda: pd.Series([], dtype="string"))  # dry run: keys it would send
+    refusal: str | None = None  # dry run: why the real run would refuse its deletions or full refresh
 
     @property
     def metadata(self) -> dict[str, int]:
@@ -33,72 +39,140 @@ class SyncReport:
             "records_unchanged": c[UNCHANGED],
             "records_rejected": c["rejected"],
             "records_held": c[HELD],
+            "records_submitted": c["submitted"],
             "records_deleted": c["deleted"],
         }
 
 
-def sync_entity(*, target: str, entity: str, records: pd.DataFrame, hashes: pd.Series, ledger,
-                send: SendRecords, delete: SendRecords | None = None, batch_size: int = 500,
-                held: pd.Series | None = None, invalid: pd.Series | None = None,
-                dry_run: bool = False, full_refresh: bool = False,
-                deletions: DeletionPolicy = DeletionPolicy(), on_batch: Callable[[int, int], None] | None = None,
-                ) -> SyncReport:
-    """Plan `records` (payload rows with a record_key column) against `ledger` and send what changed.
+def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.Series, ledger,
+                sender: Sender | None, batch_size: int = 500, held: pd.Series | None = None,
+                invalid: pd.Series | None = None, dry_run: bool = False, full_refresh: bool = False,
+                deletions: DeletionPolicy = DeletionPolicy(), poll_budget_seconds: float = 60.0,
+                on_progress: Progress | None = None) -> SyncReport:
+    """Plan `payload.records` against the ledger and send what changed.
 
-    The ledger is written after every batch the target confirmed, so a run
-    that dies half-way keeps the batches already acknowledged and resends only
-    the rest next time.
+    The ledger is written after every batch the target confirmed (or every job
+    it accepted), so a run that dies half-way keeps what was acknowledged and
+    resends only the rest next time.
     """
-    the_plan: Plan = plan(target, entity, pd.DataFrame({"record_key": records["record_key"].to_numpy(),
+    entity, records = obj.name, payload.records
+    deadline = time.monotonic() + poll_budget_seconds
+    asynchronous = isinstance(sender, AsyncSender)
+    # charged: what the target bills for, the records it accepted (synchronous) or took into a job (asynchronous).
+    running = {"sent": 0, "rejected": 0, "submitted": 0, "deleted": 0, "charged": 0}
+    problems: list[pd.DataFrame] = []
+    if asynchronous and not dry_run:
+        _absorb(settle_open_jobs(target, entity, ledger, sender, deadline), running, problems)
+
+    complete = full_refresh and obj.mode.full_refresh
+    the_plan: Plan = plan(target, entity, pd.DataFrame({RECORD_KEY: records[RECORD_KEY].to_numpy(),
                                                         "payload_hash": hashes.to_numpy()}),
                           ledger.load(target, entity), held_reasons=held, invalid_reasons=invalid,
-                          full_refresh=full_refresh, deletions=deletions)
+                          full_refresh=full_refresh, complete=complete, deletions=deletions, enforce=not dry_run)
     counts = the_plan.counts()
     counts["total"] = int(len(records))
-    problems = the_plan.records.loc[the_plan.records["action"].isin((HELD, INVALID)), ["record_key", "action", "reason"]]
+    parked = the_plan.records[the_plan.records["action"].isin((HELD, INVALID))]
+    problems.insert(0, parked[[RECORD_KEY, "action", "reason"]].rename(columns={"action": "state"}))
+    sending = the_plan.records["action"].isin(TO_SEND).to_numpy()
+    if complete and sending.sum() > obj.mode.full_refresh_max_records:
+        raise ValueError(f"{target}/{entity}: a full refresh sends one COMPLETE batch, and {int(sending.sum())} "
+                         f"records exceed the {obj.mode.full_refresh_max_records} this project puts in one")
     if dry_run:
-        counts.update(sent=0, rejected=0, would_send=counts["new"] + counts["changed"])
-        return SyncReport(target, entity, counts, True, problems.rename(columns={"action": "state"}),
-                          the_plan.keys(*TO_SEND).astype("string").reset_index(drop=True))
+        counts.update(sent=0, rejected=0, submitted=counts[PENDING], would_send=counts["new"] + counts["changed"])
+        return SyncReport(target, entity, counts, True, _problems(problems),
+                          the_plan.keys(*TO_SEND).astype("string").reset_index(drop=True), the_plan.refusal)
 
     # Held and locally invalid records are recorded too: every record ends the run in one named state.
-    parked = the_plan.records[the_plan.records["action"].isin((HELD, INVALID))]
     if not parked.empty:
         ledger.record(target, entity, pd.DataFrame({
-            "record_key": parked["record_key"],
+            RECORD_KEY: parked[RECORD_KEY],
             "payload_hash": parked["payload_hash"].astype("int64"),
             "state": parked["action"].map({HELD: LedgerState.HELD.value, INVALID: LedgerState.REJECTED.value}),
             "last_error": parked["reason"],
         }))
 
-    sending = the_plan.records["action"].isin(TO_SEND).to_numpy()
     to_send = records[sending]
-    keys = to_send["record_key"].to_numpy()
-    send_hashes = hashes.to_numpy()[sending]
-    sent = rejected = 0
-    rejects: list[pd.DataFrame] = []
-    for start in range(0, len(to_send), batch_size):
-        positions = list(range(start, min(start + batch_size, len(to_send))))
-        outcomes = send_isolating_rejects(positions, lambda p: send(to_send.iloc[list(p)]))
-        frame = outcomes_frame(outcomes, keys, send_hashes)
-        ledger.record(target, entity, frame)
-        sent += int((frame["state"] == LedgerState.SENT.value).sum())
-        bad = frame[frame["state"] == LedgerState.REJECTED.value]
-        rejected += len(bad)
-        rejects.append(bad.rename(columns={"last_error": "reason"})[["record_key", "state", "reason"]])
-        if on_batch:
-            on_batch(positions[-1] + 1, len(to_send))
+    keys, send_hashes = to_send[RECORD_KEY].to_numpy(), hashes.to_numpy()[sending]
+    size = max(1, len(to_send)) if complete else max(1, batch_size)
 
-    deleted = 0
-    if delete is not None and len(the_plan.deletions) and not the_plan.deletions_blocked:
-        gone = pd.DataFrame({"record_key": the_plan.deletions})
-        for start in range(0, len(gone), batch_size):
-            batch = gone.iloc[start:start + batch_size]
-            delete(batch)
+    def report() -> None:
+        if on_progress:
+            on_progress(dict(running))
+
+    for start in range(0, len(to_send), size):
+        positions = list(range(start, min(start + size, len(to_send))))
+        if asynchronous:
+            batch = Batch(obj, payload, to_send.iloc[positions])
+            job_id = sender.submit(batch)
             ledger.record(target, entity, pd.DataFrame({
-                "record_key": batch["record_key"], "payload_hash": pd.Series(0, index=batch.index, dtype="int64"),
-                "state": LedgerState.DELETED.value, "last_error": pd.NA}))
-            deleted += len(batch)
-    counts.update(sent=sent, rejected=rejected + counts[INVALID], deleted=deleted)
-    problems = pd.concat([problems.rename(columns={"action": "state"}), *rejects], ignore_index=True)
-    return SyncReport(target, entity, counts, False, problems)
+                RECORD_KEY: keys[positions], "payload_hash": send_hashes[positions],
+                "state": LedgerState.SUBMITTED.value, "last_error": pd.NA, "job_id": job_id}))
+            running["submitted"] += len(positions)
+            running["charged"] += len(positions)
+        else:
+            outcomes = send_isolating_rejects(positions, _sending(sender, obj, payload, to_send, complete))
+            frame = outcomes_frame(outcomes, keys, send_hashes)
+            ledger.record(target, entity, frame)
+            bad = frame[frame["state"] == LedgerState.REJECTED.value]
+            running["sent"] += len(frame) - len(bad)
+            running["charged"] += len(frame) - len(bad)
+            running["rejected"] += len(bad)
+            problems.append(bad.rename(columns={"last_error": "reason"})[[RECORD_KEY, "state", "reason"]])
+        report()
+
+    if complete and len(to_send) and len(the_plan.deactivations):
+        # The COMPLETE batch landed: the target has deactivated every confirmed record it lacked.
+        _record_deleted(ledger, target, entity, the_plan.deactivations)
+        running["deleted"] += len(the_plan.deactivations)
+        report()
+    delete = getattr(sender, "delete", None)
+    if obj.mode.deletes and delete is not None and len(the_plan.deletions) and not the_plan.deletions_blocked:
+        gone = pd.DataFrame({RECORD_KEY: the_plan.deletions})
+        for start in range(0, len(gone), max(1, batch_size)):
+            batch = gone.iloc[start:start + batch_size]
+            delete(Batch(obj, payload, batch))
+            _record_deleted(ledger, target, entity, batch[RECORD_KEY])
+            running["deleted"] += len(batch)
+            report()
+
+    if asynchronous:
+        settled = settle_open_jobs(target, entity, ledger, sender, deadline)
+        _absorb(settled, running, problems)
+        running["submitted"] = settled.still_open
+    else:
+        running["submitted"] = counts[PENDING]
+    counts.update(sent=running["sent"], rejected=running["rejected"] + counts[INVALID],
+                  deleted=running["deleted"], submitted=running["submitted"], charged=running["charged"])
+    return SyncReport(target, entity, counts, False, _problems(problems))
+
+
+def _sending(sender, obj: TargetObject, payload: Payload, to_send: pd.DataFrame, complete: bool):
+    def send(positions) -> None:
+        batch = Batch(obj, payload, to_send.iloc[list(positions)], complete=complete)
+        if not complete:
+            sender.send(batch)
+            return
+        try:
+            sender.send(batch)
+        except RecordsRejected as rejected:
+            # Splitting a COMPLETE batch would deactivate everything outside each half.
+            raise RuntimeError(f"{obj.name}: the full refresh batch was refused, nothing changed: "
+                               f"{rejected}") from rejected
+    return send
+
+
+def _absorb(settled, running: dict[str, int], problems: list[pd.DataFrame]) -> None:
+    running["sent"] += settled.sent
+    running["rejected"] += settled.rejected
+    if settled.problems is not None:
+        problems.append(settled.problems)
+
+
+def _record_deleted(ledger, target: str, entity: str, keys: pd.Series) -> None:
+    ledger.record(target, entity, pd.DataFrame({
+        RECORD_KEY: keys.to_numpy(), "payload_hash": 0, "state": LedgerState.DELETED.value, "last_error": pd.NA}))
+
+
+def _problems(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[RECORD_KEY, "state", "reason"])

@@ -12,11 +12,9 @@ messages, logs or reprs.
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -82,16 +80,6 @@ class SquizzClient:
         adapter = HTTPAdapter(max_retries=retry if retry is not None else default_retry())
         self._http.mount("http://", adapter)
         self._http.mount("https://", adapter)
-
-    @classmethod
-    def from_env(cls, base_url: str = DEFAULT_BASE_URL, env: Mapping[str, str] | None = None,
-                 credential_env_names: tuple[str, str, str] = CREDENTIAL_ENV_NAMES, **kwargs: Any) -> SquizzClient:
-        env = os.environ if env is None else env
-        missing = [name for name in credential_env_names if not env.get(name)]
-        if missing:
-            raise SquizzFatalError("MISSING_CREDENTIALS", "", f"set the environment variables {', '.join(missing)}")
-        org_id, api_key, api_password = (env[name] for name in credential_env_names)
-        return cls(base_url, org_id, api_key, api_password, credential_env_names=credential_env_names, **kwargs)
 
     def __repr__(self) -> str:
         # Deliberately nothing from the credentials or the session id.

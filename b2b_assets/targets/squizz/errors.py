@@ -56,17 +56,7 @@ DOCUMENT_CODES = frozenset({
     "SERVER_ERROR_DATA_IMPORT_ABORTED",
     "SERVER_ERROR_DATA_IMPORT_NOT_FOUND",
 })
-FATAL_CODES = frozenset({
-    INCORRECT_API_CREDENTIALS,
-    ORG_NOT_FOUND,
-    "SERVER_ERROR_ORG_INACTIVE",
-    "SERVER_ERROR_PERMISSION_DENIED",
-    "SERVER_ERROR_INSUFFICIENT_CREDIT",
-    "SERVER_ERROR_INVALID_API_ACTION",
-    "SERVER_ERROR_DATA_IMPORT_MISSING_IMPORT_TYPE",
-    "SERVER_ERROR_UNKNOWN",
-})
-
+# Every other code is fatal (error_for's fallback); these get a hint saying what to fix.
 _FATAL_HINTS = {
     "SERVER_ERROR_ORG_INACTIVE": "the SQUIZZ organisation is inactive; reactivate it in SQUIZZ",
     "SERVER_ERROR_PERMISSION_DENIED": "the SQUIZZ API key lacks permission to import data; grant it in SQUIZZ",

@@ -3,7 +3,7 @@
 Each table maps an ESD field to the canonical column it is read from. How a
 value is converted follows from the field's ESD type (bool -> "Y"/"N",
 decimal -> float, "|"-joined list -> list); the few fields that need more
-than that are named in DERIVED and computed in `mapping.py`.
+than that (a country name, a fallback account code, a summed quantity) are computed in `mapping.py`.
 Only fields with a canonical source appear here, and `data_fields` in
 import_types.py lists exactly these (a test keeps the two equal).
 """
@@ -87,11 +87,4 @@ CHILD_COLUMNS: dict[str, tuple[str, str, dict[str, str]]] = {
         "qtyOrdered": "qty_ordered", "qtyBackordered": "qty_backordered", "qtyReserved": "qty_reserved",
         "qtyConsigned": "qty_consigned",
     }),
-}
-
-# (import type, ESD field) pairs whose value is more than a type conversion of the column above.
-DERIVED = {
-    ("locations", "country"): "ISO alpha-2 code -> country name (SQUIZZ stores the name, 70 chars)",
-    ("customer_accounts", "customerAccountCode"): "account_code, else organization_number (mandatory in SQUIZZ)",
-    ("stock_quantities", "qtyAvailable"): "sum of stock_levels.qty_available over the seller's sites",
 }

@@ -35,6 +35,7 @@ class FieldSpec:
     mandatory: bool = False
     choices: tuple[str, ...] = ()
     precision: tuple[int, int] | None = None  # DECIMAL (digits, scale): 14.4 unless the seed says otherwise
+    positive: bool = False  # DECIMAL: SQUIZZ refuses zero and below (prices)
 
     @property
     def max_abs(self) -> float | None:
@@ -95,8 +96,8 @@ def _key() -> FieldSpec:
     return FieldSpec(EsdType.STRING, 50, True)
 
 
-def _d(mandatory: bool = False, precision: tuple[int, int] = (14, 4)) -> FieldSpec:
-    return FieldSpec(EsdType.DECIMAL, None, mandatory, precision=precision)
+def _d(mandatory: bool = False, precision: tuple[int, int] = (14, 4), positive: bool = False) -> FieldSpec:
+    return FieldSpec(EsdType.DECIMAL, None, mandatory, precision=precision, positive=positive)
 
 
 def _yn() -> FieldSpec:
@@ -117,10 +118,14 @@ LOCATION_TYPES = ("WAREHOUSE", "STORE", "SITE", "OFFICE", "HEAD_OFFICE", "THIRD_
 PAYMENT_METHODS = ("UNPAID", "CREDITCARD", "COD", "DIRECTDEPOSIT", "QUOTE", "PROPRIETARY", "ACCOUNT", "NONE")
 SURCHARGE_TYPES = ("FREIGHT", "CREDITCARD", "MINORDER", "OTHER")
 PRODUCT_CONDITIONS = ("UK", "N", "UE", "UG", "UA", "UP", "RFS", "RFM", "D")
+REFERENCE_TYPES = ("C", "CF", "P")  # price referenceType: contract, forced contract, promotion
+# A STRING(50) in the seed's table, but the notes list its only values; the hub takes any code.
+_REFERENCE_TYPE = FieldSpec(EsdType.STRING, 50, choices=REFERENCE_TYPES)
 
 PRICE_FIELDS = {
-    "keyProductID": _key(), "keyPriceLevelID": _key(), "keySellUnitID": _key(), "price": _d(mandatory=True),
-    "referenceID": _s(), "referenceType": _s(), "taxRate": _d(),
+    "keyProductID": _key(), "keyPriceLevelID": _key(), "keySellUnitID": _key(),
+    "price": _d(mandatory=True, positive=True), "referenceID": _s(), "referenceType": _REFERENCE_TYPE,
+    "taxRate": _d(),
 }
 ACCOUNT_FIELDS = {
     "accountName": _s(255), "contactName": _s(80), "orgName": _s(80), "email": _s(80), "accountClass": _s(),
@@ -305,8 +310,8 @@ CUSTOMER_ACCOUNT_PRICES = ImportType(
      "referenceType", "taxRate"),
     ("customer_prices", "price_group_members"),
     {"keyProductID": _key(), "keyAccountID": _s(), "keyPriceGroupID": _s(), "keySellUnitID": _key(),
-     "price": _d(mandatory=True), "quantity": _d(mandatory=True), "referenceID": _s(), "referenceType": _s(),
-     "taxRate": _d()},
+     "price": _d(mandatory=True, positive=True), "quantity": _d(mandatory=True), "referenceID": _s(),
+     "referenceType": _REFERENCE_TYPE, "taxRate": _d()},
     references=(
         PayloadReference("keyProductID", "products"),
         PayloadReference("keyAccountID", "customer_accounts"),

@@ -8,16 +8,11 @@ reason a person can act on; other targets still get them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
 from b2b_assets.model.frames import TEXT_DTYPE
-from b2b_assets.targets.squizz.columns import PARENT_KEY, RECORD_KEY
+from b2b_assets.targets.core.contract import PARENT_KEY, RECORD_KEY, Payload
 from b2b_assets.targets.squizz.import_types import EsdType, FieldSpec, ImportType, import_type
-
-if TYPE_CHECKING:
-    from b2b_assets.targets.squizz.mapping import Payload
 
 PROBLEM_COLUMNS = ("record_key", "field", "value", "reason")
 VALUE_PREVIEW = 80  # a 65,535-character description does not belong in a report row
@@ -63,10 +58,14 @@ def _check_frame(frame: pd.DataFrame, owner: str, limits: dict[str, FieldSpec], 
                 reason = (label + " is " + lengths[too_long].astype(int).astype(str)
                           + f" characters; SQUIZZ accepts at most {spec.max_length}")
                 found.append(_rows(frame.loc[too_long, owner], label, column[too_long], reason))
-        if spec.choices and spec.type is EsdType.ENUM:
+        if spec.choices and spec.type in (EsdType.STRING, EsdType.ENUM):
             wrong = (column.notna() & ~column.isin(spec.choices)).fillna(False).astype(bool)
             found.append(_rows(frame.loc[wrong, owner], label, column[wrong],
                                f"{label} must be one of {', '.join(spec.choices)}"))
+        if spec.positive:
+            not_positive = (column <= 0).fillna(False).astype(bool)
+            found.append(_rows(frame.loc[not_positive, owner], label, column[not_positive],
+                               f"{label} must be greater than 0 in SQUIZZ"))
         if spec.type is EsdType.DECIMAL and spec.max_abs is not None:
             digits, scale = spec.precision
             too_big = (column.abs() >= spec.max_abs).fillna(False).astype(bool)

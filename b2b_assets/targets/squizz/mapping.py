@@ -19,31 +19,23 @@ import pycountry
 
 from b2b_assets.model import LIST_SEPARATOR
 from b2b_assets.model.frames import DECIMAL_PLACES, TEXT_DTYPE
-from b2b_assets.targets.squizz.columns import KEY_SEPARATOR, PARENT_KEY, RECORD_KEY
+from b2b_assets.targets.core.contract import KEY_SEPARATOR, PARENT_KEY, RECORD_KEY
+from b2b_assets.targets.core.contract import Payload as CorePayload
 from b2b_assets.targets.squizz.field_map import CHILD_COLUMNS, RECORD_COLUMNS
 from b2b_assets.targets.squizz.import_types import PRICE_GROUP_ACCOUNTS, EsdType, FieldSpec, ImportType, import_type
-from b2b_assets.targets.squizz.limits import check_target_limits, rejection_reasons
-
-__all__ = ["KEY_SEPARATOR", "PARENT_KEY", "RECORD_KEY", "Payload", "check_target_limits", "country_names",
-           "rejection_reasons", "to_payload"]
 
 DECIMAL_DTYPE = "float64[pyarrow]"
 LONG_DTYPE = "int64[pyarrow]"
 
 
 @dataclass
-class Payload:
-    """The mapped records of one import type.
+class Payload(CorePayload):
+    """The mapped records of one import type (the core's Payload, values in ESD form).
 
-    records: `record_key` + one column per record-level data field, in ESD form;
-      NA means "leave the field out". Columns starting with "_" are context for
-      the planner (hashing, held references) and are never sent.
-    children: `parent_key` (= the parent's record_key) + nested fields, or None.
     price_groups: customer account pricing's priceGroups object for the groups used.
+    child_field: the ESD array the children are nested in (sellUnits, productStock).
     """
 
-    records: pd.DataFrame
-    children: pd.DataFrame | None = None
     price_groups: dict[str, list[str]] | None = None
     child_field: str | None = None
 

@@ -15,7 +15,8 @@ import pytest
 
 from b2b_assets.targets.squizz.field_map import CHILD_COLUMNS, RECORD_COLUMNS
 from b2b_assets.targets.squizz.import_types import IMPORT_TYPES, import_type
-from b2b_assets.targets.squizz.mapping import check_target_limits, rejection_reasons, to_payload
+from b2b_assets.targets.squizz.limits import check_target_limits, rejection_reasons
+from b2b_assets.targets.squizz.mapping import to_payload
 
 from .canonical_data import canonical_frames, frame
 

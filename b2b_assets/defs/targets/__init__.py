@@ -1,0 +1,1 @@
+"""Dagster wiring for every outbound target, built from the targets registry."""

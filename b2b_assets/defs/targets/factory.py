@@ -1,0 +1,112 @@
+"""<target>/<object>: the hub pushed to a target, one asset per object, built from its `Target`.
+
+Dependencies come from declarations, never a hand-kept list: the hub entities
+each object reads, and the references between a target's objects (SQUIZZ:
+taxcodes and sell units before products, products before prices, ...).
+Every target's assets get the same config, check and metadata.
+"""
+
+
+import dagster as dg
+
+from b2b_assets import settings
+from b2b_assets.defs.checks import check_result
+from b2b_assets.defs.hub.assets import hub_key
+from b2b_assets.pipeline.outbound import OutboundOptions, sync_object
+from b2b_assets.store.quarantine import write_report
+from b2b_assets.targets.core.contract import RECORD_KEY, Target, TargetObject
+from b2b_assets.targets.core.plan import DeletionPolicy
+from b2b_assets.targets.core.sync import SyncReport
+
+CHECK = "records_accepted"
+
+
+class OutboundConfig(dg.Config):
+    """Per-run choices for an outbound asset, editable in the UI's launchpad."""
+
+    dry_run: bool = False  # plan only: report creates, updates, unchanged, held, deletes and the cost
+    full_refresh: bool = False  # resend everything (a COMPLETE upload where the target has one)
+    batch_size: int = 500
+    deletions_enabled: bool = False
+    deletions_max_share: float = 0.10  # also the most a full refresh may deactivate
+    deletions_override: bool = False
+    poll_budget_seconds: float = 60.0  # asynchronous targets: how long to wait for open jobs in this run
+
+
+def object_key(target: Target, name: str) -> dg.AssetKey:
+    return dg.AssetKey([target.name, name])
+
+
+def op_name(target: Target, obj: TargetObject) -> str:
+    """The step name Dagster gives the asset, for run config."""
+    return f"{target.name}__{obj.name}"
+
+
+def report_metadata(target: Target, report: SyncReport) -> dict:
+    """The standard outbound metadata plus the cost in the target's unit."""
+    c = report.counts
+    metadata: dict = {**report.metadata, "dry_run": report.dry_run, "records_new": c["new"],
+                      "records_changed": c["changed"], "deletions_pending": c["deletions_pending"],
+                      "nested_held": c["nested_held"], "cost_unit": target.cost_unit}
+    if report.dry_run:
+        metadata.update(records_would_send=c["would_send"], cost_would_spend=c["cost"],
+                        records_would_deactivate=c["deactivated"], refused=report.refusal or "")
+    else:
+        metadata.update(cost_spent=c["cost"], records_deactivated=c["deactivated"])
+    return metadata
+
+
+def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition:
+    key = object_key(target, obj.name)
+    check = dg.AssetCheckSpec(CHECK, asset=key, description=f"Records {target.title} rejected, or that wait for a "
+                                                           f"reference {target.title} lacks.")
+
+    @dg.asset(
+        key=key,
+        deps=[*(hub_key(e) for e in obj.source_entities), *(object_key(target, o) for o in obj.depends_on)],
+        group_name=target.name,
+        kinds=set(target.kinds),
+        required_resource_keys={"store", target.resource_key},
+        description=f"{obj.description} Sends only new and changed records; records whose references "
+                    f"{target.title} lacks are held until they land.",
+        check_specs=[check],
+    )
+    def _object_asset(context: dg.AssetExecutionContext, config: OutboundConfig) -> dg.MaterializeResult:
+        options = OutboundOptions(
+            dry_run=config.dry_run, full_refresh=config.full_refresh, batch_size=config.batch_size,
+            deletions=DeletionPolicy(config.deletions_enabled, config.deletions_max_share, config.deletions_override),
+            poll_budget_seconds=config.poll_budget_seconds,
+            dry_run_dir=settings.state_dir() / "dry_runs" / context.run.run_id,
+        )
+        sender = None if config.dry_run else target.sender(getattr(context.resources, target.resource_key))
+        confirmed: dict[str, int] = {}
+        try:
+            report = sync_object(context.resources.store.get(), target, obj, sender, options,
+                                 on_progress=confirmed.update)
+        except Exception:
+            if any(confirmed.values()):
+                # The asset fails, but what the target confirmed before it failed is in the ledger: say so.
+                context.log_event(dg.AssetObservation(asset_key=key, metadata={
+                    "failed": True, "records_sent": confirmed["sent"], "records_rejected": confirmed["rejected"],
+                    "records_submitted": confirmed["submitted"], "records_deleted": confirmed["deleted"],
+                    "cost_spent": target.cost(obj, confirmed["charged"]), "cost_unit": target.cost_unit}))
+            raise
+        context.log.info(f"{target.name}/{obj.name}: {report.counts}")
+        if report.refusal:
+            context.log.warning(f"dry run: the real run would refuse this: {report.refusal}")
+        metadata = report_metadata(target, report)
+        if not report.problems.empty:
+            path = settings.reports_dir() / context.run.run_id / f"{target.name}_{obj.name}.csv"
+            problems = report.problems.rename(columns={RECORD_KEY: "value"}).assign(
+                source=f"{target.name}/{obj.name}", row_number=None, field=RECORD_KEY)
+            metadata["problems_report"] = dg.MetadataValue.path(str(write_report(problems, path, obj.name)))
+        return dg.MaterializeResult(
+            metadata=metadata,
+            check_results=[check_result(CHECK, report.problems, dg.AssetCheckSeverity.WARN)],
+        )
+
+    return _object_asset
+
+
+def build_target_assets(target: Target) -> list[dg.AssetsDefinition]:
+    return [build_object_asset(target, obj) for obj in target.objects]
