@@ -40,7 +40,9 @@ def held_reasons(records: pd.DataFrame, children: pd.DataFrame | None, reference
     more = every.index.value_counts() - 1
     first = every[~every.index.duplicated(keep="first")].astype("string")
     extra = more.reindex(first.index).to_numpy()
-    suffix = pd.Series(" (and " + pd.Series(extra).astype("string") + " more)", index=first.index)
+    # Built on first's index: a Series re-indexed by label from a RangeIndex would be all NA, and an NA reason
+    # would let a record with two missing references through unheld.
+    suffix = " (and " + pd.Series(extra, index=first.index).astype("string") + " more)"
     return first.where(extra == 0, first + suffix).astype("string")
 
 

@@ -1,0 +1,156 @@
+"""What each target gives the conformance suite: a `Conformance` adapter over its sandbox.
+
+A new target adds one adapter here (its sandbox, how to read what the sandbox
+holds and how to steer its faults) and one entry in ADAPTERS; see
+test_conformance.py for what the suite then checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from b2b_assets.sandbox.serve import start_sandboxes
+from b2b_assets.targets.core.contract import KEY_SEPARATOR, Target
+from b2b_assets.targets.squizz.import_types import import_type
+from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
+
+from .toy_sandbox import TOKEN, ToySandbox
+from .toy_targets import TOY_ASYNC, TOY_SYNC, ToyResource
+
+
+@dataclass(frozen=True)
+class Conformance:
+    """A target under test, and the handles on its sandbox the suite needs.
+
+    sandbox(): a context manager that runs the sandbox and yields a handle the other callables take.
+    resource(handle, secret): the target's Dagster resource against the sandbox; with `secret`, wrong
+      credentials carrying that secret.
+    stored(handle, object): the record keys the sandbox holds (active) for an object, duplicates kept,
+      in the ledger's key form.
+    received(handle): records the target has accepted, or taken into jobs, all told (what it charges for).
+    faults(handle, rate): fail that share of API calls transiently (429/5xx/dropped), 0 to stop.
+    refuse(handle, object, key): refuse that record from now on (None: stop refusing); `vendor_code` is in
+      the reason the core reports for it.
+    parent, child: objects where `child` references `parent` (the holding case).
+    changed: (hub entity, text column) the 1% case edits; `changed_object` reads it, keyed like the entity.
+    hold_jobs / max_submissions: asynchronous targets only: keep jobs running; the most times any one
+      record was handed to a job.
+    """
+
+    target: Target
+    sandbox: Callable[[], Any]
+    resource: Callable[[Any, str | None], Any]
+    stored: Callable[[Any, str], list[str]]
+    received: Callable[[Any], int]
+    faults: Callable[[Any, float], None]
+    refuse: Callable[[Any, str, str | None], None]
+    vendor_code: str
+    parent: str
+    child: str
+    changed: tuple[str, str]
+    changed_object: str
+    refusable: str  # a key of `child` the refuse case uses
+    hold_jobs: Callable[[Any, bool], None] | None = None
+    max_submissions: Callable[[Any], int] | None = None
+
+    @property
+    def asynchronous(self) -> bool:
+        return self.hold_jobs is not None
+
+
+# --- SQUIZZ ---------------------------------------------------------------------------------------------------
+
+def _squizz_admin(sandboxes, method: str, path: str, body: dict | None = None) -> dict:
+    reply = requests.request(method, f"{sandboxes.base_url}/squizz/_admin/{path}", json=body, timeout=5)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def _squizz_key_part(value: object) -> str:
+    """The platform stores 50 where the ledger key says 50.0; compare numbers as numbers."""
+    if value is None:
+        return ""
+    try:
+        number = float(str(value))
+    except ValueError:
+        return str(value)
+    return str(int(number)) if number.is_integer() else str(number)
+
+
+def squizz_ledger_form(record_key: str) -> str:
+    return KEY_SEPARATOR.join(_squizz_key_part(p) for p in str(record_key).split(KEY_SEPARATOR))
+
+
+def _squizz_stored(sandboxes, name: str) -> list[str]:
+    spec = import_type(name)
+    records = _squizz_admin(sandboxes, "GET", f"records/{spec.type_id}")["records"]
+    return [KEY_SEPARATOR.join(_squizz_key_part(r.get(f)) for f in spec.key_fields)
+            for r in records if r.get("active", True)]
+
+
+def _squizz_resource(sandboxes, secret: str | None):
+    from b2b_assets.defs.squizz.resources import SquizzResource
+
+    return SquizzResource(base_url=f"{sandboxes.base_url}/squizz", org_id="sandbox-org", api_key="sandbox-key",
+                          api_password=secret or "sandbox-password", backoff_factor=0.01, retries=12)
+
+
+def _squizz_faults(sandboxes, rate: float) -> None:
+    third = rate / 3
+    _squizz_admin(sandboxes, "POST", "faults", {"seed": 11, "rate_limit": third, "server_error": third,
+                                                "drop": third, "retry_after_seconds": 0,
+                                                "apply_to": ["import_esd", "create_session"]} if rate else {})
+
+
+def _squizz_refuse(sandboxes, name: str, key: str | None) -> None:
+    rejects = [{"import_type_id": import_type(name).type_id, "key": key, "code": "BAD_PRODUCT",
+                "message": "refused by the conformance suite"}] if key else []
+    _squizz_admin(sandboxes, "POST", "faults", {"reject": rejects})
+
+
+SQUIZZ_CONFORMANCE = Conformance(
+    target=SQUIZZ, sandbox=start_sandboxes, resource=_squizz_resource, stored=_squizz_stored,
+    received=lambda s: int(_squizz_admin(s, "GET", "stats")["tokens_spent"]),
+    faults=_squizz_faults, refuse=_squizz_refuse, vendor_code="SERVER_ERROR_ESD_DOCUMENT_UNSUCCESSFUL",
+    parent="taxcodes", child="products", changed=("products", "name"), changed_object="products",
+    refusable="KT-1005",
+)
+
+
+# --- the two toy targets --------------------------------------------------------------------------------------
+
+def _toy_get(sandbox: ToySandbox, path: str) -> dict:
+    return requests.get(f"{sandbox.base_url}/_admin/{path}", timeout=5).json()
+
+
+def _toy_steer(sandbox: ToySandbox, **settings: Any) -> None:
+    requests.post(f"{sandbox.base_url}/_admin/steer", json=settings, timeout=5).raise_for_status()
+
+
+@contextmanager
+def _toy_sandbox() -> Iterator[ToySandbox]:
+    with ToySandbox() as sandbox:
+        yield sandbox
+
+
+def _toy(target: Target, asynchronous: bool) -> Conformance:
+    return Conformance(
+        target=target, sandbox=_toy_sandbox,
+        resource=lambda s, secret: ToyResource(base_url=s.base_url, token=secret or TOKEN),
+        stored=lambda s, name: _toy_get(s, f"records/{name}")["keys"],
+        received=lambda s: _toy_get(s, "stats")["received"],
+        faults=lambda s, rate: _toy_steer(s, fault_rate=rate),
+        refuse=lambda s, name, key: _toy_steer(s, refuse=[key] if key else []),
+        vendor_code="TOY_REFUSED", parent="tax_codes", child="products", changed=("products", "name"),
+        changed_object="products", refusable="KT-1005",
+        hold_jobs=(lambda s, held: _toy_steer(s, hold_jobs=held)) if asynchronous else None,
+        max_submissions=(lambda s: _toy_get(s, "stats")["max_submissions"]) if asynchronous else None,
+    )
+
+
+ADAPTERS = {"squizz": SQUIZZ_CONFORMANCE, "toy_sync": _toy(TOY_SYNC, False), "toy_async": _toy(TOY_ASYNC, True)}
