@@ -34,7 +34,8 @@ Admin routes (the sandbox's own, under `/norce/_admin`, JSON in and out):
                                    [{"code": "...", "message": "...", "operation": "ImportCustomers"}]
     POST revoke_tokens             every issued token answers 401 from now on
     GET  companies | customers     stored records, relations and accounts included (no password hashes)
-    GET  jobs | stats
+    GET  jobs | stats                 stats: token requests, imports (job, operation, records, header),
+                                   requests by route and status, submissions per record
 
 The client secret and the tokens are never echoed, logged or stored in state.
 """
@@ -325,6 +326,7 @@ class NorceSandbox:
             self._jobs[job_id] = job
             self._stats["imports"].append({"job_id": int(job_id), "operation": short, "records": len(records),
                                            **_header_json(header)})
+            self._stats["submissions"].update(f"{short}/{record['Code']}" for record, _ in checked if record.get("Code"))
             self._store.write([("jobs", job_id, job)], {"stats": self._persisted_stats()})
         failures = sum(1 for found in problems if found)
         return json_response({
@@ -471,7 +473,9 @@ def _row_message(item_type: str, record: Mapping[str, Any], problems: list[str])
 
 
 def _empty_stats() -> dict[str, Any]:
-    return {"next_job_id": 1, "token_requests": 0, "tokens_issued": 0, "imports": [], "requests": Counter()}
+    # submissions: how many jobs each record (operation/Code) was sent in, to see a record sent twice.
+    return {"next_job_id": 1, "token_requests": 0, "tokens_issued": 0, "imports": [], "requests": Counter(),
+            "submissions": Counter()}
 
 
 def _message(status: int, message: str) -> Response:
