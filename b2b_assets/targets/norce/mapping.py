@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -88,14 +89,22 @@ class NorcePayload(Payload):
         addresses = self._addresses_for(rows[RECORD_KEY].tolist()) if self.children is not None else None
         return [build(values, envelope, addresses[i] if addresses else None) for i, values in enumerate(flat)]
 
+    @cached_property
+    def _address_positions(self) -> dict[str, np.ndarray]:
+        # Grouped once (the core settles children before sending), so a batch never scans every address.
+        return {str(key): rows for key, rows in self.children.groupby(PARENT_KEY, sort=False).indices.items()}
+
     def _addresses_for(self, keys: list[str]) -> list[list[dict[str, Any]]]:
-        children = self.children[self.children[PARENT_KEY].isin(keys)]
-        members = [c for c in children.columns if c != PARENT_KEY]
-        plain = children[members].astype(object).where(children[members].notna(), None)
-        grouped: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
-        for parent, address in zip(children[PARENT_KEY].tolist(), plain.to_dict("records")):
-            grouped[parent].append(address)
-        return [grouped[key] for key in keys]
+        empty = np.array([], dtype=np.intp)
+        positions = [self._address_positions.get(key, empty) for key in keys]
+        members = [c for c in self.children.columns if c != PARENT_KEY]
+        chosen = self.children[members].iloc[np.concatenate(positions)] if keys else self.children[members].iloc[:0]
+        flat = chosen.astype(object).where(chosen.notna(), None).to_dict("records")
+        out, start = [], 0
+        for rows in positions:
+            out.append(flat[start:start + len(rows)])
+            start += len(rows)
+        return out
 
 
 def companies_payload(frames: Mapping[str, pd.DataFrame], options: MappingOptions = MappingOptions()) -> NorcePayload:
