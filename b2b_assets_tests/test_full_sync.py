@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,10 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
+from dagster._serdes import serialize_value
 
+from b2b_assets.cli import print_summary
 from b2b_assets.definitions import defs
 from b2b_assets.defs.erp.assets import erp_assets
 from b2b_assets.defs.hub.assets import hub_assets
@@ -28,7 +32,8 @@ from b2b_assets.model import ENTITIES
 from b2b_assets.sandbox.norce.sandbox import DEFAULT_APPLICATION_KEY
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.store import Store
-from b2b_assets.targets.squizz.import_types import IMPORT_TYPES
+from b2b_assets.store.tables import sync_ledger
+from b2b_assets.targets.squizz.import_types import IMPORT_TYPES, import_type
 from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
 
 REPO = Path(__file__).resolve().parent.parent
@@ -204,3 +209,56 @@ def test_wrong_squizz_credentials_fail_at_session_creation_and_the_secret_stays_
         assert secret not in str(instance.get_run_by_id(result.run_id).run_config)
     assert sandboxes.squizz.stats()["tokens_spent"] == 0
     assert all(not sandboxes.squizz.records(spec.type_id) for spec in IMPORT_TYPES)
+
+
+def test_the_summary_counts_what_squizz_confirmed_before_an_asset_failed(workspace, sandboxes, tmp_path, capsys):
+    """Two documents land, the third is refused for lack of tokens: the summary says 6 sent, not 0."""
+    url = f"sqlite:///{tmp_path}/hub.sqlite"
+    taxcodes = [a for a in squizz_assets if a.key == dg.AssetKey(["squizz", "taxcodes"])]
+    with dg.instance_for_test() as instance:
+        assert run_sync(url, sandboxes, instance, [*erp_assets, *hub_assets]).success
+        sandboxes.squizz.configure(token_balance=7)
+        result = dg.materialize(
+            taxcodes, instance=instance, raise_on_error=False,
+            run_config={"ops": {"squizz__taxcodes": {"config": {"batch_size": 3}}}},
+            resources={"store": StoreResource(url=url),
+                       "squizz": SquizzResource(base_url=f"{sandboxes.base_url}/squizz", org_id="sandbox-org",
+                                                api_key="sandbox-key", api_password="sandbox-password")})
+    assert not result.success
+    assert sandboxes.squizz.stats()["tokens_spent"] == 6
+    assert Store(url).ledger.counts("squizz", "taxcodes")["sent"] == 6
+    print_summary(result)
+    out = capsys.readouterr().out
+    assert "SQUIZZ: 6 records sent (6 trading tokens)" in out
+    assert "squizz/taxcodes" in out and "failed" in out
+
+
+def test_secrets_a_vendor_echoes_stay_out_of_the_event_log_reports_ledger_and_logs(workspace, sandboxes, tmp_path, caplog):
+    """A vendor reply echoing the session id and password (the sandbox's `echo_secrets` fault).
+
+    A `reject` rule makes one taxcode's reply a failure whose message the sync keeps (ledger,
+    problems report, asset check, event log): each must show the masked echo, never a secret.
+    """
+    password, rejected, unmasked_session = "sandbox-password", "GST", re.compile(r"session_id=(?!\*\*\*)")
+    caplog.set_level(logging.DEBUG)
+    sandboxes.squizz.set_faults({"echo_secrets": True, "reject": [{"import_type_id": import_type("taxcodes").type_id,
+                                                                   "key": rejected}]})
+    taxcodes = [a for a in [*erp_assets, *hub_assets, *squizz_assets] if a.key.path[-1] == "taxcodes"]
+    url = f"sqlite:///{tmp_path}/hub.sqlite"
+    with dg.instance_for_test() as instance:
+        result = run_sync(url, sandboxes, instance, taxcodes)
+        # As stored: the serialized records, metadata tables and all.
+        event_log = "\n".join(serialize_value(record) for record in instance.all_logs(result.run_id))
+    assert result.success
+
+    reports = "\n".join(path.read_text(encoding="utf-8") for path in (tmp_path / "reports").rglob("squizz_*.csv"))
+    with Store(url).engine.connect() as connection:
+        ledger = "\n".join(str(error) for error in connection.execute(sa.select(sync_ledger.c.last_error)).scalars())
+    logs = "\n".join(record.getMessage() for record in caplog.records)
+    assert rejected in reports and "session_id=***, api_org_pw=***" in reports
+    assert "session_id=***, api_org_pw=***" in ledger
+    assert "session_id=***, api_org_pw=***" in event_log  # the asset check's sample of problems
+    for name, text in {"event log": event_log, "reports": reports, "ledger": ledger, "logs": logs}.items():
+        assert password not in text, name
+        assert not unmasked_session.search(text), name
+        assert not re.search(r"/(import_esd|validate_session|destroy_session)/[0-9a-f]{32}", text), name

@@ -231,7 +231,8 @@ def test_first_sync_sends_everything_and_second_sync_sends_nothing(env: Env):
 
 def test_changed_products_and_prices_send_only_the_changes(env: Env):
     env.full_sync()
-    before = records_by_type(env.stats())
+    first = env.stats()
+    before = records_by_type(first)
 
     products = env.inbox / "products.jsonl"
     lines = products.read_text(encoding="utf-8").splitlines()
@@ -263,8 +264,13 @@ def test_changed_products_and_prices_send_only_the_changes(env: Env):
     assert reports["products"].counts["changed"] == 1
     assert reports["price_level_unit_prices"].counts["changed"] == 5
 
-    growth = records_by_type(env.stats()) - before
+    stats = env.stats()
+    growth = records_by_type(stats) - before
     assert growth == Counter({SPECS["products"].type_id: 1, SPECS["price_level_unit_prices"].type_id: 5})
+    # What the platform received for the delta: INCREMENT documents (COMPLETE would deactivate the rest).
+    delta = stats["imports"][len(first["imports"]):]
+    assert [(i["import_type_id"], i["dataTransferMode"], i["version"]) for i in delta] == [
+        (SPECS["products"].type_id, "INCREMENT", 1.5), (SPECS["price_level_unit_prices"].type_id, "INCREMENT", 1.5)]
 
     stored = {r["keyProductID"]: r for r in env.records("products")}
     assert stored["KT-1002"]["name"] == record["name"]
@@ -442,3 +448,33 @@ def test_mass_deletion_is_refused(env: Env):
     assert len(env.active_keys("taxcodes")) == 10
     assert env.store.ledger.counts(TARGET, "taxcodes")["sent"] == 10
     assert env.stats()["tokens_spent"] == tokens
+
+
+# --- 9. full refresh: a COMPLETE upload deactivates what it lacks ---------------------------------------------
+
+def test_full_refresh_after_a_truncated_export_is_refused_like_a_mass_deletion(env: Env):
+    env.full_sync()
+    _drop_taxcodes(env, {"VAT-DE19", "VAT-FR20", "VAT-GB20", "VAT-SE25", "JCT10", "GST-CA5"})
+    env.restage(("taxcodes",))
+    tokens = env.stats()["tokens_spent"]
+    refresh = OutboundOptions(full_refresh=True)
+
+    dry = sync_import_type(env.store, env.client, SPECS["taxcodes"], OutboundOptions(full_refresh=True, dry_run=True))
+    assert dry.counts["deactivated"] == 6 and dry.refusal and "deactivate" in dry.refusal
+    with pytest.raises(DeletionRefused, match="full refresh"):
+        sync_import_type(env.store, env.client, SPECS["taxcodes"], refresh)
+    assert len(env.active_keys("taxcodes")) == 10 and env.stats()["tokens_spent"] == tokens
+
+    overridden = OutboundOptions(full_refresh=True, deletions=DeletionPolicy(override=True))
+    done = sync_import_type(env.store, env.client, SPECS["taxcodes"], overridden)
+    assert done.counts["sent"] == 4 and done.counts["deleted"] == done.counts["deactivated"] == 6
+    assert len(env.active_keys("taxcodes")) == 4
+    assert env.store.ledger.counts(TARGET, "taxcodes")["deleted"] == 6
+
+
+def test_full_refresh_of_an_empty_import_type_sends_nothing_and_does_not_crash(env: Env):
+    # The latest complete export has no surcharges at all: every hub row is absent from the source.
+    env.store.hub.mark_presence("surcharges", env.store.hub.keys("surcharges").iloc[0:0])
+    report = sync_import_type(env.store, env.client, SPECS["surcharges"], OutboundOptions(full_refresh=True))
+    assert report.counts["total"] == report.counts["sent"] == 0
+    assert env.records("surcharges") == []

@@ -39,8 +39,8 @@ class Conformance:
       the reason the core reports for it.
     parent, child: objects where `child` references `parent` (the holding case).
     changed: (hub entity, text column) the 1% case edits; `changed_object` reads it, keyed like the entity.
-    hold_jobs / max_submissions: asynchronous targets only: keep jobs running; the most times any one
-      record was handed to a job.
+    hold_jobs / fail_jobs / max_submissions: asynchronous targets only: keep jobs running; make jobs fail
+      (`job_failure_code` is in the reason); the most times any one record was handed to a job.
     """
 
     target: Target
@@ -57,6 +57,8 @@ class Conformance:
     changed_object: str
     refusable: str  # a key of `child` the refuse case uses
     hold_jobs: Callable[[Any, bool], None] | None = None
+    fail_jobs: Callable[[Any, bool], None] | None = None
+    job_failure_code: str = ""
     max_submissions: Callable[[Any], int] | None = None
 
     @property
@@ -191,6 +193,8 @@ def _toy(target: Target, asynchronous: bool) -> Conformance:
         vendor_code="TOY_REFUSED", parent="tax_codes", child="products", changed=("products", "name"),
         changed_object="products", refusable="KT-1005",
         hold_jobs=(lambda s, held: _toy_steer(s, hold_jobs=held)) if asynchronous else None,
+        fail_jobs=(lambda s, failing: _toy_steer(s, fail_jobs=failing)) if asynchronous else None,
+        job_failure_code="TOY_JOB_FAILED",
         max_submissions=(lambda s: _toy_get(s, "stats")["max_submissions"]) if asynchronous else None,
     )
 
