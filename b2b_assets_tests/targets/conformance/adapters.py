@@ -162,6 +162,9 @@ NORCE_CONFORMANCE = Conformance(
     parent="companies", child="customers", changed=("users", "name"), changed_object="customers",
     refusable="U-5003",
     hold_jobs=lambda s, held: s.norce.configure(jobs_paused=held),
+    # fail_next_jobs counts jobs down; a count no case reaches stands for "from now on".
+    fail_jobs=lambda s, failing: s.norce.configure(fail_next_jobs=10_000 if failing else 0),
+    job_failure_code="JOB_3",
     max_submissions=lambda s: max(s.norce.stats()["submissions"].values(), default=0),
 )
 
