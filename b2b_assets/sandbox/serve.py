@@ -3,6 +3,7 @@
     /health      → {"status": "ok"}
     /squizz/...  → SquizzSandbox
     /partner/... → PartnerApiSandbox
+    /norce/...   → NorceSandbox
 
 A new sandbox (JOOR, Norce) is one more row in `SANDBOXES`. Tests call
 `start_sandboxes()`; `make sync` runs the `b2b-sandbox` command (`main`), which serves
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
+from b2b_assets.sandbox.norce import NorceSandbox
 from b2b_assets.sandbox.partner.api import PartnerApiSandbox
 from b2b_assets.sandbox.squizz.platform_api import SquizzSandbox
 from b2b_assets.sandbox.wire import Request, Response, error_response, json_response
@@ -45,6 +47,7 @@ class Sandbox(Protocol):
 SANDBOXES: Mapping[str, type] = {
     "squizz": SquizzSandbox,
     "partner": PartnerApiSandbox,
+    "norce": NorceSandbox,
 }
 
 # Environment variable → start_sandboxes option, for the command line.
@@ -53,6 +56,8 @@ CREDENTIAL_VARIABLES = {
     "SQUIZZ_SANDBOX_API_KEY": "squizz_api_key",
     "SQUIZZ_SANDBOX_API_PASSWORD": "squizz_api_password",
     "PARTNER_SANDBOX_TOKEN": "partner_token",
+    "NORCE_SANDBOX_CLIENT_ID": "norce_client_id",
+    "NORCE_SANDBOX_CLIENT_SECRET": "norce_client_secret",
 }
 
 
@@ -187,6 +192,10 @@ class RunningSandboxes:
     @property
     def partner(self) -> PartnerApiSandbox:
         return self._server.sandboxes["partner"]
+
+    @property
+    def norce(self) -> NorceSandbox:
+        return self._server.sandboxes["norce"]
 
     def stop(self) -> None:
         if not self._thread.is_alive():

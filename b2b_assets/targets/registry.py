@@ -7,9 +7,10 @@ all iterate TARGETS; nothing else names a target.
 from __future__ import annotations
 
 from b2b_assets.targets.core.contract import Target
+from b2b_assets.targets.norce.target import TARGET as NORCE
 from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
 
-TARGETS: tuple[Target, ...] = (SQUIZZ,)
+TARGETS: tuple[Target, ...] = (SQUIZZ, NORCE)
 
 
 def target(name: str) -> Target:
