@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from b2b_assets.targets.core.contract import Target
 from b2b_assets.targets.joor.target import TARGET as JOOR
+from b2b_assets.targets.norce.target import TARGET as NORCE
 from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
 
-TARGETS: tuple[Target, ...] = (SQUIZZ, JOOR)
+TARGETS: tuple[Target, ...] = (SQUIZZ, JOOR, NORCE)
 
 
 def target(name: str) -> Target:
