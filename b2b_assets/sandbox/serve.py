@@ -200,6 +200,8 @@ class RunningSandboxes:
     @property
     def joor(self) -> JoorSandbox:
         return self._server.sandboxes["joor"]
+
+    @property
     def norce(self) -> NorceSandbox:
         return self._server.sandboxes["norce"]
 
