@@ -23,7 +23,7 @@ from b2b_assets import settings
 SANDBOX_CREDENTIALS = {"SQUIZZ_ORG_ID": "sandbox-org", "SQUIZZ_API_KEY": "sandbox-key",
                        "SQUIZZ_API_PASSWORD": "sandbox-password"}
 SUMMARY_KEYS = {
-    "erp": ("rows_read", "rows_valid", "rows_quarantined"),
+    "erp": ("rows_read", "rows_valid", "rows_quarantined", "rows_refused", "rows_skipped"),
     "hub": ("rows_inserted", "rows_updated", "rows_unchanged", "rows_held", "rows_released"),
     "squizz": ("records_total", "records_new", "records_changed", "records_sent", "records_unchanged",
                "records_rejected", "records_held", "tokens_would_spend"),
@@ -71,15 +71,20 @@ def _run_config(dry_run: bool, full_refresh: bool) -> dict:
     return config
 
 
-def print_summary(result: dg.ExecuteInProcessResult) -> None:
-    """One line per asset, the checks that did not pass, then totals per area."""
+QUIET_WHEN_ZERO = ("tokens_would_spend", "rows_refused", "rows_skipped")
+
+
+def print_summary(result: dg.ExecuteInProcessResult, not_mapped: list[str] = (), notes: list[str] = ()) -> None:
+    """One line per asset (entities the mapping does not name left out), failed checks, totals, then notes."""
     totals = {area: {k: 0 for k in keys} for area, keys in SUMMARY_KEYS.items()}
     rows = []
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         area = materialization.asset_key.path[0]
+        if area in ("erp", "hub") and materialization.asset_key.path[-1] in not_mapped:
+            continue
         values = {k: v.value for k, v in materialization.metadata.items()}
-        shown = [k for k in SUMMARY_KEYS.get(area, ()) if k in values and (values[k] or k != "tokens_would_spend")]
+        shown = [k for k in SUMMARY_KEYS.get(area, ()) if k in values and (values[k] or k not in QUIET_WHEN_ZERO)]
         rows.append(("/".join(materialization.asset_key.path),
                      "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in shown)))
         for k in totals.get(area, {}):
@@ -98,7 +103,8 @@ def print_summary(result: dg.ExecuteInProcessResult) -> None:
                   f"{count.value if count else '?'} ({evaluation.severity.value})")
     hub, squizz, erp = totals["hub"], totals["squizz"], totals["erp"]
     print(f"\nInbound: {erp['rows_read']} rows read, {erp['rows_valid']} valid, "
-          f"{erp['rows_quarantined']} quarantined (reports under {settings.reports_dir()})")
+          f"{erp['rows_quarantined']} quarantined, {erp['rows_refused']} refused (whole file), "
+          f"{erp['rows_skipped']} skipped (mapping filter/dedupe) (reports under {settings.reports_dir()})")
     written = hub["rows_inserted"] + hub["rows_updated"]
     print(f"Hub: {written} records written ({hub['rows_inserted']} new, {hub['rows_updated']} updated), "
           f"{hub['rows_unchanged']} unchanged, {hub['rows_held']} held"
@@ -111,10 +117,39 @@ def print_summary(result: dg.ExecuteInProcessResult) -> None:
         print(f"SQUIZZ: {squizz['records_sent']} records sent ({squizz['records_sent']} trading tokens), "
               f"{squizz['records_unchanged']} unchanged, {squizz['records_rejected']} rejected, "
               f"{squizz['records_held']} held")
+    if not_mapped:
+        print(f"\nNote: not in the mapping, so not synced: {', '.join(not_mapped)}")
+    for note in notes:
+        print(f"Note: {note}")
     print(f"\nRun {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}")
 
 
+def check() -> int:
+    """Validate the whole mapping (and open its files) without running anything."""
+    from b2b_assets.sources.check import check_mapping
+
+    result = check_mapping(settings.mapping_path())
+    for note in result.notes:
+        print(f"note: {note}")
+    for error in result.errors:
+        print(f"error: {error}", file=sys.stderr)
+    print(f"{settings.mapping_path().name}: {len(result.errors)} error(s)" if result.errors
+          else f"{settings.mapping_path().name}: ok")
+    return 0 if result.ok else 1
+
+
+def preview(entity: str, rows: int) -> int:
+    from b2b_assets.sources import load_mapping
+    from b2b_assets.sources.preview import preview as build_preview, render
+
+    print(render(build_preview(load_mapping(settings.mapping_path()), entity, rows)))
+    return 0
+
+
 def sync(dry_run: bool, full_refresh: bool) -> int:
+    if check() != 0:  # one clean failure before any step starts, not the same error once per asset
+        print("Run not started: fix the mapping first (b2b-sync check).", file=sys.stderr)
+        return 1
     _prepare_environment()
     from b2b_assets.definitions import defs
 
@@ -123,7 +158,13 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
         instance = stack.enter_context(dg.DagsterInstance.get())
         result = defs.resolve_job_def("full_sync").execute_in_process(
             instance=instance, run_config=_run_config(dry_run, full_refresh), raise_on_error=False)
-    print_summary(result)
+    from b2b_assets.defs.coverage import hub_entities_no_target_reads
+    from b2b_assets.sources import load_mapping
+
+    mapping = load_mapping(settings.mapping_path())
+    unread = [name for name in hub_entities_no_target_reads(defs) if name in mapping.sources]
+    notes = [f"loaded into the hub but read by no target yet: {', '.join(unread)}"] if unread else []
+    print_summary(result, mapping.not_mapped, notes)
     return 0 if result.success else 1
 
 
@@ -145,9 +186,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dry-run", action="store_true", help="load the hub, but only plan what targets would get")
     run.add_argument("--full-refresh", action="store_true", help="resend everything as COMPLETE uploads")
     commands.add_parser("dev", help="open the Dagster UI (and the sandboxes) over the same state")
+    commands.add_parser("check", help="validate the mapping and its files; every problem once, with file and line")
+    shown = commands.add_parser("preview", help="the first mapped rows of one entity, where each field comes from")
+    shown.add_argument("entity")
+    shown.add_argument("-n", "--rows", type=int, default=10)
     args = parser.parse_args(argv)
     if args.command == "sync":
         return sync(args.dry_run, args.full_refresh)
+    if args.command == "check":
+        return check()
+    if args.command == "preview":
+        return preview(args.entity, args.rows)
     return dev()
 
 

@@ -9,6 +9,7 @@ from b2b_assets.defs.checks import check_result
 from b2b_assets.defs.resources import StoreResource
 from b2b_assets.model import ENTITIES, Entity
 from b2b_assets.pipeline.hub_load import load_entity
+from b2b_assets.sources import load_mapping
 
 
 def hub_key(name: str) -> dg.AssetKey:
@@ -30,7 +31,8 @@ def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
     )
     def _hub_asset(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
         hub = store.get()
-        load = load_entity(hub, settings.staging_dir(), model.name)
+        not_mapped = frozenset(load_mapping(settings.mapping_path()).not_mapped)
+        load = load_entity(hub, settings.staging_dir(), model.name, not_mapped)
         context.log.info(f"hub/{model.name}: {load.inserted} inserted, {load.updated} updated, "
                          f"{load.unchanged} unchanged, {load.held} held, {load.released} released")
         dangling = pd.DataFrame([{"reference": k, "records": v} for k, v in load.dangling.items()])
