@@ -405,6 +405,7 @@ def _inline_rows(p: _Parser, entity: Entity, spec: dict, entry: str):
     for i, row in enumerate(rows):
         _expect_dict(p, row, f"{entry}.rows.{i}")
         for name, value in row.items():
+            _known_field(p, entity, name, f"{entry}.rows.{i}.{name}")  # inline rows are written in model fields
             if not isinstance(value, str):
                 raise p.error(f"{entry}.rows.{i}.{name}", "expected a single value")
     lines = tuple(p.lines.get(f"{entry}.rows.{i}", i + 1) for i in range(len(rows)))

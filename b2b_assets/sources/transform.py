@@ -161,7 +161,7 @@ class TransformRun:
                        f"{entry}.dedupe")
         skipped, examples = con.execute(
             f"SELECT count(*), list({ROW_COLUMN} || ' (kept row ' || __kept_row || ')' ORDER BY {ROW_COLUMN})[1:3] "
-            f"FROM {ranked} WHERE __rank > 1").fetchone()
+            f"FROM {ranked} WHERE __rank > 1").fetchall()[0]
         if skipped:
             self.rows_skipped += skipped
             self.warnings.append(f"{entry}.dedupe: {skipped} row(s) skipped, keeping per {by} the first by "
@@ -172,7 +172,7 @@ class TransformRun:
 
 def _with_bookkeeping(con: duckdb.DuckDBPyConnection, query: str, entry: str) -> str:
     """A query that dropped `_source`/`_row` gets them back: rows are then reported as `query` row N."""
-    names = [c[0] for c in _compiles(con, f"SELECT * FROM ({query}) LIMIT 0", entry)]
+    names = [c[0] for c in _compiles(con, f"SELECT * FROM ({query})", entry)]
     extra = []
     if SOURCE_COLUMN not in names:
         extra.append(f"'query' AS {SOURCE_COLUMN}")
@@ -191,13 +191,15 @@ def _view(con: duckdb.DuckDBPyConnection, name: str, sql: str, entry: str) -> st
 
 def _compiles(con: duckdb.DuckDBPyConnection, sql: str, entry: str):
     try:
-        return con.execute(f"{sql} LIMIT 0").description
+        cursor = con.execute(f"{sql} LIMIT 0")
+        cursor.fetchall()  # finish the result, or the connection refuses the next statement
+        return cursor.description
     except duckdb.Error as exc:
         raise TransformError(entry, _short(exc)) from None
 
 
 def _count(con: duckdb.DuckDBPyConnection, view: str) -> int:
-    return int(con.execute(f"SELECT count(*) FROM {view}").fetchone()[0])
+    return int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
 
 
 def _short(exc: duckdb.Error) -> str:
