@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from b2b_assets.sources.mapping import EntitySource, Mapping, MappingError, load_mapping
+from b2b_assets.sources.mapping import EntitySource, Mapping, load_mapping_leniently
 from b2b_assets.sources.transform import TransformError
 from b2b_assets.sources.validate import prepare_file
 
@@ -33,11 +33,10 @@ class CheckResult:
 
 def check_mapping(path: str | Path) -> CheckResult:
     """Every problem of the mapping at `path`, in file order, each once."""
-    try:
-        mapping = load_mapping(path)
-    except MappingError as exc:
-        return CheckResult(errors=list(dict.fromkeys(exc.problems)))
-    result = CheckResult()
+    mapping, problems = load_mapping_leniently(path)
+    result = CheckResult(errors=problems)
+    if mapping is None:
+        return result
     if mapping.not_mapped:
         result.notes.append(f"not in the mapping, so not synced: {', '.join(mapping.not_mapped)}")
     for name, source in mapping.sources.items():
@@ -62,7 +61,8 @@ def source_problems(mapping: Mapping, name: str, source: EntitySource, result: C
         for prepared in prepare_file(name, source, mapping.settings, limit=SAMPLE_ROWS):
             file_level = prepared.issues[prepared.issues["row_number"].isna()]
             for field_name, reason in zip(file_level["field"], file_level["reason"]):
-                at = f"{entry}.columns.{field_name}" if isinstance(field_name, str) else entry
+                at = f"{entry}.columns.{field_name}"  # the field's own line if the mapping lists it
+                at = at if at in mapping.lines else entry
                 # An export with no rows today is readable and loads nothing; anything else would lose rows.
                 found = result.notes if reason.startswith(EMPTY_EXPORT) else result.errors
                 found.append(f"{mapping.where(at)}: {entry}: {reason}")

@@ -67,7 +67,12 @@ def apply_mapping(entity: Entity, raw: pd.DataFrame, source: EntitySource, setti
         if not explicit:
             result.matched_by_name.append((f.name, column_name))
     for f in entity.fields:
-        if f.required and f.name not in out and not _derivable(entity, f.name, out, settings):
+        if f.name in out:
+            continue
+        derived_from = _derivable(entity, f.name, out, settings)
+        if derived_from:
+            result.origins[f.name] = f"derived from {' or '.join(derived_from)}"
+        elif f.required:
             result.missing_required.append((f.name, wanted[f.name]))
     result.missing_optional = [m for m in result.missing_optional if m not in result.missing_required]
     sql = " ".join(source.sql_texts)
@@ -109,12 +114,12 @@ class _ColumnLookup:
         return [n for n in self.names if n not in self._used]
 
 
-def _derivable(entity: Entity, name: str, mapped: dict[str, pd.Series], settings: Settings) -> bool:
-    """Whether a required field can be derived from fields the mapping did produce (mapped names, not headers)."""
+def _derivable(entity: Entity, name: str, mapped: dict[str, pd.Series], settings: Settings) -> list[str]:
+    """The fields the mapping did produce (mapped names, not headers) that `name` can be derived from."""
     sources = DERIVED_FROM.get((entity.name, name), ())
     if entity.name == "users" and name == "user_key" and settings.users_key == "organization":
         sources = ("organization_number",)
-    return any(s in mapped for s in sources)
+    return [s for s in sources if s in mapped]
 
 
 def _derive(entity: Entity, frame: pd.DataFrame, settings: Settings) -> None:

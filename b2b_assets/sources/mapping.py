@@ -197,6 +197,30 @@ def default_source(entity: str) -> EntitySource:
 
 
 def load_mapping(path: str | Path) -> Mapping:
+    """The mapping at `path`; any problem raises one MappingError listing them all."""
+    mapping, problems = load_mapping_leniently(path)
+    if problems:
+        raise MappingError(problems)
+    return mapping
+
+
+def load_mapping_leniently(path: str | Path) -> tuple[Mapping | None, list[str]]:
+    """The mapping without the sources that have problems, and the problems: so a check can go on with the rest."""
+    try:
+        return _load(path), []
+    except _Partial as partial:
+        return partial.mapping, partial.problems
+    except MappingError as exc:
+        return None, exc.problems
+
+
+class _Partial(MappingError):
+    def __init__(self, mapping: Mapping, problems: list[str]) -> None:
+        self.mapping = mapping
+        super().__init__(problems)
+
+
+def _load(path: str | Path) -> Mapping:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -279,10 +303,11 @@ def parse_mapping(document: Any, origin: str | Path | None = None, base_dir: Pat
         parsed = p.collect(_parse_source, p, name, spec, defaults, inbox)
         if parsed is not None:
             sources[name] = parsed
+    mapping = Mapping(path=Path(origin) if origin else None, inbox=inbox, settings=settings, sources=sources,
+                      lines=dict(p.lines))
     if p.problems:
-        raise MappingError(p.problems)
-    return Mapping(path=Path(origin) if origin else None, inbox=inbox, settings=settings, sources=sources,
-                   lines=dict(p.lines))
+        raise _Partial(mapping, p.problems)
+    return mapping
 
 
 def _settings(p: _Parser, document: dict) -> Settings:
