@@ -100,3 +100,12 @@ def test_a_discontinued_or_inactive_product_is_not_offered_on_squizz():
     frames = {"products": products, "product_sell_units": empty_frame(entity("product_sell_units"))}
     payload = to_payload("products", frames)
     assert payload.records["keyProductID"].tolist() == ["P1"]
+
+
+def test_hub_entities_no_target_reads_are_named():
+    from b2b_assets.defs.coverage import hub_entities_no_target_reads
+    from b2b_assets.definitions import defs
+
+    unread = hub_entities_no_target_reads(defs)
+    assert {"locations", "users"} <= set(unread)  # seed-000 customer data no target takes yet
+    assert "organizations" not in unread and "products" not in unread

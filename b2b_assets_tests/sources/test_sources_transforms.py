@@ -78,6 +78,26 @@ def test_dated_price_history_keeps_the_latest_price_and_reports_what_it_skipped(
     assert "2 row(s) skipped" in note and "row 1 (kept row 2)" in note and "PriceDate" in note
 
 
+def test_m_d_yyyy_dates_in_a_filter_drop_prices_not_yet_valid(export):
+    export.file("price_list.csv", """
+        Item,ValidFrom,Price
+        P1,12/31/2024,10.00
+        P2,1/2/2999,11.00
+        P3,13/45/2024,12.00
+    """)
+    export.mapping("""
+        sources:
+          unit_prices:
+            file: price_list.csv
+            filter: "coalesce(try_strptime(ValidFrom, '%m/%d/%Y') <= current_date, true)"
+            columns: {product_id: Item, price: Price}
+            constants: {price_level_id: LIST, sell_unit_id: EA}
+    """)
+    result, staged = export.stage("unit_prices")
+    # A date that does not parse is not a reason to drop the row silently: it stays (and loads).
+    assert staged["product_id"].tolist() == ["P1", "P3"] and result.rows_skipped == 1
+
+
 def test_net_price_from_list_price_and_discount_given_as_fraction_or_percentage(export):
     export.file("prices.csv", """
         Item,List,DiscFraction,DiscPercent
