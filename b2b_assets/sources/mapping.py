@@ -182,13 +182,16 @@ class Mapping:
         return [name for name in ENTITY_BY_NAME if name not in self.sources]
 
     def where(self, entry: str) -> str:
-        """`file:line` of an entry (or of its nearest listed parent)."""
-        parts = entry.split(".")
-        while parts and ".".join(parts) not in self.lines:
-            parts.pop()
-        line = self.lines.get(".".join(parts))
-        name = str(self.path or "mapping")
-        return f"{name}:{line}" if line else name
+        return located(str(self.path or "mapping"), self.lines, entry)
+
+
+def located(name: str, lines: dict[str, int], entry: str) -> str:
+    """`file:line` of an entry (or of its nearest parent that has a line)."""
+    parts = entry.split(".") if entry else []
+    while parts and ".".join(parts) not in lines:
+        parts.pop()
+    line = lines.get(".".join(parts))
+    return f"{name}:{line}" if line else name
 
 
 def default_source(entity: str) -> EntitySource:
@@ -264,11 +267,7 @@ class _Parser:
         self.problems: list[str] = []
 
     def error(self, entry: str, message: str) -> MappingError:
-        parts = entry.split(".") if entry else []
-        while parts and ".".join(parts) not in self.lines:
-            parts.pop()
-        line = self.lines.get(".".join(parts))
-        at = f"{self.where}:{line}" if line else self.where
+        at = located(self.where, self.lines, entry)
         return MappingError(f"{at}: {entry}: {message}" if entry else f"{at}: {message}")
 
     def collect(self, function, *args):
@@ -286,9 +285,8 @@ def parse_mapping(document: Any, origin: str | Path | None = None, base_dir: Pat
     p = _Parser(origin, lines or {})
     if base_dir is None:
         base_dir = Path(origin).parent if origin else Path.cwd()
-    _expect_dict(p, document, "top level")
-    _no_unknown(p, document, {"inbox", "defaults", "users_key", "default_status", "country_aliases", "sources"},
-                "top level")
+    _expect_dict(p, document, "")
+    _no_unknown(p, document, {"inbox", "defaults", "users_key", "default_status", "country_aliases", "sources"}, "")
 
     inbox = base_dir / str(document.get("inbox", "."))
     defaults = document.get("defaults", {}) or {}
@@ -531,15 +529,12 @@ def _known_field(p: _Parser, entity: Entity, canonical: str, entry: str):
 
 def _expect_dict(p: _Parser, value: Any, entry: str) -> None:
     if not isinstance(value, AbstractMapping):
-        raise p.error("" if entry == "top level" else entry,
-                      f"{entry}: expected a mapping (key: value), got {type(value).__name__}"
-                      if entry == "top level" else f"expected a mapping (key: value), got {type(value).__name__}")
+        raise p.error(entry, f"expected a mapping (key: value), got {type(value).__name__}")
 
 
 def _no_unknown(p: _Parser, value: AbstractMapping, allowed: set[str], entry: str) -> None:
     unknown = sorted(set(value) - allowed)
     if unknown:
-        at = "" if entry == "top level" else entry
-        where = f".{unknown[0]}" if at else unknown[0]
-        raise p.error(at + where if len(unknown) == 1 else at,
-                      f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        # One unknown key is blamed on its own line; several on their parent's.
+        at = ".".join(filter(None, (entry, unknown[0]))) if len(unknown) == 1 else entry
+        raise p.error(at, f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
