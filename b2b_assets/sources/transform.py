@@ -11,13 +11,16 @@ and the result is read back as Arrow record batches of strings, so mapping
 and validation downstream do not know a transform ran. `_source`/`_row` ride
 through every stage, so a bad row is still reported at its file row.
 
-What is held in memory: the source files of a transformed entity, as Arrow
-(DuckDB itself spills its joins and sorts to disk). The result is streamed
+What is held in memory: a single CSV with only a `filter` and `expr` columns
+is streamed (DuckDB scans the reader's batches once, as an Arrow stream).
+Any other transformed source holds its input files in memory as Arrow (DuckDB
+itself spills its joins and sorts to disk). The result is always streamed
 back batch by batch. Sources without transforms never come here; they stream.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -76,20 +79,30 @@ class TransformRun:
         try:
             for macro in MACROS:
                 con.execute(macro)
-            self._register_inputs(con)
-            final = self._compile(con)
+            stream = self._register_inputs(con)
+            final = self._compile(con, counts=stream is None)
+            if stream is not None:  # compiled against an empty table of the same shape; now the real rows
+                con.register("source", stream.reader())
             sql = f'SELECT * FROM {final}' + (f" LIMIT {int(self.limit)}" if self.limit is not None else "")
+            produced = 0
             try:
-                reader = con.sql(sql).to_arrow_reader(source.read.batch_rows)
-                for batch in reader:
+                for batch in con.sql(sql).to_arrow_reader(source.read.batch_rows):
+                    produced += batch.num_rows
                     yield _as_strings(batch)
             except duckdb.Error as exc:
                 raise TransformError(f"sources.{source.entity}", _short(exc)) from None
+            if stream is not None and self.limit is None:
+                self._note_filtered(stream.rows - produced)
         finally:
             con.close()
 
-    def _register_inputs(self, con: duckdb.DuckDBPyConnection) -> None:
+    def _register_inputs(self, con: duckdb.DuckDBPyConnection) -> _Stream | None:
+        """Register every input; a single CSV with only a filter and expressions is streamed (returned)."""
         source = self.source
+        if _streamable(source):
+            stream = _Stream(read_batches(source.file, source.read, self.log))
+            con.register("source", stream.empty())
+            return stream
         if source.rows:
             main = pa.Table.from_pandas(_inline_frame(source), preserve_index=False)
         else:
@@ -99,6 +112,13 @@ class TransformRun:
             con.register(name, self._read(path))
         for lookup in source.lookups:
             con.register(lookup.name, self._read(lookup.file))
+        return None
+
+    def _note_filtered(self, skipped: int) -> None:
+        if skipped:
+            self.rows_skipped += skipped * max(len(self.source.unpivot), 1)  # one per row it would have become
+            self.warnings.append(f"sources.{self.source.entity}.filter: {skipped} row(s) skipped by "
+                                 f"`{self.source.filter}`")
 
     def _read(self, path: Path) -> pa.Table:
         options = self.source.read
@@ -108,8 +128,11 @@ class TransformRun:
         frames = [pa.Table.from_pandas(f, preserve_index=False) for f in read_batches(path, options, self.log)]
         return _concat(frames)
 
-    def _compile(self, con: duckdb.DuckDBPyConnection) -> str:
-        """One view per stage, each bound on creation, so an error names the mapping entry that caused it."""
+    def _compile(self, con: duckdb.DuckDBPyConnection, counts: bool = True) -> str:
+        """One view per stage, each bound on creation, so an error names the mapping entry that caused it.
+
+        `counts=False` for a streamed source: it can be scanned once only, so filtered rows are counted after.
+        """
         source, entry = self.source, f"sources.{self.source.entity}"
         view = "source"
         if source.query:
@@ -122,13 +145,11 @@ class TransformRun:
             view = _view(con, f"lookup_{lookup.name}",
                          f"SELECT s.*, {taken} FROM {view} s LEFT JOIN ({first}) l ON {condition}",
                          f"{entry}.lookup.{lookup.name}")
-        rows_in = _count(con, view)
         if source.filter:
+            rows_in = _count(con, view) if counts else 0
             view = _view(con, "filtered", f"SELECT * FROM {view} WHERE ({source.filter})", f"{entry}.filter")
-            skipped = rows_in - _count(con, view)
-            if skipped:
-                self.rows_skipped += skipped * max(len(source.unpivot), 1)  # one per row it would have become
-                self.warnings.append(f"{entry}.filter: {skipped} row(s) skipped by `{source.filter}`")
+            if counts:
+                self._note_filtered(rows_in - _count(con, view))
         if source.unpivot:
             view = self._unpivot(con, view, entry)
         computed = {name: spec.expr for name, spec in source.columns.items() if spec.expr}
@@ -168,6 +189,37 @@ class TransformRun:
                                  f"{dedupe.keep}; e.g. row {', row '.join(examples)}")
         return _view(con, "deduped", f"SELECT * EXCLUDE (__rank, __kept_row) FROM {ranked} WHERE __rank = 1",
                      f"{entry}.dedupe")
+
+
+def _streamable(source: EntitySource) -> bool:
+    """One CSV (its batches share the header's columns) through stages that need a single pass."""
+    return (len(source.files) == 1 and not source.rows and (source.read.format or "csv") == "csv"
+            and not (source.query or source.lookups or source.unpivot or source.dedupe))
+
+
+class _Stream:
+    """The reader's batches as one Arrow stream DuckDB scans once, counting the rows it hands over."""
+
+    def __init__(self, frames: Iterator[pd.DataFrame]) -> None:
+        self._frames = frames
+        self._first = next(frames, None)
+        first = self._first if self._first is not None else pd.DataFrame(
+            {SOURCE_COLUMN: pd.Series([], dtype=TEXT_DTYPE), ROW_COLUMN: pd.array([], dtype=ROW_DTYPE)})
+        self.schema = pa.Schema.from_pandas(first, preserve_index=False)
+        self.rows = 0
+
+    def empty(self) -> pa.Table:
+        return self.schema.empty_table()
+
+    def reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(self.schema, self._batches())
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        if self._first is None:
+            return
+        for frame in itertools.chain([self._first], self._frames):
+            self.rows += len(frame)
+            yield from pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False).to_batches()
 
 
 def _with_bookkeeping(con: duckdb.DuckDBPyConnection, query: str, entry: str) -> str:

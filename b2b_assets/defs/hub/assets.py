@@ -47,7 +47,9 @@ def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
                 "rows_absent_from_export": load.absent_from_export,
                 "hub_rows": int(hub.hub.count(model.name)),
             },
+            # Counted in records (held, plus dangling references), not in sample rows.
             check_results=[check_result("references_resolved", problems, dg.AssetCheckSeverity.WARN,
+                                        failure_count=load.held + int(sum(load.dangling.values())),
                                         held=load.held, dangling=int(sum(load.dangling.values())))],
         )
 
