@@ -270,6 +270,9 @@ class _Parser:
         at = located(self.where, self.lines, entry)
         return MappingError(f"{at}: {entry}: {message}" if entry else f"{at}: {message}")
 
+    def record(self, entry: str, message: str) -> None:
+        self.problems += self.error(entry, message).problems
+
     def collect(self, function, *args):
         """Run one part of the parse; its problem is recorded and the parse goes on with the next part."""
         try:
@@ -362,10 +365,10 @@ def _parse_source(p: _Parser, name: str, spec: Any, defaults: dict, inbox: Path)
     dedupe = p.collect(_dedupe, p, spec, entry)
     match = str(spec.get("match_by_name", "true")).lower()
     if match not in TRUE_FALSE:
-        p.collect(_raise, p.error(f"{entry}.match_by_name", f"{match!r} is not true or false"))
+        p.record(f"{entry}.match_by_name", f"{match!r} is not true or false")
     for key in ("filter", "query"):
         if key in spec and not isinstance(spec[key], str):
-            p.collect(_raise, p.error(f"{entry}.{key}", "expected one SQL text"))
+            p.record(f"{entry}.{key}", "expected one SQL text")
     if len(p.problems) > problems_before:
         raise MappingError([])  # already recorded, one by one
     return EntitySource(
@@ -374,10 +377,6 @@ def _parse_source(p: _Parser, name: str, spec: Any, defaults: dict, inbox: Path)
         match_by_name=TRUE_FALSE.get(match, True), filter=spec.get("filter"), lookups=lookups, unpivot=unpivot,
         dedupe=dedupe, origin=p.where,
     )
-
-
-def _raise(error: MappingError) -> None:
-    raise error
 
 
 def _file_format(p: _Parser, spec: dict, file: Path, entry: str) -> None:
