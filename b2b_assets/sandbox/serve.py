@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from b2b_assets.sandbox.partner_api import PartnerApiSandbox
-from b2b_assets.sandbox.squizz import SquizzSandbox
+from b2b_assets.sandbox.partner.api import PartnerApiSandbox
+from b2b_assets.sandbox.squizz.platform_api import SquizzSandbox
 from b2b_assets.sandbox.wire import Request, Response, error_response, json_response
 
 logger = logging.getLogger("b2b_assets.sandbox")
