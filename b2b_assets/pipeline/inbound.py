@@ -27,6 +27,7 @@ class StageResult:
     rows_skipped: int = 0  # left out on purpose by the mapping's filter or dedupe
     issues: pd.DataFrame = field(default_factory=empty_issues)
     warnings: list[str] = field(default_factory=list)
+    look_alike_keys: int = 0  # keys differing from an earlier key only in case or spacing (see the warnings)
     report_path: Path | None = None
     skipped: str | None = None  # why nothing was read (no file in the inbox)
     not_mapped: bool = False  # the mapping does not name this entity: a partial export, nothing to sync
@@ -75,6 +76,7 @@ def stage_entity(name: str, mapping: Mapping, store: Store, staging: Path, repor
             result.rows_refused += prepared.rows_refused
             result.rows_skipped += prepared.rows_skipped
             result.warnings += prepared.warnings
+            result.look_alike_keys += prepared.look_alike_keys
             if not prepared.issues.empty:
                 issues.append(prepared.issues)
     except BaseException:

@@ -21,6 +21,7 @@ this is that layer. One YAML file describes every inbound source::
           payment_type_ids: {from: PayTypes, split: ","}   # list fields: split, re-joined with "|"
           organization_name: {expr: "trim(Name1) || ' ' || trim(Name2)"}   # a DuckDB SQL expression
         constants: {currency: EUR}   # a fixed value; always wins over a same-named source column
+        keys_case_insensitive: true  # optional: keys (and references) upper-cased, so c-1 and C-1 are one record
       locations:
         api: locations           # read from the partner GET API (seed 000 shape) instead of a file
       price_levels:
@@ -64,7 +65,7 @@ USERS_KEYS = ("user", "organization")
 API_ENTITIES = ("organizations", "locations", "users")  # what the seed-000 partner API serves
 DEFAULT_BATCH_ROWS = 100_000
 SOURCE_KEYS = {"file", "api", "rows", "query", "tables", "format", "delimiter", "encoding", "batch_rows", "columns",
-               "constants", "match_by_name", "filter", "lookup", "unpivot", "dedupe"}
+               "constants", "match_by_name", "filter", "lookup", "unpivot", "dedupe", "keys_case_insensitive"}
 TRUE_FALSE = {"true": True, "yes": True, "false": False, "no": False}
 
 
@@ -163,6 +164,7 @@ class EntitySource:
     def input_files(self) -> tuple[Path, ...]:
         """Every inbox file this source reads."""
         return (*self.files, *self.tables.values(), *(lookup.file for lookup in self.lookups))
+    keys_case_insensitive: bool = False  # False: C-1 and c-1 are two records (and are reported as look-alikes)
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,7 @@ def parse_mapping(document: Any, origin: str | Path | None = None, base_dir: Pat
     inbox = base_dir / str(document.get("inbox", "."))
     defaults = document.get("defaults", {}) or {}
     _expect_dict(p, defaults, "defaults")
-    p.collect(_no_unknown, p, defaults, {"encoding", "delimiter", "batch_rows"}, "defaults")
+    p.collect(_no_unknown, p, defaults, {"encoding", "delimiter", "batch_rows", "keys_case_insensitive"}, "defaults")
     settings = p.collect(_settings, p, document) or Settings()
 
     sources_doc = document.get("sources", {}) or {}
@@ -363,9 +365,9 @@ def _parse_source(p: _Parser, name: str, spec: Any, defaults: dict, inbox: Path)
     unpivot = p.collect(_unpivot, p, entity, spec, entry, columns, constants) or {}
     lookups = tuple(p.collect(_lookups, p, spec, entry, inbox) or ())
     dedupe = p.collect(_dedupe, p, spec, entry)
-    match = str(spec.get("match_by_name", "true")).lower()
-    if match not in TRUE_FALSE:
-        p.record(f"{entry}.match_by_name", f"{match!r} is not true or false")
+    match_by_name = _flag(p, spec.get("match_by_name", "true"), f"{entry}.match_by_name")
+    case_insensitive = _flag(p, spec.get("keys_case_insensitive", defaults.get("keys_case_insensitive", "false")),
+                             f"{entry}.keys_case_insensitive")
     for key in ("filter", "query"):
         if key in spec and not isinstance(spec[key], str):
             p.record(f"{entry}.{key}", "expected one SQL text")
@@ -374,9 +376,17 @@ def _parse_source(p: _Parser, name: str, spec: Any, defaults: dict, inbox: Path)
     return EntitySource(
         entity=name, file=files[0] if files else None, files=files, api=api, read=read, columns=columns,
         constants=constants, rows=rows, row_lines=row_lines, query=spec.get("query"), tables=tables,
-        match_by_name=TRUE_FALSE.get(match, True), filter=spec.get("filter"), lookups=lookups, unpivot=unpivot,
-        dedupe=dedupe, origin=p.where,
+        match_by_name=match_by_name, filter=spec.get("filter"), lookups=lookups, unpivot=unpivot,
+        dedupe=dedupe, origin=p.where, keys_case_insensitive=case_insensitive,
     )
+
+
+def _flag(p: _Parser, value: Any, entry: str) -> bool:
+    """A true/false option; a wrong value is recorded and read as the default."""
+    text = str(value).lower()
+    if text not in TRUE_FALSE:
+        p.record(entry, f"{value!r} is not true or false")
+    return TRUE_FALSE.get(text, False)
 
 
 def _file_format(p: _Parser, spec: dict, file: Path, entry: str) -> None:

@@ -75,6 +75,7 @@ def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
             "rows_refused": result.rows_refused,
             "rows_skipped": result.rows_skipped,
             "source": result.source,
+            "rows_look_alike_keys": result.look_alike_keys,  # keys like an earlier one but for case or spacing
         }
         if result.report_path:
             metadata["quarantine_report"] = dg.MetadataValue.path(str(result.report_path))
