@@ -36,11 +36,6 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     precision: tuple[int, int] | None = None  # DECIMAL (digits, scale): 14.4 unless the seed says otherwise
 
-    @property
-    def max_abs(self) -> float | None:
-        """Largest magnitude a DECIMAL(p, s) column holds (10 ** (p - s), exclusive)."""
-        return None if self.precision is None else 10.0 ** (self.precision[0] - self.precision[1])
-
 
 @dataclass(frozen=True)
 class PayloadReference:
