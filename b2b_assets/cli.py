@@ -67,7 +67,8 @@ def _embedded_sandboxes():
         return nullcontext()
     from b2b_assets.sandbox.serve import start_sandboxes
 
-    return start_sandboxes(state_dir=settings.state_dir() / "sandbox", port=settings.SANDBOX_PORT)
+    return start_sandboxes(state_dir=settings.state_dir() / "sandbox", port=settings.SANDBOX_PORT,
+                           ftp_port=settings.SANDBOX_FTP_PORT)
 
 
 def _run_config(dry_run: bool, full_refresh: bool) -> dict:
@@ -100,12 +101,14 @@ def _asset_metadata(result: dg.ExecuteInProcessResult) -> list[tuple[str, dict, 
 def print_summary(result: dg.ExecuteInProcessResult) -> None:
     """One line per asset, the checks that did not pass, then totals per area and per target."""
     targets = {t.name: t for t in _targets()}
+    # Asset key -> the target it belongs to (two targets may share a prefix: joor/connections, joor/customer_sync_file).
+    owners = {f"{t.key_prefix}/{o.name}": t.name for t in targets.values() for o in t.objects}
     totals = {area: dict.fromkeys(keys, 0) for area, keys in INBOUND_KEYS.items()}
     totals.update({name: dict.fromkeys(TARGET_KEYS, 0) for name in targets})
     failed_targets: set[str] = set()
     rows = []
     for name, values, failed in _asset_metadata(result):
-        area = name.split("/", 1)[0]
+        area = owners.get(name, name.split("/", 1)[0])
         keys = INBOUND_KEYS.get(area, SHOWN_TARGET_KEYS if area in targets else ())
         shown = [k for k in keys if k in values and (values[k] or k not in OPTIONAL_KEYS)]
         text = "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in shown)
@@ -176,7 +179,7 @@ def dev() -> int:
     with ExitStack() as stack:
         if _uses_sandboxes() and not _sandbox_running():
             server = subprocess.Popen([sys.executable, "-m", "b2b_assets.sandbox.serve", "--port",
-                                       str(settings.SANDBOX_PORT), "--state-dir", str(settings.state_dir() / "sandbox")])
+                                       str(settings.SANDBOX_PORT), "--ftp-port", str(settings.SANDBOX_FTP_PORT), "--state-dir", str(settings.state_dir() / "sandbox")])
             stack.callback(server.terminate)
         command = [sys.executable, "-m", "dagster", "dev", "-w", str(settings.REPO_ROOT / "workspace.yaml")]
         return subprocess.call(command, cwd=settings.REPO_ROOT)
