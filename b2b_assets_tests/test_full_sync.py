@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
+from dagster._serdes import serialize_value
 
 from b2b_assets.definitions import defs
 from b2b_assets.defs.erp.assets import erp_assets
@@ -28,7 +31,8 @@ from b2b_assets.defs.targets.factory import build_target_assets
 from b2b_assets.model import ENTITIES
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.store import Store
-from b2b_assets.targets.squizz.import_types import IMPORT_TYPES
+from b2b_assets.store.tables import sync_ledger
+from b2b_assets.targets.squizz.import_types import IMPORT_TYPES, import_type
 from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
 
 REPO = Path(__file__).resolve().parent.parent
@@ -209,3 +213,34 @@ def test_wrong_squizz_credentials_fail_at_session_creation_and_the_secret_stays_
         assert secret not in str(instance.get_run_by_id(result.run_id).run_config)
     assert sandboxes.squizz.stats()["tokens_spent"] == 0
     assert all(not sandboxes.squizz.records(spec.type_id) for spec in IMPORT_TYPES)
+
+
+def test_secrets_a_vendor_echoes_stay_out_of_the_event_log_reports_ledger_and_logs(workspace, sandboxes, tmp_path, caplog):
+    """A vendor reply echoing the session id and password (the sandbox's `echo_secrets` fault).
+
+    A `reject` rule makes one taxcode's reply a failure whose message the sync keeps (ledger,
+    problems report, asset check, event log): each must show the masked echo, never a secret.
+    """
+    password, rejected, unmasked_session = "sandbox-password", "GST", re.compile(r"session_id=(?!\*\*\*)")
+    caplog.set_level(logging.DEBUG)
+    sandboxes.squizz.set_faults({"echo_secrets": True, "reject": [{"import_type_id": import_type("taxcodes").type_id,
+                                                                   "key": rejected}]})
+    taxcodes = [a for a in [*erp_assets, *hub_assets, *squizz_assets] if a.key.path[-1] == "taxcodes"]
+    url = f"sqlite:///{tmp_path}/hub.sqlite"
+    with dg.instance_for_test() as instance:
+        result = run_sync(url, sandboxes, instance, taxcodes)
+        # As stored: the serialized records, metadata tables and all.
+        event_log = "\n".join(serialize_value(record) for record in instance.all_logs(result.run_id))
+    assert result.success
+
+    reports = "\n".join(path.read_text(encoding="utf-8") for path in (tmp_path / "reports").rglob("squizz_*.csv"))
+    with Store(url).engine.connect() as connection:
+        ledger = "\n".join(str(error) for error in connection.execute(sa.select(sync_ledger.c.last_error)).scalars())
+    logs = "\n".join(record.getMessage() for record in caplog.records)
+    assert rejected in reports and "session_id=***, api_org_pw=***" in reports
+    assert "session_id=***, api_org_pw=***" in ledger
+    assert "session_id=***, api_org_pw=***" in event_log  # the asset check's sample of problems
+    for name, text in {"event log": event_log, "reports": reports, "ledger": ledger, "logs": logs}.items():
+        assert password not in text, name
+        assert not unmasked_session.search(text), name
+        assert not re.search(r"/(import_esd|validate_session|destroy_session)/[0-9a-f]{32}", text), name

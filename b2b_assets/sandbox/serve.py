@@ -31,8 +31,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from b2b_assets.sandbox.joor import JoorSandbox
 from b2b_assets.sandbox.joor_ftp import JoorFtpSandbox
-from b2b_assets.sandbox.partner_api import PartnerApiSandbox
-from b2b_assets.sandbox.squizz import SquizzSandbox
+from b2b_assets.sandbox.partner.api import PartnerApiSandbox
+from b2b_assets.sandbox.squizz.platform_api import SquizzSandbox
 from b2b_assets.sandbox.wire import Request, Response, error_response, json_response
 
 logger = logging.getLogger("b2b_assets.sandbox")

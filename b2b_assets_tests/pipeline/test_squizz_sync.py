@@ -231,7 +231,8 @@ def test_first_sync_sends_everything_and_second_sync_sends_nothing(env: Env):
 
 def test_changed_products_and_prices_send_only_the_changes(env: Env):
     env.full_sync()
-    before = records_by_type(env.stats())
+    first = env.stats()
+    before = records_by_type(first)
 
     products = env.inbox / "products.jsonl"
     lines = products.read_text(encoding="utf-8").splitlines()
@@ -263,8 +264,13 @@ def test_changed_products_and_prices_send_only_the_changes(env: Env):
     assert reports["products"].counts["changed"] == 1
     assert reports["price_level_unit_prices"].counts["changed"] == 5
 
-    growth = records_by_type(env.stats()) - before
+    stats = env.stats()
+    growth = records_by_type(stats) - before
     assert growth == Counter({SPECS["products"].type_id: 1, SPECS["price_level_unit_prices"].type_id: 5})
+    # What the platform received for the delta: INCREMENT documents (COMPLETE would deactivate the rest).
+    delta = stats["imports"][len(first["imports"]):]
+    assert [(i["import_type_id"], i["dataTransferMode"], i["version"]) for i in delta] == [
+        (SPECS["products"].type_id, "INCREMENT", 1.5), (SPECS["price_level_unit_prices"].type_id, "INCREMENT", 1.5)]
 
     stored = {r["keyProductID"]: r for r in env.records("products")}
     assert stored["KT-1002"]["name"] == record["name"]

@@ -257,10 +257,14 @@ def test_field_tables_are_enforced(squizz, import_type_id, record, extra_fields,
     assert reason in reply["message"]
 
 
-def test_unlisted_fields_are_ignored_rather_than_checked(squizz):
-    record = {"keyTaxcodeID": "T", "taxcodeLabel": "x" * 500}
+def test_unlisted_fields_are_checked_but_not_saved(squizz):
+    too_long = {"keyTaxcodeID": "T", "taxcodeLabel": "x" * 500}
+    reply = squizz.import_esd(TAXCODES, esd([too_long], "keyTaxcodeID"))
+    assert result_code(reply) == "SERVER_ERROR_ESD_DOCUMENT_UNSUCCESSFUL"
+    assert reply["message"] == "record 0 (keyTaxcodeID=T): taxcodeLabel is longer than 80 characters"
 
-    assert_imported(squizz.import_esd(TAXCODES, esd([record], "keyTaxcodeID")))
+    fitting = {"keyTaxcodeID": "T", "taxcodeLabel": "Goods"}
+    assert_imported(squizz.import_esd(TAXCODES, esd([fitting], "keyTaxcodeID")))
     assert "taxcodeLabel" not in squizz.records(TAXCODES)[0]
 
 
@@ -268,7 +272,7 @@ def location_document(records: list[dict], stock_fields: str | None = "keyProduc
     configs = {"dataFieldsLocation": "keyLocationID,locationName,locationType,latitude,longitude"}
     if stock_fields:
         configs["dataFieldsLocationStock"] = stock_fields
-    return {"dataTransferMode": mode, "configs": configs, "dataRecords": records}
+    return {"dataTransferMode": mode, "totalDataRecords": len(records), "configs": configs, "dataRecords": records}
 
 
 @pytest.mark.parametrize(
@@ -288,7 +292,7 @@ def test_location_fields_are_enforced(squizz, record, reason):
 
 
 def test_locations_use_their_own_field_configs(squizz):
-    plain = {"dataTransferMode": "INCREMENT", "configs": {"dataFields": "keyLocationID"}, "dataRecords": [{"keyLocationID": "L"}]}
+    plain = esd([{"keyLocationID": "L"}], "keyLocationID")
     assert result_code(squizz.import_esd(LOCATIONS, plain)) == "SERVER_ERROR_ESD_DOCUMENT_HEADER_MISSING_ATTRIBUTES"
 
     with_stock = location_document([{"keyLocationID": "L", "productStock": [{"keyProductID": "P", "qtyAvailable": 1}]}], stock_fields=None)

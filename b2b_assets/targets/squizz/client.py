@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from b2b_assets.targets.squizz import log_redaction
 from b2b_assets.targets.squizz.envelope import build_document, encode_document
 from b2b_assets.targets.squizz.errors import (
     RETRYABLE_CODES,
@@ -76,6 +77,7 @@ class SquizzClient:
         self._api_key = api_key
         self._api_password = api_password
         self._session_id: str | None = None
+        log_redaction.install()
         self._http = requests.Session()
         adapter = HTTPAdapter(max_retries=retry if retry is not None else default_retry())
         self._http.mount("http://", adapter)
@@ -194,9 +196,10 @@ class SquizzClient:
             if response.status_code in RETRY_STATUSES:
                 raise SquizzRetryableError(code, what, "SQUIZZ kept failing after the transport retries")
             raise SquizzFatalError(code, what, f"unexpected reply to {action.split('/')[0]}")
+        # A platform may echo the password or session id in its message, on success as on failure.
+        reply = replace(reply, message=self._redact(reply.message, secrets))
         if not reply.ok:
-            raise error_for(reply.code, self._redact(reply.message, secrets),
-                            credential_env_names=self.credential_env_names)
+            raise error_for(reply.code, reply.message, credential_env_names=self.credential_env_names)
         return reply
 
     def _redact(self, text: str, extra: Sequence[str] = ()) -> str:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-ESD_VERSION = "1.5"  # what the vendor's libraries send (the seed's examples show 1.3)
+ESD_VERSION = 1.5  # a number, as the vendor's libraries send it (a Java double; the seed's examples show 1.3)
 TRANSFER_MODES = ("INCREMENT", "INCREMENT_AVAILABLE", "COMPLETE")
 LOCATIONS_TYPE_ID = 23  # the one type whose configs name the record and nested-stock fields separately
 

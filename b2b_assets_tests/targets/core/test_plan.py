@@ -64,6 +64,7 @@ def test_rejected_records_are_retried_and_held_ones_wait_with_their_reason(ledge
     held = pd.Series({"C": "keyTaxcodeID 'X' is not yet at the target's taxcodes"})
     result = plan("squizz", "products", current, ledger.load("squizz", "products"), held_reasons=held)
     assert list(result.keys("changed")) == ["B"]  # same payload, but never confirmed: resent
+    assert list(result.keys("held")) == ["C"]  # first, so a record not held fails here, not on its reason
     assert result.records.set_index("record_key").loc["C", "reason"].startswith("keyTaxcodeID")
 
 

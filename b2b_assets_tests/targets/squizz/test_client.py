@@ -202,10 +202,38 @@ def test_every_import_type_maps_and_imports_in_dependency_order(sandbox):
     assert {int(k) for k in counts} == {spec.type_id for spec in IMPORT_TYPES}
     products = stored(sandbox, import_type("products").type_id, "keyProductID")
     assert len(products["P1"]["sellUnits"]) == 2
+    # What the sandbox received: the envelope the vendor's libraries send, a delta as INCREMENT.
+    received = {(i["version"], i["dataTransferMode"], i["result_code"]) for i in sandbox.squizz.stats()["imports"]}
+    assert received == {(1.5, "INCREMENT", "SERVER_SUCCESS")}
     # Imported in reference order, so the platform could assign every reference.
     unassigned = {spec.name: [r["unassigned_references"] for r in stored_records(sandbox, spec.type_id)
                               if r.get("unassigned_references")] for spec in IMPORT_TYPES}
     assert not any(unassigned.values()), unassigned
+
+
+def test_a_reply_echoing_the_session_id_and_password_is_shown_redacted(sandbox, caplog):
+    typo = "typed-wrong-5e1f0c"
+    caplog.set_level(logging.DEBUG)
+    # The dropped connection makes urllib3 log a retry warning naming the URL, session id included.
+    admin("POST", sandbox, "faults", {"echo_secrets": True, "reject": [{"import_type_id": 1, "key": "BAD"}],
+                                      "sequence": ["drop"]})
+    client = make_client(sandbox)
+    accepted = client.import_esd(1, [TAXCODE], TAXCODE_FIELDS)
+    session_id = client._session_id
+    with pytest.raises(SquizzDocumentRejected) as refused:
+        client.import_esd(1, [{**TAXCODE, "keyTaxcodeID": "BAD"}], TAXCODE_FIELDS)
+    client.close()
+    with make_client(sandbox, password=typo) as mistyped, pytest.raises(SquizzFatalError) as refused_login:
+        mistyped.create_session()
+
+    assert any("Retrying" in record.getMessage() for record in caplog.records)
+    assert "session_id=***, api_org_pw=***" in refused.value.vendor_message  # the echo arrived, masked
+    assert "api_org_pw=***" in refused_login.value.vendor_message
+    shown = [accepted.message, *(text for error in (refused.value, refused_login.value)
+                                 for text in (str(error), repr(error), error.vendor_message))]
+    shown += [record.getMessage() for record in caplog.records]
+    for text in shown:
+        assert session_id not in text and PASSWORD not in text and typo not in text, text
 
 
 def test_secrets_stay_out_of_the_repr_and_errors_even_when_the_sandbox_is_unreachable():

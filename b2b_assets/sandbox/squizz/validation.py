@@ -6,9 +6,14 @@ that fails its type's field table, one self-contained entry per problem:
 
     record 3 (keyProductID=P-1): price must be greater than 0
 
-Record indexes count from 0, as in `dataRecords[3]`. Which fields are checked follows the
-`dataFields` semantics: key and mandatory fields always (a record cannot exist without
-them), other fields only when the upload lists them, since unlisted fields are ignored.
+Record indexes count from 0, as in `dataRecords[3]`. Every field a record carries is
+checked against its table, whether or not `dataFields` lists it (the list decides what is
+saved, not what may be malformed), and key and mandatory fields are checked even when
+absent. A field the table lacks is refused rather than ignored, in the record and in its
+nested lists alike.
+
+The header must be exact too: duplicate JSON keys are malformed JSON, and
+`totalDataRecords` is required and must count `dataRecords`.
 """
 
 from __future__ import annotations
@@ -17,14 +22,16 @@ import gzip
 import json
 import math
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from b2b_assets.sandbox.esd_types import (
+from b2b_assets.sandbox.squizz.import_types import (
     DECIMAL,
     ENUM,
+    EPOCH_MS,
     INTEGER_LIST,
     LONG_INTEGER,
     RECORD_LIST,
@@ -33,13 +40,17 @@ from b2b_assets.sandbox.esd_types import (
     FieldSpec,
     ImportType,
 )
-from b2b_assets.sandbox.squizz_codes import ResultCode
+from b2b_assets.sandbox.squizz.result_codes import ResultCode
 from b2b_assets.sandbox.wire import AdminRequestError
 
 TRANSFER_MODES = ("COMPLETE", "INCREMENT", "INCREMENT_AVAILABLE")
-REQUIRED_HEADER = ("dataTransferMode", "dataRecords", "configs")
+REQUIRED_HEADER = ("dataTransferMode", "totalDataRecords", "dataRecords", "configs")
 MAX_REPORTED_PROBLEMS = 50
 LONG_INTEGER_RANGE = (-(2**63), 2**63 - 1)
+# Dates the platform takes: 1970-01-01T00:00:00Z up to, not including, 2100-01-01T00:00:00Z.
+EPOCH_MS_RANGE = (0, 4_102_444_800_000 - 1)
+# Fields that belong to another import type, and where they go instead.
+MISPLACED_FIELDS = {("price_level_unit_prices", "quantity"): "quantity breaks are import type 6"}
 
 
 class ImportRejected(Exception):
@@ -61,6 +72,7 @@ class EsdDocument:
 
     import_type: ImportType
     mode: str
+    version: Any
     records: list[Any]
     listed: frozenset[str]
     nested_listed: frozenset[str] | None
@@ -136,6 +148,11 @@ def read_document(import_type: ImportType, content_type: str, content_encoding: 
         raise ImportRejected(ResultCode.HEADER_MALFORMED, f"dataTransferMode must be one of {', '.join(TRANSFER_MODES)}, not {mode!r}")
     if not isinstance(records, list):
         raise ImportRejected(ResultCode.HEADER_MALFORMED, "dataRecords must be a list")
+    total = document["totalDataRecords"]
+    if not isinstance(total, int) or isinstance(total, bool) or total != len(records):
+        raise ImportRejected(
+            ResultCode.HEADER_MALFORMED, f"totalDataRecords is {total!r} but dataRecords holds {len(records)} records"
+        )
     if not isinstance(configs, dict):
         raise ImportRejected(ResultCode.HEADER_MALFORMED, "configs must be an object")
     listed = _listed_fields(configs, import_type.fields_config, import_type.fields, import_type.name, required=True)
@@ -152,20 +169,19 @@ def read_document(import_type: ImportType, content_type: str, content_encoding: 
     price_groups = _price_groups(document.get("priceGroups")) if import_type.price_group_member_type else {}
     if not records:
         raise ImportRejected(ResultCode.NO_RECORD, "the document contains no records")
-    return EsdDocument(import_type, mode, records, listed, nested_listed, price_groups)
+    return EsdDocument(import_type, mode, document.get("version"), records, listed, nested_listed, price_groups)
 
 
 def record_problems(document: EsdDocument, rules: Iterable[RejectionRule] = ()) -> list[str]:
     """Every problem of every record, as `record N (key): reason` entries."""
     import_type = document.import_type
     rules = [rule for rule in rules if rule.import_type_id == import_type.type_id]
-    checked = _checked_fields(document)
     problems = []
     for index, record in enumerate(document.records):
         if not isinstance(record, dict):
             problems.append(f"record {index}: is not a JSON object")
             continue
-        reasons = _record_reasons(document, checked, record)
+        reasons = _record_reasons(document, record)
         reasons += [f"{rule.code}: {rule.message}" for rule in rules if rule.matches(import_type, record)]
         key = import_type.display_key(record)
         label = f"record {index} ({key})" if key else f"record {index}"
@@ -195,8 +211,16 @@ def _decode_json(raw: bytes) -> Any:
     def refuse_constant(name: str) -> Any:
         raise ValueError(f"{name} is not JSON")
 
+    def refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        # Parsers disagree on which of two equal keys wins; the platform does not guess.
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            duplicate = next(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+            raise ValueError(f"duplicate key {duplicate!r}")
+        return obj
+
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=refuse_constant)
+        return json.loads(raw.decode("utf-8"), parse_constant=refuse_constant, object_pairs_hook=refuse_duplicate_keys)
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ImportRejected(ResultCode.JSON_MALFORMED, f"the body is not valid JSON: {exc}") from None
 
@@ -233,38 +257,9 @@ def _price_groups(value: Any) -> dict[str, list[str]]:
     return value
 
 
-@dataclass(frozen=True)
-class _CheckedFields:
-    """Which fields of each record a document's checks cover, worked out once per document."""
-
-    top_level: list[tuple[str, FieldSpec]]
-    nested: list[tuple[str, FieldSpec, list[tuple[str, FieldSpec]]]]
-
-
-def _checked_fields(document: EsdDocument) -> _CheckedFields:
+def _record_reasons(document: EsdDocument, record: Mapping[str, Any]) -> list[str]:
     import_type = document.import_type
-    top_level, nested = [], []
-    for name, spec in import_type.fields.items():
-        if spec.kind == RECORD_LIST:
-            managed = document.managed_nested_fields(name)
-            if managed is not None:
-                entry_fields = [(n, s) for n, s in spec.nested.items() if s.mandatory or n in managed]
-                nested.append((name, spec, entry_fields))
-        elif name in import_type.key or spec.mandatory or name in document.listed or name == "drop":
-            top_level.append((name, spec))
-    return _CheckedFields(top_level, nested)
-
-
-def _record_reasons(document: EsdDocument, checked: _CheckedFields, record: Mapping[str, Any]) -> list[str]:
-    import_type = document.import_type
-    reasons = []
-    for name, spec in checked.top_level:
-        reason = _value_reason(name, spec, record.get(name))
-        if reason:
-            reasons.append(reason)
-    for name, spec, entry_fields in checked.nested:
-        if record.get(name) is not None:
-            reasons += _nested_reasons(name, record[name], entry_fields)
+    reasons = _fields_reasons("", import_type.fields, record, import_type.name)
     for group in import_type.one_of:
         if all(_is_blank(record.get(name)) for name in group):
             reasons.append(f"{' or '.join(group)} is mandatory")
@@ -274,15 +269,31 @@ def _record_reasons(document: EsdDocument, checked: _CheckedFields, record: Mapp
     return reasons
 
 
-def _nested_reasons(name: str, entries: Any, entry_fields: list[tuple[str, FieldSpec]]) -> list[str]:
+def _fields_reasons(prefix: str, specs: Mapping[str, FieldSpec], record: Mapping[str, Any], owner: str) -> list[str]:
+    """Why a record (or a nested entry, named by `prefix`) does not fit its field table."""
+    reasons = []
+    for name, value in record.items():
+        spec = specs.get(name)
+        if spec is None:
+            hint = MISPLACED_FIELDS.get((owner, name))
+            reasons.append(f"{prefix}{name} is not a field of {owner}" + (f" ({hint})" if hint else ""))
+        elif spec.kind == RECORD_LIST:
+            if value is not None:
+                reasons += _nested_reasons(name, value, spec.nested)
+        else:
+            reason = _value_reason(prefix + name, spec, value)
+            if reason:
+                reasons.append(reason)
+    reasons += [f"{prefix}{name} is mandatory" for name, spec in specs.items() if spec.mandatory and name not in record]
+    return reasons
+
+
+def _nested_reasons(name: str, entries: Any, specs: Mapping[str, FieldSpec]) -> list[str]:
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         return [f"{name} must be a list of records"]
     reasons = []
     for position, entry in enumerate(entries):
-        for field_name, field_spec in entry_fields:
-            reason = _value_reason(f"{name}[{position}].{field_name}", field_spec, entry.get(field_name))
-            if reason:
-                reasons.append(reason)
+        reasons += _fields_reasons(f"{name}[{position}].", specs, entry, name)
     return reasons
 
 
@@ -324,6 +335,15 @@ def _check_long_integer(name: str, spec: FieldSpec, value: Any) -> str | None:
     return _bounds_reason(name, spec, value)
 
 
+def _check_epoch_ms(name: str, spec: FieldSpec, value: Any) -> str | None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return f"{name} must be a whole number of milliseconds since 1970-01-01"
+    low, high = EPOCH_MS_RANGE
+    if not low <= value <= high:
+        return f"{name} must be an epoch-milliseconds date from 1970 up to 2100"
+    return None
+
+
 def _check_enum(name: str, spec: FieldSpec, value: Any) -> str | None:
     # An optional enum whose default is the empty string (referenceType) may be sent empty.
     if value == "" and spec.default == "":
@@ -352,6 +372,7 @@ _KIND_CHECKS = {
     STRING: _check_string,
     DECIMAL: _check_decimal,
     LONG_INTEGER: _check_long_integer,
+    EPOCH_MS: _check_epoch_ms,
     ENUM: _check_enum,
     STRING_LIST: _check_string_list,
     INTEGER_LIST: _check_integer_list,

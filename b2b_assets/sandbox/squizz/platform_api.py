@@ -7,6 +7,11 @@ API routes (the vendor's, under `/squizz/rest/1/org`):
     GET  destroy_session/{session_id}
     POST import_esd/{session_id}?import_type_id=N   body: ESD JSON, optionally gzip
 
+create_session takes only a form-encoded body (`application/x-www-form-urlencoded`, as the
+vendor's libraries send it) that asks for the action with `create_session=Y`; anything
+else is `SERVER_ERROR_INVALID_API_ACTION`, before the credentials are looked at (nothing
+public says which code the platform uses here: this is the sandbox's assumption).
+
 Failures come back as HTTP 200 with the failure in the body, as the platform does. Session
 replies are flat (`result`, `result_code`, `result_message`, `api_version`, `session_id`,
 `session_valid`). Import replies use the ESD shape
@@ -15,12 +20,14 @@ the sandbox is configured for the flat shape, so clients can be tested against b
 
 import_esd checks, in order (the first that fails decides the result code):
 injected transport fault → session → import type → busy / max imports running (when
-configured) → Content-Type → gzip and JSON → ESD header → records (field tables and
-rejection rules) → trading tokens. Only then is the document applied (see `esd_import`
-for upsert, dataFields, COMPLETE/INCREMENT, drop and reference rules); a rejected document
-changes nothing and costs nothing. Every record of an applied document costs
-`token_cost` tokens (per type via `token_cost_by_type`), including records stored
-without a reference or not stored for a missing key reference: they were imported.
+configured) → Content-Type → gzip and JSON (duplicate keys are malformed) → ESD header
+(`totalDataRecords` must count the records) → records (every field a record carries
+against its table, unknown fields refused, and rejection rules) → trading tokens. Only
+then is the document applied (see `org_data` for upsert, dataFields, COMPLETE/INCREMENT,
+drop and reference rules); a rejected document changes nothing and costs nothing. Every
+record of an applied document costs `token_cost` tokens (per type via
+`token_cost_by_type`), including records stored without a reference or not stored for a
+missing key reference: they were imported.
 
 References follow the seed ("a reference to something not yet imported is not assigned"):
 the record is stored, the unknown reference is stored as null (unknown ids are left out of
@@ -33,17 +40,21 @@ entry in `stats` lists it under `unassigned`. The import still succeeds.
 Admin routes (the sandbox's own, under `/squizz/_admin`, JSON in and out):
 
     POST reset                  drop all records, sessions, stats; restore start-up settings
-    POST faults / GET faults    transport faults (see `faults`) plus `reject` rules
+    POST faults / GET faults    transport faults (see `faults`), `reject` rules, and
+                                `echo_secrets`: replies echo the session id and API password
+                                in their message, as a careless platform might
     POST config / GET config    reply_shape, token_balance, token_cost, token_cost_by_type,
                                 session_ttl_seconds, busy_next, max_imports_running_next
     POST invalidate_sessions
     GET  records/{import_type_id}
-    GET  stats
+    GET  stats                  tokens, counts, and per import what was received (type,
+                                `version`, `dataTransferMode`, records) and its result code
 
 Sessions expire `session_ttl_seconds` after their last use and do not survive a restart;
 records, price groups and the import ledger do (when `state_dir` is given). The token
 balance is a setting, not state: a restarted sandbox starts from its configured balance.
-The API credentials are never echoed: not in replies, read-back, stats or logs.
+The API credentials are never echoed (not in replies, read-back, stats or logs) unless
+the `echo_secrets` fault asks for it, to test that clients redact what a vendor echoes.
 """
 
 from __future__ import annotations
@@ -60,9 +71,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from b2b_assets.sandbox.esd_import import OrgData, key_from_text, key_text
-from b2b_assets.sandbox.esd_types import IMPORT_TYPES
-from b2b_assets.sandbox.esd_validation import (
+from b2b_assets.sandbox.faults import FaultInjector
+from b2b_assets.sandbox.squizz.import_types import IMPORT_TYPES
+from b2b_assets.sandbox.squizz.org_data import OrgData, key_from_text, key_text
+from b2b_assets.sandbox.squizz.result_codes import ResultCode
+from b2b_assets.sandbox.squizz.validation import (
     EsdDocument,
     ImportRejected,
     RejectionRule,
@@ -71,8 +84,6 @@ from b2b_assets.sandbox.esd_validation import (
     record_problems,
     summarize_problems,
 )
-from b2b_assets.sandbox.faults import FaultInjector
-from b2b_assets.sandbox.squizz_codes import ResultCode
 from b2b_assets.sandbox.state_store import StateStore
 from b2b_assets.sandbox.wire import (
     AdminRequestError,
@@ -152,6 +163,7 @@ class SquizzSandbox:
         self._lock = threading.RLock()
         self._faults = FaultInjector(FAULT_ROUTES, default_apply_to=("import_esd",))
         self._rejection_rules: tuple[RejectionRule, ...] = ()
+        self._echo_secrets = False
         self._sessions: dict[str, float] = {}
         self._store = StateStore(Path(state_dir) / "squizz.sqlite3" if state_dir is not None else None)
         self._data, self._ledger = self._load()
@@ -177,17 +189,25 @@ class SquizzSandbox:
             return self._settings_json()
 
     def set_faults(self, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """Replace transport faults and `reject` rules; unspecified settings reset to none."""
+        """Replace transport faults, `reject` rules and `echo_secrets`; unspecified settings reset."""
         settings = dict(settings)
         rules = parse_rejection_rules(settings.pop("reject", []))
-        config = self._faults.configure(settings)
+        echo_secrets = settings.pop("echo_secrets", False)
+        if not isinstance(echo_secrets, bool):
+            raise AdminRequestError("echo_secrets must be true or false")
+        self._faults.configure(settings)
         with self._lock:
             self._rejection_rules = rules
-        return {**config, "reject": [rule.to_json() for rule in rules]}
+            self._echo_secrets = echo_secrets
+        return self.fault_settings()
 
     def fault_settings(self) -> dict[str, Any]:
         with self._lock:
-            return {**self._faults.config_json(), "reject": [rule.to_json() for rule in self._rejection_rules]}
+            return {
+                **self._faults.config_json(),
+                "reject": [rule.to_json() for rule in self._rejection_rules],
+                "echo_secrets": self._echo_secrets,
+            }
 
     def invalidate_sessions(self) -> int:
         with self._lock:
@@ -239,33 +259,49 @@ class SquizzSandbox:
         return handler(request, session_id)
 
     def _create_session(self, request: Request, _: str) -> Response:
-        form = parse_qs(request.body.decode("utf-8", errors="replace"))
+        form = _form(request)
         given = {name: (form.get(name) or [""])[0] for name in ("org_id", "api_org_key", "api_org_pw")}
+
+        def refuse(code: ResultCode, message: str) -> Response:
+            return _flat_reply(code, self._echo(message, "", given["api_org_pw"]), session_id="", session_valid="N")
+
+        if form.get("create_session") != ["Y"]:
+            return refuse(ResultCode.INVALID_API_ACTION, "create_session needs a form-encoded body with create_session=Y")
         if not _same(given["org_id"], self._org_id):
-            return _flat_reply(ResultCode.ORG_NOT_FOUND, "no organisation has the given org_id", session_id="", session_valid="N")
+            return refuse(ResultCode.ORG_NOT_FOUND, "no organisation has the given org_id")
         if not (_same(given["api_org_key"], self._api_key) & _same(given["api_org_pw"], self._api_password)):
-            return _flat_reply(
-                ResultCode.INCORRECT_API_CREDENTIALS, "the API key or password is incorrect", session_id="", session_valid="N"
-            )
+            return refuse(ResultCode.INCORRECT_API_CREDENTIALS, "the API key or password is incorrect")
         session_id = secrets.token_hex(16)
         with self._lock:
             self._sessions[session_id] = self._clock()
-        return _flat_reply(ResultCode.SUCCESS, "", session_id=session_id, session_valid="Y")
+        message = self._echo("", session_id, given["api_org_pw"])
+        return _flat_reply(ResultCode.SUCCESS, message, session_id=session_id, session_valid="Y")
 
     def _validate_session(self, _: Request, session_id: str) -> Response:
         with self._lock:
             valid = self._use_session(session_id)
-        if not valid:
-            return _flat_reply(ResultCode.SESSION_INVALID, "the session is invalid or has expired", session_id=session_id, session_valid="N")
-        return _flat_reply(ResultCode.SUCCESS, "", session_id=session_id, session_valid="Y")
+        return self._session_reply(valid, session_id, session_valid="Y" if valid else "N")
 
     def _destroy_session(self, _: Request, session_id: str) -> Response:
         with self._lock:
             valid = self._use_session(session_id)
             self._sessions.pop(session_id, None)
-        if not valid:
-            return _flat_reply(ResultCode.SESSION_INVALID, "the session is invalid or has expired", session_id=session_id, session_valid="N")
-        return _flat_reply(ResultCode.SUCCESS, "", session_id=session_id, session_valid="N")
+        return self._session_reply(valid, session_id, session_valid="N")
+
+    def _session_reply(self, valid: bool, session_id: str, session_valid: str) -> Response:
+        code, message = (ResultCode.SUCCESS, "") if valid else (ResultCode.SESSION_INVALID, "the session is invalid or has expired")
+        return _flat_reply(code, self._echo(message, session_id), session_id=session_id, session_valid=session_valid)
+
+    def _echo(self, message: str, session_id: str, password: str | None = None) -> str:
+        """The reply's message, led by the secrets when the `echo_secrets` fault is on.
+
+        Leading, so that even a display that shortens the message (a sample table) shows them.
+        """
+        if not self._echo_secrets:
+            return message
+        password = self._api_password if password is None else password
+        echo = f"session_id={session_id}, api_org_pw={password}"
+        return f"{echo}: {message}" if message else echo
 
     def _use_session(self, session_id: str) -> bool:
         """True if the session is live; using it restarts its expiry clock."""
@@ -300,8 +336,8 @@ class SquizzSandbox:
             with self._lock:
                 self._note_import(import_type_id, document, rejected.code)
                 self._store.write(values={"ledger": self._ledger})
-            return self._import_reply(rejected.code, rejected.message)
-        return self._import_reply(ResultCode.SUCCESS, "")
+            return self._import_reply(rejected.code, self._echo(rejected.message, session_id))
+        return self._import_reply(ResultCode.SUCCESS, self._echo("", session_id))
 
     def _refuse_if_busy(self) -> None:
         settings = self._settings
@@ -349,6 +385,7 @@ class SquizzSandbox:
         self._ledger["imports"].append(
             {
                 "import_type_id": import_type_id,
+                "version": document.version if document else None,
                 "dataTransferMode": document.mode if document else None,
                 "records": len(document.records) if document else None,
                 "result_code": str(code),
@@ -429,6 +466,13 @@ def _flat_reply(code: ResultCode, message: str, **extra: Any) -> Response:
             **extra,
         }
     )
+
+
+def _form(request: Request) -> dict[str, list[str]]:
+    """The form fields of a form-encoded body; any other body has none."""
+    if request.header("content-type").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+        return {}
+    return parse_qs(request.body.decode("utf-8", errors="replace"))
 
 
 def _empty_ledger() -> dict[str, Any]:

@@ -34,8 +34,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from b2b_assets.sandbox.esd_types import DROP_DELETE, DROP_IGNORE, IMPORT_TYPES, RECORD_LIST, ImportType
-from b2b_assets.sandbox.esd_validation import EsdDocument
+from b2b_assets.sandbox.squizz.import_types import DROP_DELETE, DROP_IGNORE, IMPORT_TYPES, RECORD_LIST, ImportType
+from b2b_assets.sandbox.squizz.validation import EsdDocument
 
 Key = tuple[Any, ...]
 

@@ -10,12 +10,16 @@ Fields beyond the seed's tables, and why they are accepted:
 - every record: `internalID` and `drop` (notes, "record conventions").
 - sell units: `minOrderQuantity`, `incrementOrderQuantity`, `isPricedOffBaseUnit`, the
   dimensions and weights and their unit codes (notes).
-- locations: `locationType`, `email`, `website` (notes; also the seed's own example).
+- locations: `locationType` (notes); `email` and `website` (the vendor's Java
+  `ESDRecordLocation` declares both, and the seed's own locations example sends them).
 - customer/supplier accounts, products: the fields the seed's own example documents list
   in `dataFields` (`authorityNumbers`, `paymentTypes`, `discount`, `termsValue1`,
   `supplier`, ...). Their lengths are not documented, so they have none.
 
-A length the seed leaves blank (sales rep `name`, `contact`) is not limited.
+A length the seed leaves blank (sales rep `name`, `contact`) is not limited. Nothing
+else is accepted: a record (or a nested sell unit or stock line) carrying a field its
+table lacks is refused, as the platform's own field tables refuse it. That includes the
+seed's own products example, which sends `"unit": "REAM"` and a numeric `keySellUnitID`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 STRING = "STRING"
 DECIMAL = "DECIMAL"
 LONG_INTEGER = "LONG INTEGER"
+EPOCH_MS = "LONG INTEGER (epoch ms)"  # a date: milliseconds since 1970-01-01 UTC
 ENUM = "ENUM"
 STRING_LIST = "ARRAY(STRING)"
 INTEGER_LIST = "ARRAY(INTEGER)"
@@ -83,6 +88,11 @@ def decimal(
 
 def long_integer(default: int = 0, bounds: tuple[float, float] | None = None) -> FieldSpec:
     return FieldSpec(LONG_INTEGER, max_length=20, default=default, bounds=bounds)
+
+
+def epoch_ms() -> FieldSpec:
+    """A date as the seed writes it: a long integer of epoch milliseconds, 0 when unset."""
+    return FieldSpec(EPOCH_MS, max_length=20, default=0)
 
 
 def enum(*choices: str, default: str) -> FieldSpec:
@@ -264,8 +274,8 @@ _TYPES = (
         "productClass": string(),
         "isPriceTaxInclusive": yes_no(),
         "condition": enum(*CONDITIONS, default="UK"),
-        "conditionNewDateTime": long_integer(),
-        "conditionDateTime": long_integer(),
+        "conditionNewDateTime": epoch_ms(),
+        "conditionDateTime": epoch_ms(),
         "width": decimal(),
         "height": decimal(),
         "depth": decimal(),

@@ -1,0 +1,1 @@
+"""The seed-000 partner GET API emulator (`api`): organizations, locations and users."""
