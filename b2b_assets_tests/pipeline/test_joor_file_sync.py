@@ -142,6 +142,21 @@ def test_a_refused_login_names_the_variables_not_the_password(env: Env):
     assert env.sent() == set() and env.ftp.files() == []
 
 
+def test_ftps_verifies_the_server_and_lands_the_file_over_tls_only(staged_template, tmp_path):  # noqa: F811
+    shutil.copy(staged_template / "hub.sqlite", tmp_path / "hub.sqlite")
+    with start_sandboxes(ftp_options={"tls": True}) as sandboxes:
+        env = Env(tmp_path, sandboxes)
+        certificate = str(env.ftp.certificate)
+        with pytest.raises(FtpError, match="did not prove who it is"):  # not trusted: nothing is sent
+            env.sync(env.resource(tls=True))
+        with pytest.raises(FtpError, match="SSL/TLS required"):  # the server takes no plain FTP
+            env.sync(env.resource())
+        assert env.ftp.files() == [] and env.sent() == set()
+        report = env.sync(env.resource(tls=True, ca_file=certificate))
+        assert report.counts["sent"] == len(env.ftp.connections()) > 0 and len(env.ftp.files()) == 1
+        env.store.dispose()
+
+
 def test_the_intake_picks_up_final_names_only(env: Env):
     data = b"profile_name|customer_code\r\n"
     with ftplib.FTP() as ftp:

@@ -23,6 +23,7 @@ class JoorFtpResource(dg.ConfigurableResource):
     username: str
     password: str
     tls: bool = False  # FTPS: AUTH TLS on the control channel, PROT P on the data channel
+    ca_file: str = ""  # FTPS: a CA bundle (PEM) to trust instead of the system's
     directory: str = ""  # where JOOR picks files up; the login directory when empty
     delimiter: str = DEFAULT_DELIMITER
     file_prefix: str = "customer"  # the seed: "including the word customer along with a timestamp"
@@ -32,7 +33,7 @@ class JoorFtpResource(dg.ConfigurableResource):
     backoff_seconds: float = 1.0
 
     def uploader(self) -> FtpUploader:
-        endpoint = FtpEndpoint(self.host, self.port, self.username, self.password, tls=self.tls,
+        endpoint = FtpEndpoint(self.host, self.port, self.username, self.password, tls=self.tls, ca_file=self.ca_file,
                                directory=self.directory, timeout_seconds=self.timeout_seconds,
                                credential_names=f"{USER_ENV_NAME} and {PASSWORD_ENV_NAME}")
         return FtpUploader(endpoint, retries=self.retries, backoff_seconds=self.backoff_seconds)
@@ -46,6 +47,7 @@ def default_joor_ftp() -> JoorFtpResource:
         username=dg.EnvVar(USER_ENV_NAME),
         password=dg.EnvVar(PASSWORD_ENV_NAME),
         tls=os.environ.get("JOOR_FTP_TLS", "").lower() in ("1", "true", "yes"),
+        ca_file=os.environ.get("JOOR_FTP_CA_FILE", ""),
         directory=os.environ.get("JOOR_FTP_DIRECTORY", ""),
         delimiter=os.environ.get("JOOR_FILE_DELIMITER", DEFAULT_DELIMITER),
     )

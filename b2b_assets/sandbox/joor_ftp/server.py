@@ -17,7 +17,9 @@ Read-back: `connections()`, `files()` (picked up, with customers landed and
 refused), `problems()`, `listing()` (every name in the drop directory,
 temporary ones included), `stats()` (logins, uploads, renames, drops).
 With a state directory, the drop directory and the intake's state persist
-across restarts (`joor_ftp/` under it).
+across restarts (`joor_ftp/` under it). With `tls=True` it is an FTPS server
+(explicit AUTH TLS, required on both channels) with a self-signed certificate
+for its host, at `certificate`, which clients pass as their CA file.
 """
 
 from __future__ import annotations
@@ -40,9 +42,12 @@ from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
 from b2b_assets.sandbox.joor_ftp.intake import PICKED_UP, FileSeen, Intake, Problem
+from b2b_assets.sandbox.joor_ftp.tls import self_signed_certificate
 
-# pyftpdlib logs every command at INFO; its warnings (aborted transfers) are enough beside the HTTP sandboxes' lines.
+# pyftpdlib logs every command at INFO, and configures logging itself when it finds no handler: its warnings
+# (aborted transfers) through the application's handlers are enough beside the HTTP sandboxes' lines.
 logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
+logging.getLogger("pyftpdlib").addHandler(logging.NullHandler())
 
 USERNAME, PASSWORD = "sandbox-joor", "sandbox-ftp-password"
 
@@ -98,7 +103,7 @@ class JoorFtpSandbox:
     """A running FTP server with JOOR's Customer Sync intake; `close()` stops it."""
 
     def __init__(self, state_dir: Path | str | None = None, host: str = "127.0.0.1", port: int = 0,
-                 username: str = USERNAME, password: str = PASSWORD, delimiter: str = "|"):
+                 username: str = USERNAME, password: str = PASSWORD, delimiter: str = "|", tls: bool = False):
         self._temporary = None if state_dir else tempfile.mkdtemp(prefix="joor-ftp-")
         base = Path(state_dir) / "joor_ftp" if state_dir else Path(self._temporary)
         self.drop_dir = base / "drop"
@@ -109,6 +114,8 @@ class JoorFtpSandbox:
         self._stats = {"logins": 0, "logins_refused": 0, "uploads": 0, "uploads_dropped": 0, "renames": 0}
         self._load()
         self.faults = _Faults()
+        # FTPS: TLS required on both channels (AUTH TLS before login, PROT P before a transfer).
+        self.certificate = self_signed_certificate(base, host) if tls else None
         self._server = FTPServer((host, port), self._handler(username, password), ioloop=IOLoop())
         self.host, self.port = self._server.address
         self._stop = threading.Event()
@@ -191,7 +198,13 @@ class JoorFtpSandbox:
                 file = super().open(filename, mode)
                 return _FullDiskFile(file) if "w" in mode and faults.disk_full() else file
 
-        class DroppingDTP(DTPHandler):
+        tls = self.certificate is not None
+        if tls:
+            from pyftpdlib.handlers import TLS_DTPHandler as BaseDTP, TLS_FTPHandler as BaseHandler
+        else:
+            BaseDTP, BaseHandler = DTPHandler, FTPHandler
+
+        class DroppingDTP(BaseDTP):
             def handle_read(self):
                 if not getattr(self.cmd_channel, "drop_this_upload", False):
                     return super().handle_read()
@@ -202,9 +215,10 @@ class JoorFtpSandbox:
                 sandbox._count("uploads_dropped")
                 self.cmd_channel.close()  # closes this data channel too
 
-            handle_read_event = handle_read
+            if not tls:  # plain DTPHandler aliases the event to its own handle_read; TLS dispatches to ours
+                handle_read_event = handle_read
 
-        class Handler(FTPHandler):
+        class Handler(BaseHandler):
             abstracted_fs = Filesystem
             dtp_handler = DroppingDTP
             banner = "JOOR Customer Sync sandbox"
@@ -229,6 +243,9 @@ class JoorFtpSandbox:
         authorizer = Authorizer()
         authorizer.add_user(username, password, str(self.drop_dir), perm="elradfmw")
         Handler.authorizer = authorizer
+        if tls:
+            Handler.certfile = str(self.certificate)
+            Handler.tls_control_required = Handler.tls_data_required = True
         return Handler
 
     # --- persistence ----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ftplib
 import io
+import ssl
 import time
 from dataclasses import dataclass, field
 
@@ -40,7 +41,8 @@ class FtpEndpoint:
     port: int
     username: str
     password: str = field(repr=False)
-    tls: bool = False  # explicit FTPS (AUTH TLS), data channel protected (PROT P)
+    tls: bool = False  # explicit FTPS (AUTH TLS), data channel protected (PROT P), certificate verified
+    ca_file: str = ""  # FTPS: trust this CA (PEM) instead of the system's
     directory: str = ""  # where JOOR picks files up; the login directory when empty
     timeout_seconds: float = 30.0
     credential_names: str = "the FTP user and password"  # named in a refused login, e.g. the env variables
@@ -66,6 +68,8 @@ class FtpUploader:
                     raise FtpLoginRefused(f"JOOR's FTP server {where} refused the login ({refused}); check "
                                           f"{self.endpoint.credential_names}") from None
                 raise FtpError(f"JOOR's FTP server {where} refused {name}: {refused}") from None
+            except ssl.SSLCertVerificationError as error:
+                raise FtpError(f"JOOR's FTP server {where} did not prove who it is: {error}") from None
             except TRANSIENT_ERRORS as error:
                 if attempt == self.retries:
                     raise FtpError(f"uploading {name} to {where} failed after {attempt + 1} attempts; nothing "
@@ -83,7 +87,12 @@ class FtpUploader:
 
     def _connect(self) -> ftplib.FTP:
         e = self.endpoint
-        ftp = ftplib.FTP_TLS(timeout=e.timeout_seconds) if e.tls else ftplib.FTP(timeout=e.timeout_seconds)
+        if e.tls:
+            # ftplib's own default context verifies nothing; this one checks the certificate and the host name.
+            context = ssl.create_default_context(cafile=e.ca_file or None)
+            ftp: ftplib.FTP = ftplib.FTP_TLS(context=context, timeout=e.timeout_seconds)
+        else:
+            ftp = ftplib.FTP(timeout=e.timeout_seconds)
         try:
             ftp.connect(e.host, e.port)
             ftp.login(e.username, e.password)
