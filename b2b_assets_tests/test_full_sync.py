@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from dagster._serdes import serialize_value
 
+from b2b_assets.cli import print_summary
 from b2b_assets.definitions import defs
 from b2b_assets.defs.erp.assets import erp_assets
 from b2b_assets.defs.joor.ftp_resources import JoorFtpResource
@@ -213,6 +214,28 @@ def test_wrong_squizz_credentials_fail_at_session_creation_and_the_secret_stays_
         assert secret not in str(instance.get_run_by_id(result.run_id).run_config)
     assert sandboxes.squizz.stats()["tokens_spent"] == 0
     assert all(not sandboxes.squizz.records(spec.type_id) for spec in IMPORT_TYPES)
+
+
+def test_the_summary_counts_what_squizz_confirmed_before_an_asset_failed(workspace, sandboxes, tmp_path, capsys):
+    """Two documents land, the third is refused for lack of tokens: the summary says 6 sent, not 0."""
+    url = f"sqlite:///{tmp_path}/hub.sqlite"
+    taxcodes = [a for a in squizz_assets if a.key == dg.AssetKey(["squizz", "taxcodes"])]
+    with dg.instance_for_test() as instance:
+        assert run_sync(url, sandboxes, instance, [*erp_assets, *hub_assets]).success
+        sandboxes.squizz.configure(token_balance=7)
+        result = dg.materialize(
+            taxcodes, instance=instance, raise_on_error=False,
+            run_config={"ops": {"squizz__taxcodes": {"config": {"batch_size": 3}}}},
+            resources={"store": StoreResource(url=url),
+                       "squizz": SquizzResource(base_url=f"{sandboxes.base_url}/squizz", org_id="sandbox-org",
+                                                api_key="sandbox-key", api_password="sandbox-password")})
+    assert not result.success
+    assert sandboxes.squizz.stats()["tokens_spent"] == 6
+    assert Store(url).ledger.counts("squizz", "taxcodes")["sent"] == 6
+    print_summary(result)
+    out = capsys.readouterr().out
+    assert "SQUIZZ: 6 records sent (6 trading tokens)" in out
+    assert "squizz/taxcodes" in out and "failed" in out
 
 
 def test_secrets_a_vendor_echoes_stay_out_of_the_event_log_reports_ledger_and_logs(workspace, sandboxes, tmp_path, caplog):

@@ -25,6 +25,7 @@ class StageResult:
     rows_valid: int = 0
     issues: pd.DataFrame = field(default_factory=empty_issues)
     warnings: list[str] = field(default_factory=list)
+    look_alike_keys: int = 0  # keys differing from an earlier key only in case or spacing (see the warnings)
     report_path: Path | None = None
     skipped: str | None = None  # why nothing was read (no file in the inbox)
 
@@ -61,6 +62,7 @@ def stage_entity(name: str, mapping: Mapping, store: Store, staging: Path, repor
             result.rows_read += prepared.rows_read
             result.rows_valid += len(prepared.valid)
             result.warnings += prepared.warnings
+            result.look_alike_keys += prepared.look_alike_keys
             if not prepared.issues.empty:
                 issues.append(prepared.issues)
     except BaseException:

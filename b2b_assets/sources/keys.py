@@ -1,4 +1,4 @@
-"""Duplicate keys within one file, across all of its batches.
+"""Key text: its canonical spelling, and duplicate keys within one file across all of its batches.
 
 Keys are remembered as 64-bit hashes with the row that first used them, in a
 few sorted arrays that are merged as they grow (like an LSM tree), so five
@@ -12,6 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from b2b_assets.model.frames import TEXT_DTYPE
+
+
+def key_hashes(keys: pd.DataFrame) -> np.ndarray:
+    return pd.util.hash_pandas_object(keys, index=False).to_numpy()
 
 
 class KeyTracker:
@@ -20,9 +28,12 @@ class KeyTracker:
 
     def check(self, keys: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For rows in file order: which repeat a key seen before (in this batch or earlier), and where first seen."""
-        if keys.empty:
+        return self.check_hashes(key_hashes(keys), rows)
+
+    def check_hashes(self, hashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`check` for keys already hashed with `key_hashes`."""
+        if not len(hashes):
             return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
-        hashes = pd.util.hash_pandas_object(keys, index=False).to_numpy()
         uniques, first_index, inverse = np.unique(hashes, return_index=True, return_inverse=True)
         first_row = rows[first_index]
         seen_before = np.zeros(len(uniques), dtype=bool)
@@ -45,3 +56,47 @@ class KeyTracker:
             merged = np.concatenate([h2, h1])
             order = np.argsort(merged, kind="stable")
             self._levels.append((merged[order], np.concatenate([r2, r1])[order]))
+
+
+# Spaces a spreadsheet or an ERP screen slips into a code: NBSP, thin and ideographic spaces (Unicode Zs) ...
+_SPACES = r"\p{Zs}+"
+# ... and invisible ones that are not spaces at all (zero-width space and joiners, word joiner, stray BOM).
+_INVISIBLE = r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}]"
+
+
+def normalize_key_text(column: pd.Series, *, fold_case: bool = False) -> pd.Series:
+    """A key column's canonical spelling: invisible characters dropped, every run of Unicode spaces one
+    ASCII space, trimmed; upper-cased when the source's keys are case-insensitive.
+
+    Runs collapse because no ERP gives two records codes that differ only in how many spaces they hold,
+    while copied or padded codes often do.
+    """
+    if not len(column):
+        return column
+    text = pa.array(column.array, type=pa.string())
+    text = pc.replace_substring_regex(text, _INVISIBLE, "")
+    text = pc.utf8_trim(pc.replace_substring_regex(text, _SPACES, " "), " ")
+    if fold_case:
+        text = pc.utf8_upper(text)
+    out = pd.Series(pd.array(text, dtype=TEXT_DTYPE), index=column.index, name=column.name)
+    return out.mask(out.str.len() == 0)
+
+
+def folded_key_hashes(keys: pd.DataFrame, hashes: np.ndarray) -> np.ndarray:
+    """Hashes of the keys as a reader compares them by eye, case and spaces ignored (for the look-alike
+    report), given the keys' own `key_hashes`. Most codes are upper case without spaces already, so only
+    the keys that change when folded are hashed again."""
+    folded, changed = {}, np.zeros(len(keys), dtype=bool)
+    for name in keys.columns:
+        column = keys[name]
+        if isinstance(column.dtype, pd.StringDtype):
+            text = pa.array(column.array, type=pa.string())
+            upper = pc.utf8_upper(pc.replace_substring(text, " ", ""))
+            changed |= pc.fill_null(pc.not_equal(upper, text), False).to_numpy(zero_copy_only=False)
+            column = pd.Series(pd.array(upper, dtype=TEXT_DTYPE), index=keys.index)
+        folded[name] = column
+    if not changed.any():
+        return hashes
+    out = hashes.copy()
+    out[changed] = key_hashes(pd.DataFrame(folded, index=keys.index)[changed])
+    return out

@@ -18,6 +18,7 @@ this is that layer. One YAML file describes every inbound source::
           status: {from: Status, map: {A: active, I: inactive}}
           payment_type_ids: {from: PayTypes, split: ","}   # list fields: split, re-joined with "|"
         constants: {currency: EUR}   # value used when the source has no such column
+        keys_case_insensitive: true  # optional: keys (and references) upper-cased, so c-1 and C-1 are one record
       locations:
         api: locations           # read from the partner GET API (seed 000 shape) instead of a file
 
@@ -94,6 +95,7 @@ class EntitySource:
     read: ReadOptions = field(default_factory=ReadOptions)
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
+    keys_case_insensitive: bool = False  # False: C-1 and c-1 are two records (and are reported as look-alikes)
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def parse_mapping(document: Any, origin: str | Path | None = None, base_dir: Pat
     inbox = base_dir / str(document.get("inbox", "."))
     defaults = document.get("defaults", {}) or {}
     _expect_dict(defaults, where, "defaults")
-    _no_unknown(defaults, {"encoding", "delimiter", "batch_rows"}, where, "defaults")
+    _no_unknown(defaults, {"encoding", "delimiter", "batch_rows", "keys_case_insensitive"}, where, "defaults")
 
     users_key = str(document.get("users_key", "user"))
     if users_key not in USERS_KEYS:
@@ -162,8 +164,8 @@ def _parse_source(name: str, spec: Any, defaults: dict, inbox: Path, where: str)
         raise MappingError(f"{where}: {entry}: unknown entity {name!r}; known: {', '.join(ENTITY_BY_NAME)}")
     entity = ENTITY_BY_NAME[name]
     _expect_dict(spec, where, entry)
-    _no_unknown(spec, {"file", "api", "format", "delimiter", "encoding", "batch_rows", "columns", "constants"},
-                where, entry)
+    _no_unknown(spec, {"file", "api", "format", "delimiter", "encoding", "batch_rows", "columns", "constants",
+                       "keys_case_insensitive"}, where, entry)
     if ("file" in spec) == ("api" in spec):
         raise MappingError(f"{where}: {entry}: give exactly one of `file` or `api`")
 
@@ -188,7 +190,16 @@ def _parse_source(name: str, spec: Any, defaults: dict, inbox: Path, where: str)
         _known_field(entity, canonical, where, f"{entry}.constants.{canonical}")
         if not isinstance(value, str):
             raise MappingError(f"{where}: {entry}.constants.{canonical}: expected a single value")
-    return EntitySource(entity=name, file=file, api=api, read=read, columns=columns, constants=dict(constants_doc))
+    case_insensitive = _flag(spec.get("keys_case_insensitive", defaults.get("keys_case_insensitive", "false")),
+                             where, f"{entry}.keys_case_insensitive")
+    return EntitySource(entity=name, file=file, api=api, read=read, columns=columns, constants=dict(constants_doc),
+                        keys_case_insensitive=case_insensitive)
+
+
+def _flag(value: Any, where: str, entry: str) -> bool:
+    if str(value).lower() not in ("true", "false"):
+        raise MappingError(f"{where}: {entry}: {value!r} is not true or false")
+    return str(value).lower() == "true"
 
 
 def _read_options(spec: dict, defaults: dict, file: Path, where: str, entry: str) -> ReadOptions:

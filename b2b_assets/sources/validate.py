@@ -19,7 +19,8 @@ from b2b_assets.model.frames import cast_frame
 from b2b_assets.sources.columns import BOOKKEEPING, apply_mapping
 from b2b_assets.sources.issues import IssueLog, concat_issues, empty_issues, issue_frame
 from b2b_assets.sources.issues import log as logger
-from b2b_assets.sources.keys import KeyTracker
+from b2b_assets.sources.characters import character_issues, key_columns
+from b2b_assets.sources.keys import KeyTracker, folded_key_hashes, key_hashes, normalize_key_text
 from b2b_assets.sources.mapping import EntitySource, Settings, default_source
 from b2b_assets.sources.normalize import normalize, parse_number
 from b2b_assets.sources.readers import read_batches
@@ -33,6 +34,7 @@ class Prepared:
     issues: pd.DataFrame  # source, row_number, field, value, reason
     rows_read: int = 0
     warnings: list[str] = field(default_factory=list)
+    look_alike_keys: int = 0  # rows whose key differs from an earlier one only in case or spacing (loaded, reported)
 
     @property
     def rows_quarantined(self) -> int:
@@ -76,6 +78,8 @@ class FilePreparer:
         self.source = source or default_source(self.entity.name)
         self.settings = settings or Settings()
         self._keys = KeyTracker()
+        self._folded_keys = KeyTracker()  # the same keys with case and spaces ignored: look-alikes to report
+        self._look_alike = 0  # found by the batch being prepared
         self._told: set[str] = set()  # file-level messages already given, so each appears once per file
 
     def prepare(self, raw: pd.DataFrame) -> Prepared:
@@ -94,20 +98,23 @@ class FilePreparer:
                             rows_read=len(raw), warnings=warnings)
 
         values = mapped.frame  # trimmed source values: what issues quote
-        frame = normalize(entity, values, self.settings)
+        frame = normalize(entity, self._canonical_keys(values), self.settings)
         sources, rows = frame[SOURCE_COLUMN], frame[ROW_COLUMN]
         issues = [
+            character_issues(entity, values),
             failure_issues(frame[entity.columns], input_schema(entity.name), values, sources, rows),
             _one_of_issues(entity, frame),
-            self._duplicate_issues(frame),
+            self._duplicate_issues(frame, source_name, warnings),
         ]
+        look_alike, self._look_alike = self._look_alike, 0
         issues = concat_issues(issues)
         if entity.name == "users":
             issues = _explain_user_key(issues, self.settings)
         at = pd.MultiIndex.from_arrays([frame[SOURCE_COLUMN], frame[ROW_COLUMN]])
         bad = at.isin(pd.MultiIndex.from_arrays([issues["source"], issues["row_number"]]))
         good = frame[~bad] if bad.any() else frame
-        return Prepared(valid=_typed(entity, good), issues=issues, rows_read=len(raw), warnings=warnings)
+        return Prepared(valid=_typed(entity, good), issues=issues, rows_read=len(raw), warnings=warnings,
+                        look_alike_keys=look_alike)
 
     def _once(self, warnings: list[str], message: str) -> None:
         if message not in self._told:
@@ -129,12 +136,26 @@ class FilePreparer:
             parts.append(issue_frame([source_name], [None], [canonical], [None], [reason]))
         return concat_issues(parts)
 
-    def _duplicate_issues(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _canonical_keys(self, values: pd.DataFrame) -> pd.DataFrame:
+        out = values.copy(deep=False)
+        for name in key_columns(self.entity):
+            out[name] = normalize_key_text(values[name], fold_case=self.source.keys_case_insensitive)
+        return out
+
+    def _duplicate_issues(self, frame: pd.DataFrame, source_name: str, warnings: list[str]) -> pd.DataFrame:
         entity = self.entity
         required_parts = [c for c in entity.key if entity.field(c).required]
         complete = frame[required_parts].notna().all(axis=1).to_numpy()
         keyed = frame if complete.all() else frame[complete]
-        duplicate, first_row = self._keys.check(keyed[list(entity.key)], keyed[ROW_COLUMN].to_numpy())
+        rows = keyed[ROW_COLUMN].to_numpy()
+        hashes = key_hashes(keyed[list(entity.key)])
+        duplicate, first_row = self._keys.check_hashes(hashes, rows)
+        look_alike, first_like = self._folded_keys.check_hashes(folded_key_hashes(keyed[list(entity.key)], hashes),
+                                                                rows)
+        look_alike &= ~duplicate
+        if look_alike.any():
+            self._look_alike = int(look_alike.sum())
+            warnings.append(self._look_alike_warning(source_name, keyed[look_alike], first_like[look_alike]))
         if not duplicate.any():
             return empty_issues()
         dupes = keyed[duplicate]
@@ -146,6 +167,18 @@ class FilePreparer:
             [" / ".join("" if pd.isna(v) else str(v) for v in t) for t in dupes[list(entity.key)].itertuples(index=False)])
         return issue_frame(dupes[SOURCE_COLUMN].to_numpy(), dupes[ROW_COLUMN].to_numpy(), key_field,
                            np.asarray(shown, dtype=object), reasons)
+
+
+    def _look_alike_warning(self, source_name: str, rows: pd.DataFrame, first_rows: np.ndarray) -> str:
+        """One WARN per batch: keys that load as separate records but differ only in case or spacing."""
+        keys = rows[list(self.entity.key)].astype("string").fillna("").agg(" / ".join, axis=1)
+        shown = [f"{k!r} (row {r}, like row {f})" for k, r, f in zip(keys[:5], rows[ROW_COLUMN][:5], first_rows[:5])]
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        message = (f"{source_name}: {len(rows)} {self.entity.name} key(s) differ from an earlier key only in case or "
+                   f"spacing and load as separate records: {', '.join(shown)}{more}. If the ERP means one record, "
+                   "set `keys_case_insensitive: true` for this source in the mapping")
+        logger.warning(message)
+        return message
 
 
 def _with_bookkeeping(raw: pd.DataFrame) -> pd.DataFrame:

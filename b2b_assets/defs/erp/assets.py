@@ -67,6 +67,7 @@ def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
             "rows_valid": result.rows_valid,
             "rows_quarantined": result.rows_quarantined,
             "source": result.source,
+            "rows_look_alike_keys": result.look_alike_keys,  # keys like an earlier one but for case or spacing
         }
         if result.report_path:
             metadata["quarantine_report"] = dg.MetadataValue.path(str(result.report_path))

@@ -71,7 +71,9 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
                     f"{target.title} lacks are held until they land.",
         check_specs=[check],
     )
-    def _object_asset(context: dg.AssetExecutionContext, config: OutboundConfig) -> dg.MaterializeResult:
+    def _object_asset(context: dg.AssetExecutionContext, config: OutboundConfig):
+        # A generator, so that a failing run can still yield what the target confirmed (an observation)
+        # before the failure propagates; events logged with context.log_event are dropped when a step raises.
         options = OutboundOptions(
             dry_run=config.dry_run, full_refresh=config.full_refresh, batch_size=config.batch_size,
             deletions=DeletionPolicy(config.deletions_enabled, config.deletions_max_share, config.deletions_override),
@@ -86,10 +88,10 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
         except Exception:
             if any(confirmed.values()):
                 # The asset fails, but what the target confirmed before it failed is in the ledger: say so.
-                context.log_event(dg.AssetObservation(asset_key=key, metadata={
+                yield dg.AssetObservation(asset_key=key, metadata={
                     "failed": True, "records_sent": confirmed["sent"], "records_rejected": confirmed["rejected"],
                     "records_submitted": confirmed["submitted"], "records_deleted": confirmed["deleted"],
-                    "cost_spent": target.cost(obj, confirmed["charged"]), "cost_unit": target.cost_unit}))
+                    "cost_spent": target.cost(obj, confirmed["charged"]), "cost_unit": target.cost_unit})
             raise
         context.log.info(f"{target.name}/{obj.name}: {report.counts}")
         if report.refusal:
@@ -100,7 +102,7 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
             problems = report.problems.rename(columns={RECORD_KEY: "value"}).assign(
                 source=f"{target.name}/{obj.name}", row_number=None, field=RECORD_KEY)
             metadata["problems_report"] = dg.MetadataValue.path(str(write_report(problems, path, obj.name)))
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             metadata=metadata,
             check_results=[check_result(CHECK, report.problems, dg.AssetCheckSeverity.WARN)],
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,14 +20,15 @@ _WHITESPACE = " \t\r\n"
 
 
 def _open_text(path: Path, options: ReadOptions, log: IssueLog):
-    encoding, utf8 = text.choose_encoding(path, options.encoding)
-    if not utf8.ok:
-        if options.encoding is not None:
-            log.add(path.name, f"file is not valid UTF-8 as declared (offset {utf8.offset})")
-            return None
-        log.warn(f"{path.name}: not valid UTF-8 (offset {utf8.offset}); read as {encoding}. "
-                 "Declare `encoding:` for this file in the mapping to confirm.")
-    return path.open("r", encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="")
+    encoding = text.choose_encoding(path, options.encoding)
+    if encoding.problem:
+        log.add(path.name, encoding.problem)
+        return None
+    if encoding.warning:
+        log.warn(encoding.warning)
+    raw = path.open("rb")
+    raw.seek(encoding.skip)
+    return io.TextIOWrapper(raw, encoding=encoding.codec, newline="")
 
 
 def read_jsonl_batches(path: Path, options: ReadOptions, log: IssueLog) -> Iterator[pd.DataFrame]:

@@ -1,4 +1,4 @@
-"""Guessing what a text file does not say: its encoding and its delimiter."""
+"""Guessing what a text file does not say: its encoding (byte-order mark, declaration, UTF-8 or cp1252) and its delimiter."""
 
 from __future__ import annotations
 
@@ -23,11 +23,42 @@ class EncodingCheck:
     byte: int | None = None
 
 
-def check_encoding(path: Path, encoding: str) -> EncodingCheck:
+@dataclass(frozen=True)
+class FileEncoding:
+    """How to read a file's bytes: skip `skip` bytes (its BOM), then decode with `codec`.
+
+    `problem` is set when the file cannot be read at all (a file-level issue); `warning` when it
+    is read on a guess the user should confirm.
+    """
+
+    codec: str
+    skip: int = 0
+    problem: str | None = None
+    warning: str | None = None
+
+
+# UTF-32 LE's mark starts with UTF-16 LE's, so it is looked for first.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_DECLARE = "declare the file's real encoding for this source in the mapping, e.g. `encoding: cp1252`"
+
+
+def byte_order_mark(path: Path) -> tuple[str | None, int]:
+    """The Unicode encoding a file's byte-order mark names, and the mark's length (None, 0 without one)."""
+    with path.open("rb") as fh:
+        start = fh.read(4)
+    for mark, codec in _BOMS:
+        if start.startswith(mark):
+            return codec, len(mark)
+    return None, 0
+
+
+def check_encoding(path: Path, encoding: str, skip: int = 0) -> EncodingCheck:
     """Decode the whole file once, streaming, so a bad byte is found before any row is handed on."""
     decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
+    offset = skip
     with path.open("rb") as fh:
+        fh.seek(skip)
         while True:
             chunk = fh.read(_SCAN_CHUNK)
             try:
@@ -41,28 +72,60 @@ def check_encoding(path: Path, encoding: str) -> EncodingCheck:
             offset += len(chunk)
 
 
-def choose_encoding(path: Path, declared: str | None) -> tuple[str, EncodingCheck]:
-    """The encoding to read with, and the UTF-8 check that led to it.
+def choose_encoding(path: Path, declared: str | None) -> FileEncoding:
+    """How to read `path`: its byte-order mark, else the declaration, else UTF-8 with a cp1252 fallback.
 
-    Undeclared files are UTF-8 (BOM or not) unless they do not decode as such;
-    then cp1252, or latin-1 for the five bytes cp1252 leaves undefined.
+    A UTF-16/32 mark wins over a declaration (no 8-bit encoding starts that way). A UTF-8 mark on a
+    body that is not UTF-8 (Excel's "CSV UTF-8" re-saved by another tool) is treated as an undeclared
+    file: read as cp1252 with a warning, the mark dropped.
     """
+    bom, skip = byte_order_mark(path)
+    if bom is not None and bom != "utf-8":
+        return _checked(path, bom, skip, f"detected from the file's byte-order mark ({bom.upper()})")
     if declared is not None and codecs.lookup(declared).name != "utf-8":
-        return declared, EncodingCheck(True)
-    utf8 = check_encoding(path, "utf-8")
-    if utf8.ok or declared is not None:
-        return "utf-8", utf8
-    if check_encoding(path, FALLBACK_ENCODING).ok:
-        return FALLBACK_ENCODING, utf8
-    return "latin-1", utf8
+        return _checked(path, declared, skip, "declared in the mapping")
+    utf8 = check_encoding(path, "utf-8", skip)
+    if utf8.ok:
+        return FileEncoding("utf-8", skip)
+    where = describe_offset(path, utf8)
+    if declared is not None:  # declared UTF-8 and it is not: the declaration or the file is wrong
+        return FileEncoding("utf-8", skip, problem=f"file is not valid UTF-8 as declared ({where}); "
+                                                  f"{_DECLARE}")
+    fallback = FALLBACK_ENCODING if check_encoding(path, FALLBACK_ENCODING, skip).ok else "latin-1"
+    marked = " although it starts with a UTF-8 byte-order mark" if skip else ""
+    return FileEncoding(fallback, skip, warning=f"{path.name}: not valid UTF-8{marked} ({where}); read as "
+                                                f"{fallback}. Declare `encoding:` for this file in the mapping "
+                                                "to confirm.")
 
 
-def read_head(path: Path, encoding: str) -> str:
-    """The start of the file as text, without a BOM: enough for the header row."""
+def _checked(path: Path, codec: str, skip: int, why: str) -> FileEncoding:
+    check = check_encoding(path, codec, skip)
+    if check.ok:
+        return FileEncoding(codec, skip)
+    return FileEncoding(codec, skip, problem=f"file is not valid {codec} ({why}): {describe_offset(path, check)}; "
+                                             f"{_DECLARE}")
+
+
+def describe_offset(path: Path, check: EncodingCheck) -> str:
+    """Where decoding failed, as a user finds it in an editor: byte, offset and line."""
+    breaks, left, last = 0, check.offset, b""
+    with path.open("rb") as fh:  # in chunks: the bad byte may sit near the end of a large file
+        while left > 0 and (chunk := fh.read(min(left, _SCAN_CHUNK))):
+            left -= len(chunk)
+            joined = last + chunk  # a CRLF split across chunks is one line break
+            breaks += chunk.count(b"\n") + chunk.count(b"\r") - joined.count(b"\r\n")
+            last = chunk[-1:]
+    line = breaks + 1
+    byte = f"byte 0x{check.byte:02X} " if check.byte is not None else ""
+    return f"{byte}at offset {check.offset}, line {line}"
+
+
+def read_head(path: Path, encoding: FileEncoding) -> str:
+    """The start of the file as text, without its BOM: enough for the header row."""
     with path.open("rb") as fh:
+        fh.seek(encoding.skip)
         raw = fh.read(_HEAD_BYTES)
-    text = raw.decode(encoding, errors="replace")
-    return text.removeprefix("\ufeff")
+    return raw.decode(encoding.codec, errors="replace")
 
 
 def first_line(head: str) -> str:
@@ -83,7 +146,8 @@ def sniff_delimiter(line: str) -> str | None:
 
 def parse_header(head: str, delimiter: str) -> tuple[list[str], int]:
     """Column names of the first record, and how many physical lines that record spans."""
-    reader = csv.reader(io.StringIO(head), delimiter=delimiter)
+    # newline="" lets csv see CR-only, LF and CRLF line ends alike (old Mac and some AS/400 exports use CR).
+    reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter)
     try:
         names = next(reader)
     except StopIteration:

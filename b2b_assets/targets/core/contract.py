@@ -45,8 +45,15 @@ Senders
   submits a record that is still in an open job. A failed job makes its
   records `rejected` with the target's message; they are retried next run.
 - Both may implement `delete(batch)` (mode.deletes) to remove records gone
-  from the source; with mode.full_refresh, `batch.complete` asks the target to
-  replace everything it holds with the batch (SQUIZZ's COMPLETE upload).
+  from the source (`batch.records` then holds only RECORD_KEY). With
+  mode.full_refresh (synchronous senders only), `batch.complete` asks the
+  target to replace everything it holds with the batch (SQUIZZ's COMPLETE
+  upload); the core guards it like a deletion and sends it as one batch.
+- Transport retries (429, 5xx, dropped connections) belong in the sender's
+  HTTP session; anything that escapes `send`/`submit`/`poll` other than
+  RecordsRejected stops the object, and the ledger keeps what was confirmed.
+- Credentials come from the resource (environment variables); no message a
+  sender raises may contain them.
 
 Stability: JOOR and Norce build on this module. Change it compatibly only
 (new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
@@ -101,7 +108,8 @@ class Mode:
     """How an object is written. Upsert by key always; deletions and full refreshes only where the target can."""
 
     deletes: bool = False  # the sender implements delete(batch)
-    full_refresh: bool = False  # the target takes a COMPLETE batch that replaces (deactivates) what it lacks
+    full_refresh: bool = False  # the target takes a COMPLETE batch that replaces (deactivates) what it lacks;
+    # synchronous senders only
     full_refresh_max_records: int = 50_000  # a COMPLETE batch must be one request; beyond this, refuse
     # Everything a run sends goes in one batch, whatever the run's batch size (a file target: one file per run).
     one_batch: bool = False

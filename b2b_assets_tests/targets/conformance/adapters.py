@@ -42,8 +42,8 @@ class Conformance:
     parent, child: objects where `child` references `parent` (the holding case); None where the target's
       objects reference nothing (JOOR's one object), which skips that case.
     changed: (hub entity, text column) the 1% case edits; `changed_object` reads it, keyed like the entity.
-    hold_jobs / max_submissions: asynchronous targets only: keep jobs running; the most times any one
-      record was handed to a job.
+    hold_jobs / fail_jobs / max_submissions: asynchronous targets only: keep jobs running; make jobs fail
+      (`job_failure_code` is in the reason); the most times any one record was handed to a job.
     not_applicable: case name -> why the case does not fit this target (the suite skips it with that reason).
     """
 
@@ -61,6 +61,8 @@ class Conformance:
     changed_object: str
     refusable: str  # a key of `child` the refuse case uses
     hold_jobs: Callable[[Any, bool], None] | None = None
+    fail_jobs: Callable[[Any, bool], None] | None = None
+    job_failure_code: str = ""
     max_submissions: Callable[[Any], int] | None = None
     not_applicable: Mapping[str, str] = field(default_factory=dict)
 
@@ -155,6 +157,8 @@ def _toy(target: Target, asynchronous: bool) -> Conformance:
         vendor_code="TOY_REFUSED", parent="tax_codes", child="products", changed=("products", "name"),
         changed_object="products", refusable="KT-1005",
         hold_jobs=(lambda s, held: _toy_steer(s, hold_jobs=held)) if asynchronous else None,
+        fail_jobs=(lambda s, failing: _toy_steer(s, fail_jobs=failing)) if asynchronous else None,
+        job_failure_code="TOY_JOB_FAILED",
         max_submissions=(lambda s: _toy_get(s, "stats")["max_submissions"]) if asynchronous else None,
     )
 
@@ -192,7 +196,10 @@ JOOR_CONFORMANCE = Conformance(
     faults=_joor_faults, refuse=_joor_refuse, vendor_code="JOOR refused the connection",
     parent=None, child="connections", changed=("organizations", "organization_name"),
     changed_object="connections", refusable="C-1005",
-    hold_jobs=lambda s, held: s.joor.configure(hold_started=held), max_submissions=_joor_submissions,
+    hold_jobs=lambda s, held: s.joor.configure(hold_started=held),
+    # JOOR's failure carries a comment and a log_id; the log_id must reach the reason.
+    fail_jobs=lambda s, failing: s.joor.configure(fail_next_jobs=1_000 if failing else 0), job_failure_code="log_id",
+    max_submissions=_joor_submissions,
 )
 
 

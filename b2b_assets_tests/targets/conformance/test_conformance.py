@@ -13,7 +13,7 @@ What a target must provide to plug in (one `Conformance` in adapters.py):
 - read-back: the record keys the sandbox holds per object (duplicates kept),
   and how many records it has accepted (or taken into jobs) in total;
 - steering: a transient fault rate, refusing one record with the vendor's
-  code, and (asynchronous targets) keeping jobs running;
+  code, and (asynchronous targets) keeping jobs running and failing jobs;
 - the names the cases use: a parent and a child object (the child references
   the parent), a hub entity and text column whose object the 1% case changes,
   and a child key the refuse case refuses.
@@ -208,6 +208,21 @@ def test_a_job_still_running_at_the_end_of_a_run_is_settled_next_run_and_never_s
     assert settled.counts["sent"] == first.counts["submitted"] and settled.counts["submitted"] == 0
     assert run.adapter.max_submissions(run.sandbox) == 1
     assert run.store.ledger.open_jobs(run.target.name, parent).empty
+    run.assert_sandbox_equals_ledger()
+
+
+def test_a_failed_job_rejects_its_records_with_the_target_message_and_they_are_retried(run: Run):
+    if not run.adapter.asynchronous:
+        pytest.skip(f"{run.target.name} answers in the same request; it has no jobs")
+    parent = run.adapter.parent or run.adapter.child
+    run.adapter.fail_jobs(run.sandbox, True)
+    failed = run.sync(objects=(parent,))[parent]
+    assert failed.counts["sent"] == 0 and failed.counts["rejected"] == _expected(failed) > 0
+    assert failed.problems["reason"].str.contains(run.adapter.job_failure_code).all()
+    assert not run.stored(parent) and len(run.ledger_keys(parent, LedgerState.REJECTED.value)) == _expected(failed)
+    run.adapter.fail_jobs(run.sandbox, False)
+    again = run.sync(objects=(parent,))[parent]
+    assert again.counts["sent"] == _expected(again)
     run.assert_sandbox_equals_ledger()
 
 

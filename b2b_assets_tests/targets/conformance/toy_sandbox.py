@@ -5,8 +5,9 @@ and answers 200, or refuses the whole batch with 422 {"code", "message"} when
 one of its records is on the refuse list.
 Asynchronous API: `POST /async/<object>` answers {"job_id"}; `GET
 /jobs/<id>` answers {"finished", "failed", "message", "rejected": {key: text}}.
-A job finishes on its first poll unless jobs are held; records on the refuse
-list are rejected one by one, the rest applied.
+A job finishes on its first poll unless jobs are held (or fails, applying
+nothing, when jobs are set to fail); records on the refuse list are rejected
+one by one, the rest applied.
 Every API call needs `Authorization: Bearer <token>` (401 otherwise) and,
 with a fault rate set, fails that share of calls with 503 before doing
 anything. `/_admin/...` (no auth) reads and steers it.
@@ -37,6 +38,7 @@ class ToyState:
         self.random = random.Random(7)
         self.refuse: set[str] = set()
         self.hold_jobs = False
+        self.fail_jobs = False
         self.calls = 0
 
     def apply(self, name: str, records: list[dict]) -> None:
@@ -91,12 +93,15 @@ class _Handler(BaseHTTPRequestHandler):
                 job = state.jobs.get(parts[1])
                 if job is None:
                     return self._reply(404, {"code": "NO_JOB", "message": "unknown job"})
+                if not job["finished"] and state.fail_jobs:
+                    job.update(finished=True, failed=True, message="TOY_JOB_FAILED: the toy lost the file")
                 if not job["finished"] and not state.hold_jobs:
                     rejected = {r[KEY]: "TOY_REFUSED: the toy refuses this record" for r in job["records"]
                                 if r[KEY] in state.refuse}
                     state.apply(job["object"], [r for r in job["records"] if r[KEY] not in rejected])
                     job.update(finished=True, rejected=rejected)
-                return self._reply(200, {"finished": job["finished"], "failed": False, "message": "",
+                return self._reply(200, {"finished": job["finished"], "failed": job.get("failed", False),
+                                         "message": job.get("message", ""),
                                          "rejected": job.get("rejected", {})})
 
     def do_POST(self) -> None:  # noqa: N802
@@ -108,6 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
                 state.fault_rate = float(body.get("fault_rate", state.fault_rate))
                 state.refuse = set(body.get("refuse", state.refuse))
                 state.hold_jobs = bool(body.get("hold_jobs", state.hold_jobs))
+                state.fail_jobs = bool(body.get("fail_jobs", state.fail_jobs))
             return self._reply(200, {})
         if parts[0] not in ("sync", "async") or not self._api_allowed():
             return None
