@@ -12,19 +12,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from b2b_assets.model.decimals import DECIMAL_DTYPE, to_decimals
 from b2b_assets.model.entity import Entity
 from b2b_assets.model.fields import Field, Kind
 
-_DTYPES: dict[Kind, str] = {
-    Kind.DECIMAL: "float64[pyarrow]",
+_DTYPES: dict[Kind, str | pd.ArrowDtype] = {
+    Kind.DECIMAL: DECIMAL_DTYPE,  # exact: see model/decimals.py
     Kind.INTEGER: "int64[pyarrow]",
     Kind.BOOLEAN: "bool[pyarrow]",
 }
 TEXT_DTYPE = pd.StringDtype("pyarrow")
-DECIMAL_PLACES = 4  # SQUIZZ DECIMAL 14.4; finer input is rounded, never truncated silently by a target
 
 
-def dtype_of(field: Field) -> str | pd.StringDtype:
+def dtype_of(field: Field) -> str | pd.StringDtype | pd.ArrowDtype:
     return _DTYPES.get(field.kind, TEXT_DTYPE)
 
 
@@ -36,7 +36,7 @@ def cast_frame(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
     """Return `frame` restricted to the entity's columns, in model order, with model dtypes.
 
     Values must already be valid (this is not validation): text stays text,
-    decimals are rounded to DECIMAL_PLACES, missing columns become all-NA.
+    decimals stay exact (never rounded), missing columns become all-NA.
     Empty strings become NA so "empty" and "absent" are one state.
     """
     out: dict[str, pd.Series] = {}
@@ -50,7 +50,7 @@ def cast_frame(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
             column = column.astype(TEXT_DTYPE)
             column = column.mask(column.str.len() == 0)
         elif f.kind is Kind.DECIMAL:
-            column = pd.to_numeric(column).round(DECIMAL_PLACES).astype(dtype)
+            column = to_decimals(column)
         else:
             column = column.astype(dtype)
         out[f.name] = column

@@ -10,9 +10,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pycountry
 
 from b2b_assets.model import Entity, Kind
+from b2b_assets.model.decimals import PLAIN_DECIMAL, parse_decimals
 from b2b_assets.model.frames import TEXT_DTYPE
 from b2b_assets.sources.mapping import Settings
 
@@ -114,18 +117,18 @@ def utc_timestamps(column: pd.Series) -> pd.Series:
     return format_utc(parsed).fillna(column)  # unparseable text stays for validation to report
 
 
-DECIMAL_PATTERN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"  # plain notation: no thousands separators, no exponent
+DECIMAL_PATTERN = PLAIN_DECIMAL
 INTEGER_PATTERN = r"[+-]?\d+"
 
 
 def parse_number(column: pd.Series, *, integer: bool = False) -> pd.Series:
-    """Plain-notation numbers parsed in Arrow (pandas' to_numeric is ten times slower); NA where not a number."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    """Plain-notation numbers parsed in Arrow (pandas' to_numeric is ten times slower); NA where not a number.
 
+    Decimals are exact (model/decimals.py): NA too where a decimal does not fit DECIMAL(38, 10).
+    """
+    if not integer:
+        return parse_decimals(column)
     text = pa.array(column.array, type=pa.string()) if len(column) else pa.array([], type=pa.string())
-    pattern = INTEGER_PATTERN if integer else DECIMAL_PATTERN
-    ok = pc.match_substring_regex(text, f"^{pattern}$")
+    ok = pc.match_substring_regex(text, f"^{INTEGER_PATTERN}$")
     text = pc.utf8_ltrim(pc.if_else(ok, text, pa.scalar(None, pa.string())), characters="+")  # Arrow refuses "+5"
-    numbers = pc.cast(text, pa.int64() if integer else pa.float64())
-    return pd.Series(pd.array(numbers, dtype="int64[pyarrow]" if integer else "float64[pyarrow]"), index=column.index)
+    return pd.Series(pd.array(pc.cast(text, pa.int64()), dtype="int64[pyarrow]"), index=column.index)

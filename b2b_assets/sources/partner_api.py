@@ -13,6 +13,7 @@ the method, URL and status, and scrubbed of the token in case a server echoes it
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from urllib.parse import urljoin
 
 import pandas as pd
@@ -97,7 +98,7 @@ class PartnerApiClient:
                                   + (" after retries" if response.status_code in RETRY_STATUSES else "")
                                   + (f": {detail}" if detail else ""))
         try:
-            body = response.json()
+            body = response.json(parse_float=Decimal)  # prices exactly as the API wrote them
         except (ValueError, json.JSONDecodeError):
             raise PartnerApiError(f"{what}: the reply is not JSON") from None
         if not isinstance(body, list) or not all(isinstance(r, dict) for r in body):

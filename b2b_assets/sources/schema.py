@@ -16,6 +16,9 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from b2b_assets.model import Entity, Field, Kind, entity as entity_named
+from b2b_assets.model.decimals import (
+    INTEGER_DIGITS, PRECISION, SCALE, loses_decimal_places, rounds_to_zero, too_many_integer_digits,
+)
 from b2b_assets.model.frames import dtype_of
 from b2b_assets.sources.issues import empty_issues, issue_frame
 from b2b_assets.sources.normalize import (
@@ -60,6 +63,7 @@ def _string_checks(f: Field) -> list[pa.Check]:
     elif f.kind is Kind.DECIMAL:
         checks.append(_matches(DECIMAL_PATTERN, "{value!r} is not a plain decimal number "
                                                 "(digits with '.' as the decimal point, no thousands separators)"))
+        checks.extend(_exact_decimal_checks())
         checks.extend(_range_checks(f, parse=parse_number))
     elif f.kind is Kind.INTEGER:
         checks.append(_matches(INTEGER_PATTERN, "{value!r} is not a whole number"))
@@ -119,6 +123,21 @@ def _range_checks(f: Field, *, parse) -> list[pa.Check]:
         checks.append(pa.Check(lambda s: ~(number(s) > high).fillna(False), name=f"at_most_{high:g}",
                                error=f"value {{value}} exceeds the maximum {high:g}"))
     return checks
+
+
+def _exact_decimal_checks() -> list[pa.Check]:
+    """A decimal the model cannot hold exactly is refused, never rounded (model/decimals.py)."""
+    kept = f"the model keeps {SCALE} decimal places exactly and never rounds"
+    return [
+        pa.Check(lambda s: ~rounds_to_zero(s), name="rounds_to_zero",
+                 error=f"{{value!r}} has no significant digit within {SCALE} decimal places and would be "
+                       f"rounded to zero; {kept}"),
+        pa.Check(lambda s: ~loses_decimal_places(s), name="decimal_places",
+                 error=f"{{value!r}} has more than {SCALE} decimal places and would lose digits; {kept}"),
+        pa.Check(lambda s: ~too_many_integer_digits(s), name="integer_digits",
+                 error=f"{{value!r}} has more than {INTEGER_DIGITS} digits before the decimal point; "
+                       f"the model holds at most DECIMAL({PRECISION}, {SCALE})"),
+    ]
 
 
 def _isin(choices: tuple[str, ...], error: str) -> pa.Check:

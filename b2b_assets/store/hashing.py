@@ -2,7 +2,7 @@
 
 The hash is `pd.util.hash_pandas_object(cast_frame(entity, frame), index=False)`
 (uint64, over the values of every canonical column in model order, not the
-index nor column names), reinterpreted as int64 so it fits a BigInteger column.
+index nor column names; exact decimals as their unscaled 128-bit integers), reinterpreted as int64 so it fits a BigInteger column.
 Because it hashes the canonical frame, a record read by any reader, or read
 back from the hub, hashes to the same number.
 """
@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from b2b_assets.model import Entity
+from b2b_assets.model.decimals import hashable
 from b2b_assets.model.frames import cast_frame
 
 
@@ -42,5 +43,5 @@ def row_hashes(entity: Entity, frame: pd.DataFrame, *, canonical: bool = False) 
         frame = cast_frame(entity, frame)
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="int64", name="_row_hash")
-    hashes = pd.util.hash_pandas_object(frame, index=False)
+    hashes = pd.util.hash_pandas_object(hashable(frame), index=False)
     return pd.Series(to_int64(hashes), index=frame.index, name="_row_hash")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from b2b_assets.model import Entity, Kind, entity
+from b2b_assets.model.decimals import DECIMAL_DTYPE, decimal_text
 from b2b_assets.model.frames import TEXT_DTYPE, cast_frame
 from b2b_assets.targets.core.contract import KEY_SEPARATOR, RECORD_KEY
 
@@ -20,15 +21,16 @@ def as_entity(entity_or_name: Entity | str) -> Entity:
 
 
 def key_text(column: pd.Series) -> pd.Series:
-    """One key column as text, missing parts as ''."""
-    return column.astype(TEXT_DTYPE).fillna("")
+    """One key column as text, missing parts as ''; an exact decimal in its shortest spelling ("2.5", "10")."""
+    text = decimal_text(column) if column.dtype == DECIMAL_DTYPE else column.astype(TEXT_DTYPE)
+    return text.fillna("")
 
 
 def record_key(entity_or_name: Entity | str, frame: pd.DataFrame) -> pd.Series:
     """The key columns of `frame` joined with "\\x1f" (missing parts as ''), aligned with frame's index.
 
-    Decimal key parts (quantity breaks) are formatted from the canonical,
-    4-place-rounded value, so the same record always gets the same key.
+    Decimal key parts (quantity breaks) are formatted from the exact canonical
+    value, so "2.50" and "2.5" are one record with one key.
     """
     ent = as_entity(entity_or_name)
     keys = cast_frame(ent, frame.reindex(columns=list(ent.key)))[list(ent.key)]

@@ -17,6 +17,8 @@ from sqlalchemy import Column, Connection, MetaData, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from b2b_assets.model.decimals import DECIMAL_DTYPE, canonical_text
+
 BATCH_SIZE = 10_000
 
 
@@ -55,7 +57,12 @@ def batches(frame: pd.DataFrame, size: int = BATCH_SIZE) -> Iterator[pd.DataFram
 
 
 def column_values(column: pd.Series) -> list[Any]:
-    """A column as Python values with None for missing (what DB-API drivers take)."""
+    """A column as Python values with None for missing (what DB-API drivers take).
+
+    Exact decimals become their fixed-scale text (tables.ExactDecimal), formatted by Arrow.
+    """
+    if column.dtype == DECIMAL_DTYPE:
+        return canonical_text(column).to_pylist()
     if pd.api.types.is_float_dtype(column.dtype):
         values = column.to_numpy(dtype=object, na_value=None)
         floats = column.to_numpy(dtype="float64", na_value=np.nan)
@@ -80,7 +87,7 @@ def load_stage(connection: Connection, stage: Table, frame: pd.DataFrame) -> Non
     """Bulk-load `frame` (columns named like the stage's, canonical values, NA as missing) into `stage`.
 
     PostgreSQL: COPY ... FROM STDIN of pyarrow-written CSV (strings quoted, nulls unquoted
-    empty, doubles in shortest round-trip form). SQLite: the driver's executemany with
+    empty, doubles in shortest round-trip form, decimals as plain text). SQLite: the driver's executemany with
     plain tuples, without SQLAlchemy's per-row parameter processing.
     """
     if frame.empty:
@@ -92,6 +99,9 @@ def load_stage(connection: Connection, stage: Table, frame: pd.DataFrame) -> Non
     if connection.dialect.name == "postgresql":
         buffer = io.BytesIO()
         table = pa.Table.from_pandas(frame[names], preserve_index=False)
+        for position, name in enumerate(names):  # Arrow's CSV writes small decimals as 1.000E-7: write plain text
+            if frame[name].dtype == DECIMAL_DTYPE:
+                table = table.set_column(position, name, canonical_text(frame[name]))
         pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))  # nulls: unquoted empty
         buffer.seek(0)
         with connection.connection.driver_connection.cursor() as cursor:

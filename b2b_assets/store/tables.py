@@ -8,11 +8,12 @@ plus bookkeeping columns (`_row_hash`, `_in_source`, `_loaded_at`).
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, text,
+    BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, Numeric, String, Table, Text, cast, text,
 )
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from b2b_assets.model import ENTITIES, Entity, Field, Kind
+from b2b_assets.model.decimals import PRECISION, SCALE
 from b2b_assets.targets.core.contract import LEDGER_STATES
 
 metadata = MetaData()
@@ -24,9 +25,32 @@ BOOKKEEPING = (ROW_HASH, IN_SOURCE, LOADED_AT)
 AUTO_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
+class ExactDecimal(TypeDecorator):
+    """The model's DECIMAL(38, 10), exact on both databases, always read back as text.
+
+    PostgreSQL: NUMERIC(38, 10). SQLite has no exact decimal type (REAL is a float, and NUMERIC
+    affinity turns "12.3456789" into a float too), and a scaled integer does not fit: 38 digits
+    need 127 bits, SQLite integers have 64. So SQLite stores the fixed-scale text
+    ("12.3456789000", model/decimals.canonical_text): one spelling per value, so equality,
+    keys and hashes are exact; only ORDER BY on such a column sorts as text.
+    Both are selected as text and parsed by Arrow in `cast_frame`: no per-row Decimal objects.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):  # noqa: ANN001, ANN201 - SQLAlchemy hook
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Numeric(PRECISION, SCALE, asdecimal=True))
+        return dialect.type_descriptor(String(PRECISION + 2))  # digits, sign and point
+
+    def column_expression(self, column):  # noqa: ANN001, ANN201 - SQLAlchemy hook
+        return cast(column, Text())
+
+
 def column_type(field: Field) -> TypeEngine:
     if field.kind is Kind.DECIMAL:
-        return Float()  # values are already rounded to 4 places
+        return ExactDecimal()
     if field.kind is Kind.INTEGER:
         return BigInteger()
     if field.kind is Kind.BOOLEAN:

@@ -3,6 +3,7 @@ good rows of the same file still come through."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -158,8 +159,8 @@ def test_non_numeric_decimal(write, run):
     out = run("products", path)
     out.issue(row=1, field="weight", contains="'1,234.50' is not a plain decimal number")
     out.issue(row=2, field="weight", contains="'1e3' is not a plain decimal number")
-    assert out.keys("product_id") == ["P-3"] and out.valid["weight"].tolist() == [0.25]
-    assert str(out.valid["weight"].dtype) == "double[pyarrow]"
+    assert out.keys("product_id") == ["P-3"] and out.valid["weight"].tolist() == [Decimal("0.25")]
+    assert str(out.valid["weight"].dtype) == "decimal128(38, 10)[pyarrow]"
 
 
 def test_negative_and_zero_price(write, run):
@@ -169,7 +170,7 @@ def test_negative_and_zero_price(write, run):
     out.issue(row=1, field="price", contains="value -5 is below the minimum 0")
     # Zero is a valid hub price; SQUIZZ refuses it in its own limits, for SQUIZZ only.
     assert out.keys("product_id") == ["P-2", "P-3"]
-    assert out.valid["price"].tolist() == [0.0, 9.1235]  # rounded to 4 places, not truncated
+    assert out.valid["price"].tolist() == [Decimal("0"), Decimal("9.123456")]  # exact: a target applies its own scale
 
 
 def test_invalid_boolean(write, run):
@@ -299,3 +300,29 @@ def test_valid_output_has_model_dtypes(write, run):
     canonical = out.valid[entity("organizations").columns]
     pd.testing.assert_frame_equal(canonical, cast_frame(entity("organizations"), canonical))
     assert out.valid["is_on_hold"].tolist() == [False]  # model default filled in
+
+
+def test_decimals_are_exact_from_csv_and_json(write, run):
+    """Issue 7.4: float64 stored 0.00001 as 0.0, rounded 12.3456789 and turned 99999999999999.99 into ...98."""
+    values = ["0.00001", "12.3456789", "99999999999999.99"]
+    csv_path = write("prices.csv", "product_id,price_level_id,sell_unit_id,price\n"
+                     + "".join(f"P-{i},RETAIL,EA,{v}\n" for i, v in enumerate(values)))
+    jsonl_path = write("prices.jsonl", "".join(
+        f'{{"product_id": "P-{i}", "price_level_id": "RETAIL", "sell_unit_id": "EA", "price": {v}}}\n'
+        for i, v in enumerate(values)))
+    for path in (csv_path, jsonl_path):
+        out = run("unit_prices", path)
+        assert out.issues.empty, out.issues
+        assert out.valid["price"].tolist() == [Decimal(v) for v in values], path.name
+
+
+def test_decimals_the_model_cannot_hold_are_quarantined_not_rounded(write, run):
+    path = write("prices.csv", "product_id,price_level_id,sell_unit_id,price\n"
+                               "P-1,RETAIL,EA,0.00000000001\nP-2,RETAIL,EA,1.00000000001\n"
+                               "P-3,RETAIL,EA,12345678901234567890123456789\nP-4,RETAIL,EA,2.500000000000000\n")
+    out = run("unit_prices", path)
+    out.issue(row=1, field="price", contains="'0.00000000001' has no significant digit within 10 decimal places "
+                                             "and would be rounded to zero")
+    out.issue(row=2, field="price", contains="'1.00000000001' has more than 10 decimal places and would lose digits")
+    out.issue(row=3, field="price", contains="has more than 28 digits before the decimal point")
+    assert out.valid["price"].tolist() == [Decimal("2.5")]  # trailing zeros are not digits lost

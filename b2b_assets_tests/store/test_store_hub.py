@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,7 @@ def test_only_changed_rows_get_a_new_loaded_at(store: Store) -> None:
 def test_hash_ignores_formatting_that_the_canonical_form_removes(store: Store) -> None:
     store.hub.upsert("organizations", organizations(2))
     noisy = organizations(2)
-    noisy["discount_percent"] = noisy["discount_percent"] + 0.000001  # below 4 decimal places
+    noisy["discount_percent"] = noisy["discount_percent"].map("{:.6f}".format)  # 1.500000 is 1.5
     noisy["website"] = ""  # empty string and missing are one state
     noisy = noisy.iloc[::-1].set_index(pd.Index([10, 20]))  # order and index do not matter
     assert store.hub.upsert("organizations", noisy) == UpsertCounts(0, 0, 2)
@@ -112,7 +113,7 @@ def test_composite_keys_with_missing_optional_parts(store: Store) -> None:
     assert list(keys.columns) == list(entity("customer_prices").key)
     assert keys["organization_number"].isna().sum() == 2
     assert keys["price_group_id"].isna().sum() == 1
-    assert str(keys["quantity"].dtype) == "double[pyarrow]"
+    assert str(keys["quantity"].dtype) == "decimal128(38, 10)[pyarrow]"
 
     # missing optional key parts are stored as '' so the primary key holds
     table = HubTables.table("customer_prices")
@@ -141,7 +142,7 @@ def test_read_back_has_the_canonical_dtypes_and_values(store: Store) -> None:
     back = store.hub.read_all("organizations")
     expected = cast_frame(ent, frame)
     pd.testing.assert_frame_equal(back, expected)
-    assert back["discount_percent"].iloc[0] == 12.3457
+    assert back["discount_percent"].iloc[0] == Decimal("12.34567")  # exact, not rounded
 
     # what the hub hashed is what a reader of the hub hashes
     meta = store.hub.read_all("organizations", with_meta=True)
@@ -259,3 +260,18 @@ def test_200k_row_upsert(store: Store, request: pytest.FixtureRequest) -> None:
           f"update {second.updated:,} of {n:,} {second_s:.1f}s, unchanged {unchanged_s:.1f}s "
           f"({n / unchanged_s:,.0f} rows/s), read {read_s:.1f}s ({n / read_s:,.0f} rows/s), "
           f"mark_presence {presence_s:.1f}s")
+
+
+def test_decimals_are_exact_on_both_databases(store: Store) -> None:
+    """Issue 7.4: NUMERIC on PostgreSQL, fixed-scale text on SQLite; float64 held none of these."""
+    prices = ["0.00001", "12.3456789", "99999999999999.99", "1234567890123456789012345678.1234567891", "-0.5"]
+    frame = pd.DataFrame({"product_id": [f"P{i}" for i in range(len(prices))], "price_level_id": "L",
+                          "sell_unit_id": "EA", "quantity": ["2.5", "2.5", "10", "0.0000001", "1"], "price": prices})
+    assert store.hub.upsert("quantity_prices", frame) == UpsertCounts(5, 0, 0)
+    back = store.hub.read_all("quantity_prices").set_index("product_id")
+    assert back["price"].tolist() == [Decimal(p) for p in prices]
+    assert back.loc["P3", "quantity"] == Decimal("0.0000001")
+    # Other spellings of the same values (and of the quantity key) are the same rows, unchanged.
+    respelled = frame.assign(price=[p + "000" if "." in p else p + ".0" for p in prices],
+                             quantity=["2.50", "2.500", "10.0", ".0000001", "1.0"])
+    assert store.hub.upsert("quantity_prices", respelled) == UpsertCounts(0, 0, 5)

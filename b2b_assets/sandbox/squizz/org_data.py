@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import Decimal
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -188,7 +189,7 @@ class _Resolver:
 
 def _new_stored(import_type: ImportType, record: Mapping[str, Any]) -> dict[str, Any]:
     stored: dict[str, Any] = {
-        "fields": {name: record[name] for name in import_type.key if record.get(name) is not None},
+        "fields": {name: _canonical(record[name]) for name in import_type.key if record.get(name) is not None},
         "active": True,
         "unassigned_references": {},
     }
@@ -273,12 +274,16 @@ def _unassigned(import_type: ImportType, index: int, record: Mapping[str, Any], 
 def _value_or_default(record: Mapping[str, Any], name: str, default: Any) -> Any:
     value = record.get(name)
     if value is not None:
-        return value
+        return _canonical(value)
     # List defaults are copied so stored records never share one list object.
     return list(default) if isinstance(default, list) else default
 
 
 def _canonical(value: Any) -> Any:
+    """Numbers as JSON-ready ints and floats. A float holds an accepted Decimal exactly: a valid
+    DECIMAL 14.4 has at most 14 significant digits, and a float's shortest spelling keeps 15."""
+    if isinstance(value, Decimal):
+        value = int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value

@@ -169,7 +169,9 @@ def read_document(import_type: ImportType, content_type: str, content_encoding: 
     price_groups = _price_groups(document.get("priceGroups")) if import_type.price_group_member_type else {}
     if not records:
         raise ImportRejected(ResultCode.NO_RECORD, "the document contains no records")
-    return EsdDocument(import_type, mode, document.get("version"), records, listed, nested_listed, price_groups)
+    version = document.get("version")
+    version = float(version) if isinstance(version, Decimal) else version  # 1.5: kept JSON-ready for the stats
+    return EsdDocument(import_type, mode, version, records, listed, nested_listed, price_groups)
 
 
 def record_problems(document: EsdDocument, rules: Iterable[RejectionRule] = ()) -> list[str]:
@@ -220,7 +222,9 @@ def _decode_json(raw: bytes) -> Any:
         return obj
 
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=refuse_constant, object_pairs_hook=refuse_duplicate_keys)
+        # Decimal: a number is checked digit for digit as the client wrote it, not as a float re-spells it.
+        return json.loads(raw.decode("utf-8"), parse_constant=refuse_constant, object_pairs_hook=refuse_duplicate_keys,
+                          parse_float=Decimal)
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ImportRejected(ResultCode.JSON_MALFORMED, f"the body is not valid JSON: {exc}") from None
 
@@ -386,21 +390,18 @@ def _bounds_reason(name: str, spec: FieldSpec, value: float) -> str | None:
     return None
 
 
-def _digits(value: int | float) -> tuple[int, int]:
-    """(integer digits, decimal places) of a JSON number as it was written."""
+def _digits(value: int | float | Decimal) -> tuple[int, int]:
+    """(integer digits, decimal places) of a JSON number as it was written (parsed as Decimal)."""
     if isinstance(value, int):
         return (len(str(abs(value))) if value else 0), 0
-    # repr() is the shortest text that round-trips, i.e. what the client most likely sent.
-    text = repr(abs(value))
-    if "e" in text:
-        sign, digits, exponent = Decimal(text).normalize().as_tuple()
-        return max(0, len(digits) + exponent), max(0, -exponent)
-    whole, _, fraction = text.partition(".")
-    return len(whole.lstrip("0")), len(fraction.rstrip("0"))
+    if not value:
+        return 0, 0
+    sign, digits, exponent = Decimal(repr(value) if isinstance(value, float) else value).normalize().as_tuple()
+    return max(0, len(digits) + exponent), max(0, -exponent)
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
 
 def _is_blank(value: Any) -> bool:

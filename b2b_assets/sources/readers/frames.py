@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from decimal import Decimal
 
 import pandas as pd
 import pyarrow as pa
+import simplejson
 
 from b2b_assets.model.frames import TEXT_DTYPE
 
@@ -58,9 +58,11 @@ def json_value_to_text(value: object) -> str | None:
         return value
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, Decimal):  # the readers parse JSON numbers as Decimal: digits as written
+        return format(value, "f")
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
         text = repr(value)
         return format(Decimal(text), "f") if "e" in text or "E" in text else text
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return simplejson.dumps(value, ensure_ascii=False, separators=(",", ":"), use_decimal=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -72,7 +73,7 @@ def _jsonl_objects(fh, source: str, log: IssueLog) -> Iterator[tuple[int, dict]]
             continue
         any_line = True
         try:
-            value = json.loads(line.strip())
+            value = json.loads(line.strip(), parse_float=Decimal)  # numbers exactly as written
         except json.JSONDecodeError as exc:
             log.add(source, f"line is not valid JSON: {exc.msg} (column {exc.colno}); line skipped",
                     row_number=number, value=line.strip()[:MAX_VALUE_CHARS])
@@ -92,7 +93,7 @@ def _array_objects(fh, source: str, log: IssueLog) -> Iterator[tuple[int, dict]]
         for number, value in _array_elements(fh):
             if not isinstance(value, dict):
                 log.add(source, f"element is a JSON {_json_kind(value)}, expected an object; element skipped",
-                        row_number=number, value=json.dumps(value)[:MAX_VALUE_CHARS])
+                        row_number=number, value=json.dumps(value, default=str)[:MAX_VALUE_CHARS])
                 continue
             read += 1
             yield number, value
@@ -109,7 +110,7 @@ class _NotAnArray(ValueError):
 
 def _array_elements(fh) -> Iterator[tuple[int, object]]:
     """Yield (1-based index, value) for each element of a top-level JSON array, reading in chunks."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_float=Decimal)  # numbers exactly as written
     buffer, pos, eof = "", 0, False
 
     def fill() -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from b2b_assets.model.decimals import hashable
 from b2b_assets.model.frames import key_isin
 from b2b_assets.targets.core.contract import KEY_SEPARATOR, PARENT_KEY, RECORD_KEY, LedgerState
 
@@ -31,6 +32,7 @@ def frame_hash(frame: pd.DataFrame) -> pd.Series:
     listy = [c for c in frame.columns if frame[c].dtype == object and frame[c].map(type).eq(list).any()]
     if listy:
         frame = frame.assign(**{c: frame[c].str.join(KEY_SEPARATOR) for c in listy})
+    frame = hashable(frame)  # exact decimals as integers: exact, and not one Decimal object per value
     hashed = pd.util.hash_pandas_object(frame.astype(object).where(frame.notna(), None), index=False)
     return pd.Series((hashed.to_numpy() ^ salt).view("int64"), index=frame.index)
 

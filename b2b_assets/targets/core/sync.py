@@ -65,6 +65,9 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
         _absorb(settle_open_jobs(target, entity, ledger, sender, deadline), running, problems)
 
     complete = full_refresh and obj.mode.full_refresh
+    if complete and asynchronous:
+        raise ValueError(f"{target}/{entity}: a COMPLETE batch needs a synchronous sender: the core must know it "
+                         "landed before it records what the target deactivated")
     the_plan: Plan = plan(target, entity, pd.DataFrame({RECORD_KEY: records[RECORD_KEY].to_numpy(),
                                                         "payload_hash": hashes.to_numpy()}),
                           ledger.load(target, entity), held_reasons=held, invalid_reasons=invalid,

@@ -2,7 +2,7 @@
 
 Each table maps an ESD field to the canonical column it is read from. How a
 value is converted follows from the field's ESD type (bool -> "Y"/"N",
-decimal -> float, "|"-joined list -> list); the few fields that need more
+decimal -> exact decimal, "|"-joined list -> list); the few fields that need more
 than that (a country name, a fallback account code, a summed quantity) are computed in `mapping.py`.
 Only fields with a canonical source appear here, and `data_fields` in
 import_types.py lists exactly these (a test keeps the two equal).

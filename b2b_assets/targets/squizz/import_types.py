@@ -37,11 +37,6 @@ class FieldSpec:
     precision: tuple[int, int] | None = None  # DECIMAL (digits, scale): 14.4 unless the seed says otherwise
     positive: bool = False  # DECIMAL: SQUIZZ refuses zero and below (prices)
 
-    @property
-    def max_abs(self) -> float | None:
-        """Largest magnitude a DECIMAL(p, s) column holds (10 ** (p - s), exclusive)."""
-        return None if self.precision is None else 10.0 ** (self.precision[0] - self.precision[1])
-
 
 @dataclass(frozen=True)
 class PayloadReference:

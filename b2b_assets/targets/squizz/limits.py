@@ -8,8 +8,11 @@ reason a person can act on; other targets still get them.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pandas as pd
 
+from b2b_assets.model.decimals import DECIMAL_DTYPE, decimal_places, decimal_text
 from b2b_assets.model.frames import TEXT_DTYPE
 from b2b_assets.targets.core.contract import PARENT_KEY, RECORD_KEY, Payload
 from b2b_assets.targets.squizz.import_types import EsdType, FieldSpec, ImportType, import_type
@@ -66,23 +69,45 @@ def _check_frame(frame: pd.DataFrame, owner: str, limits: dict[str, FieldSpec], 
             not_positive = (column <= 0).fillna(False).astype(bool)
             found.append(_rows(frame.loc[not_positive, owner], label, column[not_positive],
                                f"{label} must be greater than 0 in SQUIZZ"))
-        if spec.type is EsdType.DECIMAL and spec.max_abs is not None:
-            digits, scale = spec.precision
-            too_big = (column.abs() >= spec.max_abs).fillna(False).astype(bool)
-            found.append(_rows(frame.loc[too_big, owner], label, column[too_big],
-                               f"{label} does not fit SQUIZZ's DECIMAL {digits}.{scale}"))
+        if spec.type is EsdType.DECIMAL and spec.precision is not None:
+            found.extend(_decimal_problems(frame, owner, column, label, spec.precision))
     found = [f for f in found if not f.empty]
     return pd.concat(found, ignore_index=True) if found else _empty()
+
+
+def _decimal_problems(frame: pd.DataFrame, owner: str, column: pd.Series, label: str,
+                      precision: tuple[int, int]) -> list[pd.DataFrame]:
+    """SQUIZZ's DECIMAL(digits, scale), applied by refusing, never by rounding: a value with more
+    decimal places than `scale` is not sent (rounding 0.00001 would send 0, 12.3456789 would
+    arrive as 12.3457), and neither is one too large for `digits`."""
+    digits, scale = precision
+    places = decimal_places(column)
+    too_fine = (places > scale).fillna(False).astype(bool)
+    too_big = (column.abs() >= Decimal(10) ** (digits - scale)).fillna(False).astype(bool) & ~too_fine
+    found = []
+    if too_fine.any():
+        reason = (label + " has " + places[too_fine].astype(int).astype(str)
+                  + f" decimal places; SQUIZZ's DECIMAL {digits}.{scale} takes at most {scale} and this sync "
+                    "does not round (fix the value in the source)")
+        found.append(_rows(frame.loc[too_fine, owner], label, column[too_fine], reason))
+    found.append(_rows(frame.loc[too_big, owner], label, column[too_big],
+                       f"{label} does not fit SQUIZZ's DECIMAL {digits}.{scale} "
+                       f"(at most {digits - scale} digits before the point)"))
+    return found
 
 
 def _rows(owners: pd.Series, field: str, values: pd.Series | None, reason: str | pd.Series) -> pd.DataFrame:
     if owners.empty:
         return _empty()
     preview = (pd.Series(pd.NA, index=owners.index, dtype=TEXT_DTYPE) if values is None
-               else values.astype(TEXT_DTYPE).str.slice(0, VALUE_PREVIEW))
+               else _text(values).str.slice(0, VALUE_PREVIEW))
     reasons = reason.to_numpy() if isinstance(reason, pd.Series) else reason
     return pd.DataFrame({"record_key": owners.to_numpy(), "field": field, "value": preview.to_numpy(),
                          "reason": reasons})
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return decimal_text(values) if values.dtype == DECIMAL_DTYPE else values.astype(TEXT_DTYPE)
 
 
 def _empty() -> pd.DataFrame:

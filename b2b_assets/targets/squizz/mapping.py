@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from decimal import Decimal
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -18,13 +19,13 @@ import pandas as pd
 import pycountry
 
 from b2b_assets.model import LIST_SEPARATOR
-from b2b_assets.model.frames import DECIMAL_PLACES, TEXT_DTYPE
+from b2b_assets.model.decimals import DECIMAL_DTYPE, decimal_text, to_decimals
+from b2b_assets.model.frames import TEXT_DTYPE
 from b2b_assets.targets.core.contract import KEY_SEPARATOR, PARENT_KEY, RECORD_KEY
 from b2b_assets.targets.core.contract import Payload as CorePayload
 from b2b_assets.targets.squizz.field_map import CHILD_COLUMNS, RECORD_COLUMNS
 from b2b_assets.targets.squizz.import_types import PRICE_GROUP_ACCOUNTS, EsdType, FieldSpec, ImportType, import_type
 
-DECIMAL_DTYPE = "float64[pyarrow]"
 LONG_DTYPE = "int64[pyarrow]"
 
 
@@ -43,7 +44,7 @@ class Payload(CorePayload):
         """JSON-ready dicts for `rows` (a slice of `records`), children nested, NA left out."""
         columns = [c for c in rows.columns if c != RECORD_KEY and not c.startswith("_")]
         keys = rows[RECORD_KEY].tolist()
-        docs = [_without_na(r) for r in rows[columns].to_dict("records")]
+        docs = [_without_na(r) for r in _json_ready(rows[columns]).to_dict("records")]
         if self.child_field:
             for doc, nested in zip(docs, self._nested_for(keys)):
                 # The array is a managed field: an empty list says "none", which omitting it would not.
@@ -70,7 +71,8 @@ class Payload(CorePayload):
         if self.children is None or not sum(len(p) for p in positions):
             return [[] for _ in keys]
         columns = [c for c in self.children.columns if c != PARENT_KEY]
-        flat = [_without_na(r) for r in self.children.iloc[np.concatenate(positions)][columns].to_dict("records")]
+        flat = [_without_na(r) for r in
+                _json_ready(self.children.iloc[np.concatenate(positions)][columns]).to_dict("records")]
         out, start = [], 0
         for p in positions:
             out.append(flat[start:start + len(p)])
@@ -108,11 +110,16 @@ def to_payload(spec: ImportType | str, frames: Mapping[str, pd.DataFrame]) -> Pa
 
 def record_keys(records: pd.DataFrame, key_fields: tuple[str, ...]) -> pd.Series:
     """Key field values joined with KEY_SEPARATOR; an empty (optional) key part is the empty string."""
-    parts = [records[f].astype(TEXT_DTYPE).fillna("") for f in key_fields]
+    parts = [_key_text(records[f]).fillna("") for f in key_fields]
     joined = parts[0]
     for part in parts[1:]:
         joined = joined + KEY_SEPARATOR + part
     return joined.astype(TEXT_DTYPE)
+
+
+def _key_text(column: pd.Series) -> pd.Series:
+    # A decimal key part (a quantity break) in its shortest exact spelling: 2.5, not 2.5000000000.
+    return decimal_text(column) if column.dtype == DECIMAL_DTYPE else column.astype(TEXT_DTYPE)
 
 
 def country_names(codes: pd.Series) -> pd.Series:
@@ -136,7 +143,7 @@ def _primary_source(spec: ImportType, frames: Mapping[str, pd.DataFrame]) -> pd.
     frame = frames[spec.source_entities[0]]
     if spec.name == "stock_quantities":
         # SQUIZZ keeps one available quantity per product: the sum over the seller's sites.
-        summed = frame.groupby("product_id", sort=True)["qty_available"].sum(min_count=1).round(DECIMAL_PLACES)
+        summed = frame.groupby("product_id", sort=True)["qty_available"].sum(min_count=1)  # exact decimal sum
         return summed.reset_index()
     if spec.name == "customer_accounts":
         frame = frame.assign(account_code=frame["account_code"].fillna(frame["organization_number"]))
@@ -159,7 +166,8 @@ def _to_esd(column: pd.Series, esd_type: EsdType) -> pd.Series:
     if esd_type is EsdType.YN:
         return yes_no(column)
     if esd_type is EsdType.DECIMAL:
-        return column.astype(DECIMAL_DTYPE)
+        # Kept at the model's exact scale: limits.py refuses what SQUIZZ's 14.4 cannot hold, nothing is rounded.
+        return to_decimals(column)
     if esd_type is EsdType.LONG:
         return column.astype(LONG_DTYPE)
     if esd_type is EsdType.ARRAY:
@@ -182,6 +190,17 @@ def _price_groups(used: pd.Series, members: pd.DataFrame) -> dict[str, list[str]
     return {g: list(by_group.get(g, [])) for g in groups}
 
 
+def _json_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Exact decimals as Decimal objects of their shortest spelling (12.5, not 12.5000000000), formatted in Arrow;
+    the envelope writes them digit for digit."""
+    decimals = [c for c in frame.columns if frame[c].dtype == DECIMAL_DTYPE]
+    if not decimals:
+        return frame
+    texts = {c: decimal_text(frame[c]).to_numpy(dtype=object, na_value=None) for c in decimals}
+    return frame.assign(**{c: pd.Series([None if t is None else Decimal(t) for t in values], index=frame.index,
+                                        dtype=object) for c, values in texts.items()})
+
+
 def _without_na(record: dict) -> dict:
     return {k: _plain(v) for k, v in record.items() if not _is_na(v)}
 
@@ -191,7 +210,7 @@ def _is_na(value: object) -> bool:
 
 
 def _plain(value: object) -> object:
-    """numpy scalars -> Python scalars, so json.dumps takes every value."""
+    """numpy scalars -> Python scalars, so the JSON encoder takes every value."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (list, tuple, np.ndarray)):

@@ -79,3 +79,24 @@ def test_deletions_wait_unless_enabled_and_a_mass_deletion_is_refused(ledger):
     allowed = plan("squizz", "products", remaining, ledger.load("squizz", "products"),
                    deletions=DeletionPolicy(enabled=True, max_share=0.5, override=True))
     assert sorted(allowed.deletions) == ["B", "C"]
+
+
+def test_a_record_in_an_open_job_is_pending_and_not_planned_again(ledger):
+    current = hashes_of(records(name=["a", "b", "c"]))
+    ledger.record("joor", "products", current.assign(state="submitted", last_error=None, job_id="job-1"))
+    result = plan("joor", "products", current, ledger.load("joor", "products"))
+    assert result.counts()["pending"] == 3 and result.keys("new", "changed").empty
+
+
+def test_a_full_refresh_that_would_deactivate_most_of_the_target_is_refused_unless_overridden(ledger):
+    current = hashes_of(records(name=["a", "b", "c"]))
+    confirm(ledger, current)
+    truncated = current.iloc[:1]
+    with pytest.raises(DeletionRefused, match="full refresh"):
+        plan("squizz", "products", truncated, ledger.load("squizz", "products"), full_refresh=True, complete=True)
+    dry = plan("squizz", "products", truncated, ledger.load("squizz", "products"), full_refresh=True, complete=True,
+               enforce=False)
+    assert dry.counts()["deactivated"] == 2 and "deactivate" in dry.refusal
+    forced = plan("squizz", "products", truncated, ledger.load("squizz", "products"), full_refresh=True,
+                  complete=True, deletions=DeletionPolicy(override=True))
+    assert list(forced.deactivations) == ["B", "C"] and forced.refusal is None

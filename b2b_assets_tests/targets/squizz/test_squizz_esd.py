@@ -7,11 +7,12 @@ cannot hide behind the same typo in the test.
 
 from __future__ import annotations
 
-import json
+from decimal import Decimal
 from graphlib import TopologicalSorter
 
 import pandas as pd
 import pytest
+import simplejson
 
 from b2b_assets.targets.squizz.field_map import CHILD_COLUMNS, RECORD_COLUMNS
 from b2b_assets.targets.squizz.import_types import IMPORT_TYPES, import_type
@@ -136,7 +137,7 @@ def check_value(type_name: str, field: str, value: object, spec: tuple[str, int 
     elif kind == Y:
         assert value in ("Y", "N"), where
     elif kind == D:
-        assert isinstance(value, (int, float)) and not isinstance(value, bool), where
+        assert isinstance(value, (int, Decimal)) and not isinstance(value, bool), where  # exact, never float
     elif kind == L:
         assert isinstance(value, int) and not isinstance(value, bool), where
     elif kind == A:
@@ -224,7 +225,7 @@ def test_mapped_records_conform_to_the_seed_table(name, frames):
     seed = SEED[name]
     records = esd_records(name, frames)
     assert records, f"the fixture produces no {name} records"
-    json.dumps(records, allow_nan=False)  # JSON-ready as it stands
+    simplejson.dumps(records, allow_nan=False, use_decimal=True)  # JSON-ready as the envelope encodes it
     for record in records:
         for field, value in record.items():
             assert field in seed["fields"], f"{name}: {field} is not a seed field"
@@ -251,7 +252,10 @@ def test_records_frame_has_a_record_key_and_one_column_per_data_field(name, fram
     sent_columns = [c for c in payload.records.columns if not c.startswith("_")]
     assert sent_columns == ["record_key", *spec.record_fields]
     assert payload.records["record_key"].is_unique
-    joined = payload.records[list(spec.key_fields)].astype("string").fillna("").agg("\x1f".join, axis=1)
+    parts = payload.records[list(spec.key_fields)]
+    parts = parts.apply(lambda c: c.map(lambda v: format(v.normalize(), "f"), na_action="ignore")  # 10, not 10.0000000000
+                        if c.dtype == "decimal128(38, 10)[pyarrow]" else c)
+    joined = parts.astype("string").fillna("").agg("\x1f".join, axis=1)
     assert payload.records["record_key"].tolist() == joined.tolist()
 
 
@@ -284,17 +288,17 @@ def test_locations_use_country_names_city_as_address3_and_nest_stock(frames):
     w1, s2 = payload.to_esd_records(payload.records)
     assert w1["country"] == "Australia" and s2["country"] == "United Kingdom"
     assert w1["address3"] == "Melbourne" and w1["locationType"] == "WAREHOUSE"
-    assert w1["isActive"] == "Y" and w1["latitude"] == pytest.approx(-37.81)
+    assert w1["isActive"] == "Y" and w1["latitude"] == Decimal("-37.81")
     assert [s["keyProductID"] for s in w1["productStock"]] == ["P1", "P2"]
-    assert w1["productStock"][0] == {"keyProductID": "P1", "qtyAvailable": 10.1, "qtyOnHand": 12.0,
+    assert w1["productStock"][0] == {"keyProductID": "P1", "qtyAvailable": Decimal("10.1"), "qtyOnHand": 12.0,
                                      "qtyOrdered": 1.0, "qtyBackordered": 0.0, "qtyReserved": 1.0,
                                      "qtyConsigned": 0.0}
-    assert s2["productStock"] == [{"keyProductID": "P1", "qtyAvailable": 0.2}]
+    assert s2["productStock"] == [{"keyProductID": "P1", "qtyAvailable": Decimal("0.2")}]
 
 
 def test_stock_quantities_sum_the_sites(frames):
     assert esd_records("stock_quantities", frames) == [
-        {"keyProductID": "P1", "qtyAvailable": pytest.approx(10.3)}, {"keyProductID": "P2", "qtyAvailable": -4.0}]
+        {"keyProductID": "P1", "qtyAvailable": Decimal("10.3")}, {"keyProductID": "P2", "qtyAvailable": -4.0}]
 
 
 def test_customer_accounts_split_lists_and_fall_back_to_the_organization_number(frames):
@@ -326,7 +330,7 @@ def test_alternate_codes_link_customer_accounts_by_organization_number(frames):
 
 def test_quantity_prices_are_keyed_by_quantity(frames):
     payload = to_payload("price_level_quantity_prices", frames)
-    assert payload.records["record_key"].tolist() == ["P1\x1fPL1\x1fEA\x1f10.0", "P1\x1fPL1\x1fEA\x1f20.5"]
+    assert payload.records["record_key"].tolist() == ["P1\x1fPL1\x1fEA\x1f10", "P1\x1fPL1\x1fEA\x1f20.5"]
 
 
 def test_to_esd_records_handles_any_slice(frames):
