@@ -1,25 +1,49 @@
 """`b2b-sync`: run the full sync (or its dry run) from the command line, or open the UI over the same state.
 
-With no vendor URLs configured, the bundled sandboxes are started on
-127.0.0.1 with their sandbox credentials, so a fresh clone syncs with no
-accounts. Dagster's run history goes to $DAGSTER_HOME (default .dagster_home
-in the repository), so `b2b-sync dev` shows what `b2b-sync sync` ran.
+Each vendor URL that is not set (or is the bundled sandbox's own URL) is
+served by the bundled sandboxes on 127.0.0.1, with their sandbox credentials,
+so a fresh clone syncs with no accounts. Any other URL is a real endpoint: its
+credentials must come from the environment, and the CLI stops before the run
+naming any that are missing; sandbox credentials never go to it. Dagster's run
+history goes to $DAGSTER_HOME (default .dagster_home in the repository), so
+`b2b-sync dev` shows what `b2b-sync sync` ran.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass, field
 
 import dagster as dg
 import requests
 
 from b2b_assets import settings
 
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A vendor API the sync talks to, and what it needs when it is not the bundled sandbox."""
+
+    sandbox: str  # the sandbox's path prefix
+    url_variable: str
+    credentials: dict[str, str] = field(default_factory=dict)  # variable -> the sandbox's own value
+
+    def url(self) -> str:
+        return os.environ.get(self.url_variable) or f"{settings.SANDBOX_URL}/{self.sandbox}"
+
+    def is_bundled_sandbox(self) -> bool:
+        return self.url().rstrip("/") == f"{settings.SANDBOX_URL}/{self.sandbox}"
+
+
+SANDBOX_START_WAIT_SECONDS = float(os.environ.get("B2B_SANDBOX_WAIT_SECONDS", "15"))
 INBOUND_KEYS = {
     "erp": ("rows_read", "rows_valid", "rows_quarantined"),
     "hub": ("rows_inserted", "rows_updated", "rows_unchanged", "rows_held", "rows_released"),
@@ -38,9 +62,15 @@ def _targets():
     return TARGETS
 
 
+def _endpoints() -> tuple[Endpoint, ...]:
+    """Every vendor API of the registered targets, each served under its name by the bundled sandbox."""
+    targets = tuple(Endpoint(t.name, t.url_environment, dict(t.sandbox_environment))
+                    for t in _targets() if t.url_environment)
+    return (*targets, Endpoint("partner", "PARTNER_API_URL"))  # its token is optional: a partner API may be open
+
+
 def _uses_sandboxes() -> bool:
-    configured = [os.environ.get(t.url_environment) for t in _targets()] + [os.environ.get("PARTNER_API_URL")]
-    return not all(configured)
+    return any(endpoint.is_bundled_sandbox() for endpoint in _endpoints())
 
 
 def _sandbox_running() -> bool:
@@ -55,15 +85,54 @@ def _prepare_environment() -> None:
     os.makedirs(home, exist_ok=True)
     if not os.path.exists(os.path.join(home, "dagster.yaml")):
         shutil.copy(settings.REPO_ROOT / "dagster.yaml", os.path.join(home, "dagster.yaml"))
-    if _uses_sandboxes():
-        for target in _targets():
-            for name, value in target.sandbox_environment.items():
+    missing: list[str] = []
+    for endpoint in _endpoints():
+        if endpoint.is_bundled_sandbox():
+            for name, value in endpoint.credentials.items():
                 os.environ.setdefault(name, value)
+        else:
+            lacking = [name for name in endpoint.credentials if not os.environ.get(name)]
+            if lacking:
+                missing.append(f"{endpoint.url_variable} is {endpoint.url()}, not the bundled sandbox, so its "
+                               f"credentials must come from the environment: set {', '.join(lacking)}")
+    if missing:
+        raise SystemExit("b2b-sync: " + "\nb2b-sync: ".join(missing))
+
+
+def _port_free() -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the sandbox server binds
+        try:
+            probe.bind(("127.0.0.1", settings.SANDBOX_PORT))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            return False
+    return True
+
+
+def _sandbox_already_served() -> bool:
+    """True when a sandbox answers on the port, False when the port is free for ours; else a clear exit.
+
+    Something that holds the port without answering /health may be a sandbox still starting, so it
+    gets a bounded wait before the CLI gives up.
+    """
+    deadline = time.monotonic() + SANDBOX_START_WAIT_SECONDS
+    while True:
+        if _sandbox_running():
+            return True
+        if _port_free():
+            return False
+        if time.monotonic() >= deadline:
+            raise SystemExit(f"b2b-sync: port {settings.SANDBOX_PORT} is in use, and nothing there answered "
+                             f"{settings.SANDBOX_URL}/health within {SANDBOX_START_WAIT_SECONDS:.0f}s. Stop what "
+                             "listens there, or set B2B_SANDBOX_PORT to a free port.")
+        time.sleep(0.5)
 
 
 def _embedded_sandboxes():
     """Sandboxes in this process for the length of the run, unless something already serves them."""
-    if not _uses_sandboxes() or _sandbox_running():
+    if not _uses_sandboxes() or _sandbox_already_served():
         return nullcontext()
     from b2b_assets.sandbox.serve import start_sandboxes
 
@@ -177,7 +246,7 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
 def dev() -> int:
     _prepare_environment()
     with ExitStack() as stack:
-        if _uses_sandboxes() and not _sandbox_running():
+        if _uses_sandboxes() and not _sandbox_already_served():
             server = subprocess.Popen([sys.executable, "-m", "b2b_assets.sandbox.serve", "--port",
                                        str(settings.SANDBOX_PORT), "--ftp-port", str(settings.SANDBOX_FTP_PORT), "--state-dir", str(settings.state_dir() / "sandbox")])
             stack.callback(server.terminate)

@@ -41,3 +41,8 @@ def default_hub_url() -> str:
 SANDBOX_PORT = int(os.environ.get("B2B_SANDBOX_PORT", "18080"))
 SANDBOX_URL = f"http://127.0.0.1:{SANDBOX_PORT}"
 SANDBOX_FTP_PORT = int(os.environ.get("B2B_SANDBOX_FTP_PORT", "18021"))  # the JOOR Customer Sync FTP sandbox
+
+
+def credentials_system_of_record() -> bool:
+    """Seed 000: the export is the system of record for users' passwords, so targets that take them get them."""
+    return os.environ.get("B2B_CREDENTIALS_SYSTEM_OF_RECORD", "").strip().lower() in ("1", "true", "yes")

@@ -27,9 +27,11 @@ from b2b_assets.defs.joor.ftp_resources import JoorFtpResource
 from b2b_assets.defs.joor.resources import JoorResource
 from b2b_assets.defs.hub.assets import hub_assets
 from b2b_assets.defs.resources import PartnerApiResource, StoreResource
+from b2b_assets.defs.norce.resources import NorceResource
 from b2b_assets.defs.squizz.resources import SquizzResource
 from b2b_assets.defs.targets.factory import build_target_assets
 from b2b_assets.model import ENTITIES
+from b2b_assets.sandbox.norce.sandbox import DEFAULT_APPLICATION_KEY
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.store import Store
 from b2b_assets.store.tables import sync_ledger
@@ -73,6 +75,9 @@ def run_sync(hub_url: str, sandboxes, instance: dg.DagsterInstance, assets=None)
                                  poll_interval_seconds=0.05, backoff_factor=0.05),
             "joor_ftp": JoorFtpResource(host=sandboxes.joor_ftp.host, port=sandboxes.joor_ftp.port,
                                         username="sandbox-joor", password="sandbox-ftp-password"),
+            "norce": NorceResource(base_url=f"{sandboxes.base_url}/norce", client_id="sandbox-client",
+                                   client_secret="sandbox-secret", application_key=DEFAULT_APPLICATION_KEY,
+                                   poll_interval_seconds=0.05, backoff_factor=0.05),
         },
         raise_on_error=False,
     )
@@ -127,6 +132,9 @@ def test_first_sync_loads_valid_rows_quarantines_bad_ones_and_holds_orphans(work
     assert len(sandboxes.joor_ftp.files()) == 1
     assert set(sandboxes.joor_ftp.connections()) == set(
         store.ledger.keys_in_state("joor_file", "customer_sync_file", "sent"))
+    # Norce: every valid organization and user landed, with one token for the run.
+    assert (meta["norce/companies"]["records_sent"], meta["norce/customers"]["records_sent"]) == (25, 49)
+    assert len(sandboxes.norce.customers()) == 49 and sandboxes.norce.stats()["tokens_issued"] == 1
 
 
 def test_second_sync_writes_nothing_to_the_hub_and_sends_nothing(workspace, sandboxes, tmp_path):
@@ -144,6 +152,7 @@ def test_second_sync_writes_nothing_to_the_hub_and_sends_nothing(workspace, sand
         assert meta[f"squizz/{spec.name}"]["records_sent"] == 0, spec.name
     assert sandboxes.squizz.stats()["tokens_spent"] == tokens_after_first
     assert meta["joor/customer_sync_file"]["records_sent"] == 0 and len(sandboxes.joor_ftp.files()) == 1
+    assert meta["norce/companies"]["records_sent"] == 0 and meta["norce/customers"]["records_sent"] == 0
 
 
 def test_location_held_for_a_missing_organization_lands_when_the_organization_arrives(workspace, sandboxes, tmp_path):

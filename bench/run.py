@@ -35,7 +35,7 @@ from b2b_assets.pipeline.inbound import stage_entity
 from b2b_assets.pipeline.outbound import OutboundOptions, sync_import_type
 from b2b_assets.sources import load_mapping
 from b2b_assets.store import Store
-from b2b_assets.targets.squizz.client import SquizzClient, default_retry
+from b2b_assets.targets.squizz.client import SquizzClient, squizz_retry
 from b2b_assets.targets.squizz.import_types import import_type
 
 SQUIZZ_TYPES = ("taxcodes", "price_levels", "sell_units", "products", "price_level_unit_prices")
@@ -113,7 +113,7 @@ def main() -> int:
         inbound(args.out / "mapping.yaml", store, work, "bench-1")
         with sandbox_process() as sandbox_url, SquizzClient(
                 f"{sandbox_url}/squizz", "sandbox-org", "sandbox-key", "sandbox-password",
-                timeout=600, retry=default_retry(3, 0.2)) as client:
+                timeout=600, retry=squizz_retry(budget_seconds=60, backoff_factor=0.2)) as client:
             outbound(store, client, "squizz first")
             outbound(store, client, "squizz again")
             measure("generate", "1% changed", lambda: generate(args.out, args.products, args.prices, True))

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL 15 cluster for tests and local production-mode runs.
+# A local PostgreSQL 15 cluster: throwaway for tests, or durable for local production-mode runs.
 #
-#   scripts/postgres.sh start   # install PostgreSQL 15 if needed, init + start the cluster, print its URL
-#   scripts/postgres.sh url     # print the URL
-#   scripts/postgres.sh status  # exit 0 when running
-#   scripts/postgres.sh stop    # stop the cluster (its data stays until the directory is removed)
+#   scripts/postgres.sh start            # install PostgreSQL 15 if needed, init + start the cluster, print its URL
+#   scripts/postgres.sh start --durable  # the same, as a durable cluster (local production mode)
+#   scripts/postgres.sh url              # print the URL
+#   scripts/postgres.sh status           # exit 0 when running
+#   scripts/postgres.sh stop             # stop the cluster (its data stays until the directory is removed)
+#   scripts/postgres.sh crash            # tests only: stop at once, as a crash would (no checkpoint, no flush)
 #
 # The cluster lives in .tmp_pg/ at the repository root (gitignored), listens on
 # 127.0.0.1 only, trusts local TCP connections, has a database `b2b`, and runs
-# as the unprivileged `postgres` user when invoked as root. Durability is off:
-# it is for tests, never for data you keep.
+# as the unprivileged `postgres` user when invoked as root.
+#
+# Durability. The default (test) cluster runs with fsync, synchronous_commit and
+# full_page_writes off: fast, and fit for tests only. A crash or an immediate stop
+# can lose transactions it already reported committed (the sync ledger then forgets
+# batches the target has, and resends them). `--durable` (or B2B_PG_DURABLE=1)
+# creates a cluster with PostgreSQL's durable defaults instead: a committed ledger
+# batch survives a crash. A cluster keeps the mode it was created with; use another
+# B2B_PG_DIR for the other mode.
 #
 # Environment: B2B_PG_DIR (cluster directory, default <repo>/.tmp_pg),
-#              B2B_PG_PORT (preferred port, default 55432; the next free one is used if it is taken).
+#              B2B_PG_PORT (preferred port, default 55432; the next free one is used if it is taken),
+#              B2B_PG_DURABLE=1 (same as --durable).
 # `start` is idempotent and safe to run concurrently (a lock file serialises it).
 set -euo pipefail
 
@@ -21,6 +31,7 @@ PG_BIN="/usr/lib/postgresql/${PG_VERSION}/bin"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_ROOT="${B2B_PG_DIR:-${REPO}/.tmp_pg}"
 PREFERRED_PORT="${B2B_PG_PORT:-55432}"
+DURABLE="${B2B_PG_DURABLE:-0}"
 DATABASE=b2b
 SUPERUSER=postgres
 
@@ -112,14 +123,36 @@ host  all all 127.0.0.1/32 trust
 EOF
     as_owner tee -a "${data}/postgresql.conf" >/dev/null <<'EOF'
 
-# --- scripts/postgres.sh: throwaway test cluster ---
+# --- scripts/postgres.sh ---
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 max_connections = 200
+EOF
+    if [ "${DURABLE}" = 1 ]; then
+        as_owner tee -a "${data}/postgresql.conf" >/dev/null <<'EOF'
+# durable (local production mode): every commit is on disk before it is reported
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+EOF
+        echo durable >"${PG_ROOT}/mode"
+    else
+        as_owner tee -a "${data}/postgresql.conf" >/dev/null <<'EOF'
+# throwaway TEST cluster: commits may be lost on a crash; never keep data you need here
 fsync = off
 synchronous_commit = off
 full_page_writes = off
 EOF
+        echo test >"${PG_ROOT}/mode"
+    fi
+}
+
+# A durable request must not silently get a test cluster (or the other way round).
+check_mode() {
+    local want have
+    want="$([ "${DURABLE}" = 1 ] && echo durable || echo test)"
+    have="$(cat "${PG_ROOT}/mode" 2>/dev/null || echo test)"
+    [ "${want}" = "${have}" ] || die "the cluster in ${PG_ROOT} is a ${have} cluster, not ${want}; use another B2B_PG_DIR"
 }
 
 start() {
@@ -127,12 +160,13 @@ start() {
     prepare_dirs
     exec 9>>"${PG_ROOT}/lock"
     flock -w 300 9 || die "timed out waiting for ${PG_ROOT}/lock"
+    local data chosen
+    data="$(data_dir)"
+    [ -f "${data}/PG_VERSION" ] && check_mode
     if running; then
         url
         return
     fi
-    local data chosen
-    data="$(data_dir)"
     init_cluster "${data}"
     chosen="$(free_port)"
     echo "${chosen}" >"${PG_ROOT}/port"
@@ -160,10 +194,21 @@ stop() {
     fi
 }
 
+if [ "${2:-}" = "--durable" ]; then
+    DURABLE=1
+fi
+
+crash() {
+    running || return 0
+    as_owner "${PG_BIN}/pg_ctl" -D "$(data_dir)" -m immediate -w stop </dev/null >/dev/null
+    log "crashed (immediate stop)"
+}
+
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
+    crash) crash ;;
     url) url ;;
     status) running ;;
-    *) echo "usage: $0 start|stop|url|status" >&2; exit 2 ;;
+    *) echo "usage: $0 start [--durable]|stop|crash|url|status" >&2; exit 2 ;;
 esac

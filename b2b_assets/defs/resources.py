@@ -23,18 +23,21 @@ class StoreResource(dg.ConfigurableResource):
     """The hub store: canonical records, quarantine, held records, sync ledger (SQLite or PostgreSQL)."""
 
     url: str
+    # How long a run waits for another run that is syncing the same target and entity, then fails naming it.
+    lock_wait_seconds: float = 600.0
 
     _store: Store | None = PrivateAttr(default=None)
 
     def get(self) -> Store:
         if self._store is None:
-            self._store = Store(self.url)
+            self._store = Store(self.url, lock_wait_seconds=self.lock_wait_seconds)
             self._store.create_all()
         return self._store
 
 
 def default_store() -> StoreResource:
-    return StoreResource(url=env_or("B2B_HUB_URL", settings.default_hub_url()))
+    return StoreResource(url=env_or("B2B_HUB_URL", settings.default_hub_url()),
+                         lock_wait_seconds=float(os.environ.get("B2B_LOCK_WAIT_SECONDS", "600")))
 
 
 class PartnerApiResource(dg.ConfigurableResource):

@@ -54,7 +54,7 @@ def stage_entity(name: str, mapping: Mapping, store: Store, staging: Path, repor
         label, full_export, newest = source.file.name, True, None
 
     result = StageResult(name, label)
-    writer = StagingWriter(staging, name)
+    writer = StagingWriter(staging, name, run_id)
     issues: list[pd.DataFrame] = []
     try:
         for prepared in batches:

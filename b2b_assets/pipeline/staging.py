@@ -31,11 +31,17 @@ class StagedExport:
 
 
 class StagingWriter:
-    def __init__(self, directory: Path, entity_name: str):
+    """Writes one run's export to a file of its own, and replaces the staged export only on commit.
+
+    The partial file is named after the run, so two runs can never write the same file (the
+    erp lock keeps them from staging one entity at the same time; this holds even without it).
+    """
+
+    def __init__(self, directory: Path, entity_name: str, run_id: str):
         self.entity = entity(entity_name)
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"{entity_name}.parquet"
-        self._partial = self.path.with_suffix(".parquet.partial")
+        self._partial = directory / f"{entity_name}.{run_id}.parquet.partial"
         self._schema = pa.Schema.from_pandas(empty_frame(self.entity), preserve_index=False)
         self._writer = pq.ParquetWriter(self._partial, self._schema)
         self.rows = 0
@@ -49,7 +55,9 @@ class StagingWriter:
         """Replace the previous staging only once the whole export was read."""
         self._writer.close()
         self._partial.replace(self.path)
-        self.path.with_suffix(".json").write_text(json.dumps(asdict(export)))
+        sidecar = self._partial.with_suffix(".json")
+        sidecar.write_text(json.dumps(asdict(export)))
+        sidecar.replace(self.path.with_suffix(".json"))
 
     def abort(self) -> None:
         self._writer.close()

@@ -7,5 +7,6 @@ One package per vendor, and the pieces they share:
 - `state_store`: SQLite persistence so a second process sees what the first one left.
 - `squizz`: the SQUIZZ.com Platform API emulator and its ESD import types.
 - `partner`: the seed-000 GET API for organizations, locations and users.
+- `norce`: the Norce Commerce Connect emulator (tokens, company and customer imports as jobs).
 - `serve`: one threaded HTTP server routing by path prefix, and the `b2b-sandbox` command.
 """

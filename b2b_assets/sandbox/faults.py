@@ -8,6 +8,8 @@ request never changes stored data. Kinds:
 - `timeout`: the server waits `timeout_seconds`, then answers 504; a client with a
   shorter timeout gives up first.
 - `drop`: the server closes the connection without answering.
+- `cut`: the server sends a 200 with its headers and half the body it announced, then
+  closes the connection (the reply is lost mid-response: IncompleteRead on the client).
 
 Each applies with its own probability per request. `sequence` scripts the next requests
 instead (e.g. `["429", "503", "ok"]`): while it lasts it wins over the probabilities, which
@@ -28,8 +30,11 @@ from b2b_assets.sandbox.wire import AdminRequestError, Response, text_response
 
 # Order matters: each request draws once per kind, in this order, so a seed replays the
 # same decisions whatever the probabilities are.
-PROBABILISTIC_KINDS = ("drop", "timeout", "rate_limit", "server_error")
-SCRIPTED_WORDS = ("ok", "drop", "timeout", "429")
+PROBABILISTIC_KINDS = ("drop", "timeout", "rate_limit", "server_error", "cut")
+SCRIPTED_WORDS = ("ok", "drop", "timeout", "429", "cut")
+# What a cut reply starts to say before the connection goes: JSON, as the vendors answer.
+CUT_BODY = b'{"status": "ok", "note": "this reply is cut off before it ends", "padding": "' + b"x" * 200 + b'"}'
+
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class FaultConfig:
     timeout: float = 0.0
     rate_limit: float = 0.0
     server_error: float = 0.0
+    cut: float = 0.0
     retry_after_seconds: int = 1
     timeout_seconds: float = 1.0
     server_error_statuses: tuple[int, ...] = (500, 502, 503)
@@ -54,6 +60,7 @@ class FaultConfig:
             "timeout": self.timeout,
             "rate_limit": self.rate_limit,
             "server_error": self.server_error,
+            "cut": self.cut,
             "retry_after_seconds": self.retry_after_seconds,
             "timeout_seconds": self.timeout_seconds,
             "server_error_statuses": list(self.server_error_statuses),
@@ -149,7 +156,8 @@ class FaultInjector:
         config = self._config
         draws = [self._random.random() for _ in PROBABILISTIC_KINDS]
         status_pick = self._random.choice(config.server_error_statuses)
-        words = {"drop": "drop", "timeout": "timeout", "rate_limit": "429", "server_error": str(status_pick)}
+        words = {"drop": "drop", "timeout": "timeout", "rate_limit": "429", "server_error": str(status_pick),
+                 "cut": "cut"}
         for kind, draw in zip(PROBABILISTIC_KINDS, draws):
             if draw < getattr(config, kind):
                 return words[kind]
@@ -160,6 +168,9 @@ class FaultInjector:
         if word == "drop":
             self._injected["drop"] += 1
             return Response(drop_connection=True)
+        if word == "cut":
+            self._injected["cut"] += 1
+            return Response(body=CUT_BODY, cut_mid_body=True)
         if word == "timeout":
             self._injected["timeout"] += 1
             return text_response(504, delay_seconds=config.timeout_seconds)

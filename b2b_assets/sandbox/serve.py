@@ -4,6 +4,7 @@
     /squizz/...  → SquizzSandbox
     /partner/... → PartnerApiSandbox
     /joor/...    → JoorSandbox
+    /norce/...   → NorceSandbox
 
 and, beside it on its own loopback port, the JOOR Customer Sync FTP server
 (`joor_ftp/`; `ftp_port`, 0 picks a free one).
@@ -31,6 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from b2b_assets.sandbox.joor import JoorSandbox
 from b2b_assets.sandbox.joor_ftp import JoorFtpSandbox
+from b2b_assets.sandbox.norce import NorceSandbox
 from b2b_assets.sandbox.partner.api import PartnerApiSandbox
 from b2b_assets.sandbox.squizz.platform_api import SquizzSandbox
 from b2b_assets.sandbox.wire import Request, Response, error_response, json_response
@@ -52,6 +54,7 @@ SANDBOXES: Mapping[str, type] = {
     "squizz": SquizzSandbox,
     "partner": PartnerApiSandbox,
     "joor": JoorSandbox,
+    "norce": NorceSandbox,
 }
 
 # Environment variable → start_sandboxes option, for the command line.
@@ -61,6 +64,8 @@ CREDENTIAL_VARIABLES = {
     "SQUIZZ_SANDBOX_API_PASSWORD": "squizz_api_password",
     "PARTNER_SANDBOX_TOKEN": "partner_token",
     "JOOR_SANDBOX_TOKEN": "joor_token",
+    "NORCE_SANDBOX_CLIENT_ID": "norce_client_id",
+    "NORCE_SANDBOX_CLIENT_SECRET": "norce_client_secret",
 }
 FTP_CREDENTIAL_VARIABLES = {"JOOR_FTP_SANDBOX_USER": "username", "JOOR_FTP_SANDBOX_PASSWORD": "password"}
 
@@ -156,6 +161,16 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             for name, value in response.headers:
                 self.send_header(name, value)
             self.end_headers()
+            if response.cut_mid_body:
+                self.wfile.write(response.body[:len(response.body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                logger.info("%s %s cut mid-body", self.command, log_path)
+                return
             self.wfile.write(response.body)
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (e.g. its timeout beat an injected delay).
@@ -191,6 +206,8 @@ class RunningSandboxes:
     @property
     def joor(self) -> JoorSandbox:
         return self._server.sandboxes["joor"]
+    def norce(self) -> NorceSandbox:
+        return self._server.sandboxes["norce"]
 
     def stop(self) -> None:
         if not self._thread.is_alive():

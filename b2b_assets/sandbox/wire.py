@@ -40,7 +40,8 @@ class Response:
     """What the server writes back.
 
     `delay_seconds` makes the server wait before answering (an injected timeout);
-    `drop_connection` makes it close the socket without writing anything.
+    `drop_connection` makes it close the socket without writing anything;
+    `cut_mid_body` makes it announce the whole body but close after half of it.
     """
 
     status: int = 200
@@ -49,6 +50,7 @@ class Response:
     headers: tuple[tuple[str, str], ...] = ()
     delay_seconds: float = 0.0
     drop_connection: bool = False
+    cut_mid_body: bool = False
 
 
 def json_response(payload: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Response:

@@ -4,8 +4,9 @@ Each endpoint returns a flat JSON array (a full refresh); `?updated_since=<ISO-8
 returns only records changed after that moment, which is how incremental runs
 move a cursor forward. Plain Python (the Dagster resource wraps it).
 
-Reliability: one `requests.Session` with urllib3 `Retry` on GET for 429 and
-5xx, honouring `Retry-After`, plus connect/read timeouts. Secrecy: the token
+Reliability: the core's `RetryingSession` (GET only), which retries 429, 5xx,
+dropped connections and replies cut off mid-body for a time budget, honouring
+`Retry-After`, plus connect/read timeouts. Secrecy: the token
 is only ever put in the Authorization header; error messages are built from
 the method, URL and status, and scrubbed of the token in case a server echoes it.
 """
@@ -18,14 +19,12 @@ from urllib.parse import urljoin
 
 import pandas as pd
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from b2b_assets.sources.mapping import API_ENTITIES
 from b2b_assets.sources.normalize import format_utc, parse_timestamps
 from b2b_assets.sources.readers.frames import records_to_frame
+from b2b_assets.targets.core.http import RetryingSession, RetryPolicy
 
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_DETAIL_CHARS = 200
 
 
@@ -35,19 +34,11 @@ class PartnerApiError(RuntimeError):
 
 class PartnerApiClient:
     def __init__(self, base_url: str, token: str | None = None, *, timeout: float | tuple[float, float] = (5.0, 60.0),
-                 retries: int = 5, backoff_factor: float = 0.2, backoff_max: float = 30.0) -> None:
+                 retry: RetryPolicy = RetryPolicy(budget_seconds=120.0, backoff_factor=0.2)) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self._token = token or None
         self.timeout = timeout
-        retry = Retry(
-            total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff_factor,
-            backoff_max=backoff_max, status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET"}),
-            respect_retry_after_header=True, raise_on_status=False,  # the last answer is reported below
-        )
-        self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = RetryingSession(retry)
         if self._token:
             self.session.headers["Authorization"] = f"Bearer {self._token}"
         self.session.headers["Accept"] = "application/json"
@@ -95,7 +86,8 @@ class PartnerApiClient:
         if response.status_code != 200:
             detail = self._scrub(response.text[:MAX_DETAIL_CHARS].strip())
             raise PartnerApiError(f"{what}: HTTP {response.status_code} {response.reason}"
-                                  + (" after retries" if response.status_code in RETRY_STATUSES else "")
+                                  + (" after retries" if response.status_code in self.session.policy.statuses
+                                     else "")
                                   + (f": {detail}" if detail else ""))
         try:
             body = response.json(parse_float=Decimal)  # prices exactly as the API wrote them

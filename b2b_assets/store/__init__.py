@@ -1,4 +1,4 @@
-"""The store: hub tables, held records, quarantine, sync ledger and source cursors (SQLAlchemy Core).
+"""The store: hub tables, held records, quarantine, sync ledger, source cursors and sync locks (SQLAlchemy Core).
 
 SQLite is the embedded default; any `postgresql://` URL puts the same tables in PostgreSQL.
 
@@ -14,12 +14,13 @@ from b2b_assets.store.held import HeldRecords
 from b2b_assets.store.hub import HubTables, UpsertCounts
 from b2b_assets.store.keys import KEY_SEPARATOR, record_key
 from b2b_assets.store.ledger import SyncLedger
+from b2b_assets.store.locks import LockHeld, SyncLocks
 from b2b_assets.store.quarantine import Quarantine, write_report
 from b2b_assets.store.store import Store
 from b2b_assets.store.tables import LEDGER_STATES
 
 __all__ = [
-    "DEFAULT_URL", "KEY_SEPARATOR", "LEDGER_STATES", "HeldRecords", "HubTables", "Quarantine", "SourceCursors",
-    "Store", "SyncLedger", "UpsertCounts", "hash_series", "make_engine", "normalise_url", "record_key",
-    "row_hashes", "write_report",
+    "DEFAULT_URL", "KEY_SEPARATOR", "LEDGER_STATES", "HeldRecords", "HubTables", "LockHeld", "Quarantine",
+    "SourceCursors", "Store", "SyncLedger", "SyncLocks", "UpsertCounts", "hash_series", "make_engine",
+    "normalise_url", "record_key", "row_hashes", "write_report",
 ]

@@ -9,6 +9,7 @@ from b2b_assets.store.engine import DEFAULT_URL, is_postgres, make_engine, norma
 from b2b_assets.store.held import HeldRecords
 from b2b_assets.store.hub import HubTables
 from b2b_assets.store.ledger import SyncLedger
+from b2b_assets.store.locks import DEFAULT_WAIT_SECONDS, SyncLocks
 from b2b_assets.store.quarantine import Quarantine
 from b2b_assets.store.tables import metadata, sync_ledger
 
@@ -18,7 +19,7 @@ _SCHEMA_LOCK = 0x62326261  # pg_advisory_xact_lock id serialising concurrent cre
 class Store:
     """SQLite by default (`sqlite:///path`), PostgreSQL with a `postgresql://` URL."""
 
-    def __init__(self, url: str = DEFAULT_URL) -> None:
+    def __init__(self, url: str = DEFAULT_URL, lock_wait_seconds: float = DEFAULT_WAIT_SECONDS) -> None:
         self.url = normalise_url(url)
         self.engine: Engine = make_engine(self.url)
         self.hub = HubTables(self.engine)
@@ -26,6 +27,11 @@ class Store:
         self.quarantine = Quarantine(self.engine)
         self.ledger = SyncLedger(self.engine)
         self.cursors = SourceCursors(self.engine)
+        self.locks = SyncLocks(self.engine, wait_seconds=lock_wait_seconds)
+
+    def lock(self, target: str, entity: str, holder: str):  # noqa: ANN201 - a context manager
+        """`with store.lock("squizz", "products", holder=run_id):` one writer per target and entity at a time."""
+        return self.locks.lock(target, entity, holder)
 
     def create_all(self) -> None:
         """Create every missing table and index, and add the columns a store from an older version lacks."""

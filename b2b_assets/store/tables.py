@@ -134,3 +134,15 @@ source_cursors = Table(
     Column("cursor", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Who holds each (target, entity) sync lock (see store/locks.py); the row is the lock itself on SQLite.
+sync_locks = Table(
+    "sync_locks", metadata,
+    Column("target", String(64), primary_key=True),
+    Column("entity", String(64), primary_key=True),
+    Column("run_id", String(128), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+)

@@ -19,12 +19,13 @@ import requests
 from b2b_assets.model import load_order
 from b2b_assets.pipeline.hub_load import load_entity
 from b2b_assets.pipeline.inbound import stage_entity
-from b2b_assets.pipeline.outbound import sync_import_type
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.sources.mapping import load_mapping
 from b2b_assets.store import KEY_SEPARATOR, Store
-from b2b_assets.targets.squizz.client import SquizzClient, default_retry
+from b2b_assets.targets.squizz.client import SquizzClient, squizz_retry
 from b2b_assets.targets.squizz.import_types import IMPORT_TYPES
+
+from .squizz_steps import sync_import_type
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -73,7 +74,7 @@ def synced(tmp_path_factory):
         load_entity(store, root / "staging", name)
     with start_sandboxes() as sandboxes:
         client = SquizzClient(f"{sandboxes.base_url}/squizz", "sandbox-org", "sandbox-key", "sandbox-password",
-                              timeout=5, retry=default_retry(total=4, backoff_factor=0.05), busy_backoff=0.05)
+                              timeout=5, retry=squizz_retry(budget_seconds=20, backoff_factor=0.05), busy_backoff=0.05)
         try:
             reports = {spec.name: sync_import_type(store, client, spec) for spec in IMPORT_TYPES}
             spec = next(s for s in IMPORT_TYPES if s.name == "price_level_unit_prices")

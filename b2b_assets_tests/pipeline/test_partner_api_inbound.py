@@ -10,6 +10,7 @@ from b2b_assets.pipeline.inbound import API_SOURCE, stage_entity
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.sources import PartnerApiClient, PartnerApiError, parse_mapping
 from b2b_assets.store import Store
+from b2b_assets.targets.core.http import RetryPolicy
 
 ENTITIES = load_order(["organizations", "locations", "users"])
 ORGS = [
@@ -49,7 +50,8 @@ def sync(env, run_id: str, client: PartnerApiClient) -> dict:
 
 
 def client_for(sandboxes) -> PartnerApiClient:
-    return PartnerApiClient(f"{sandboxes.base_url}/partner", backoff_factor=0.01, retries=2)
+    retry = RetryPolicy(budget_seconds=0.5, backoff_factor=0.01, backoff_jitter=0.01)
+    return PartnerApiClient(f"{sandboxes.base_url}/partner", retry=retry)
 
 
 def test_full_then_incremental_pull_lands_the_orphan_once_its_organization_arrives(env):

@@ -28,17 +28,18 @@ from sqlalchemy import select
 from b2b_assets.model import load_order
 from b2b_assets.pipeline.hub_load import load_entity
 from b2b_assets.pipeline.inbound import stage_entity
-from b2b_assets.pipeline.outbound import OutboundOptions, sync_object
+from b2b_assets.pipeline.outbound import OutboundOptions
 from b2b_assets.sandbox.serve import RunningSandboxes, start_sandboxes
 from b2b_assets.sources.mapping import load_mapping
 from b2b_assets.store import KEY_SEPARATOR, Store
 from b2b_assets.store.tables import sync_ledger
 from b2b_assets.targets.core.plan import DeletionPolicy, DeletionRefused
-from b2b_assets.targets.squizz.client import SquizzClient, default_retry
+from b2b_assets.targets.squizz.client import SquizzClient, squizz_retry
 from b2b_assets.targets.squizz.errors import SquizzFatalError
 from b2b_assets.targets.squizz.import_types import IMPORT_TYPES, ImportType
 from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
-from b2b_assets.targets.squizz.target import SquizzSender
+
+from .squizz_steps import sync_import_type
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 SPECS = {spec.name: spec for spec in IMPORT_TYPES}
@@ -46,10 +47,6 @@ ORG, KEY, PASSWORD = "sandbox-org", "sandbox-key", "sandbox-password"
 WRONG_PASSWORD = "not-the-password-xyz"
 ALL = tuple(load_order())
 TARGET = SQUIZZ.name
-
-
-def sync_import_type(store: Store, client: SquizzClient, spec: ImportType, options: OutboundOptions):
-    return sync_object(store, SQUIZZ, SQUIZZ.object(spec.name), SquizzSender(client), options)
 
 
 # --- fixtures and helpers -------------------------------------------------------------------------------------
@@ -75,8 +72,9 @@ def staged_template(tmp_path_factory) -> Path:
 
 
 def make_client(sandboxes: RunningSandboxes, password: str = PASSWORD) -> SquizzClient:
-    return SquizzClient(f"{sandboxes.base_url}/squizz", ORG, KEY, password, timeout=2,
-                        retry=default_retry(total=8, backoff_factor=0.05), busy_backoff=0.05)
+    retry = squizz_retry(budget_seconds=30, backoff_factor=0.05, backoff_max=0.2, backoff_jitter=0.01)
+    return SquizzClient(f"{sandboxes.base_url}/squizz", ORG, KEY, password, timeout=2, retry=retry,
+                        busy_backoff=0.05)
 
 
 @dataclass

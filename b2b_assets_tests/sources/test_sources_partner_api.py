@@ -10,6 +10,7 @@ import requests
 
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.sources import PartnerApiClient, PartnerApiError, prepare
+from b2b_assets.targets.core.http import RetryPolicy
 
 TOKEN = "s3cret-partner-token"
 ORGS = [
@@ -31,8 +32,9 @@ def admin(sandbox, route: str, payload: dict) -> None:
     response.raise_for_status()
 
 
-def client_for(sandbox, token: str | None = TOKEN, **options) -> PartnerApiClient:
-    return PartnerApiClient(f"{sandbox.base_url}/partner", token, backoff_factor=0.01, **options)
+def client_for(sandbox, token: str | None = TOKEN, budget_seconds: float = 20) -> PartnerApiClient:
+    retry = RetryPolicy(budget_seconds=budget_seconds, backoff_factor=0.01, backoff_max=0.05, backoff_jitter=0.01)
+    return PartnerApiClient(f"{sandbox.base_url}/partner", token, retry=retry)
 
 
 def test_full_fetch_feeds_prepare(sandbox):
@@ -79,7 +81,7 @@ def test_retries_through_random_faults(sandbox):
     admin(sandbox, "records", {"locations": [{"organization_number": "C-1", "location_id": "L-1",
                                               "address1": "1 Main", "city": "Oslo"}]})
     admin(sandbox, "faults", {"rate_limit": 0.3, "server_error": 0.2, "retry_after_seconds": 0, "seed": 1})
-    with client_for(sandbox, retries=10) as client:
+    with client_for(sandbox) as client:
         for _ in range(5):
             frame, _ = client.fetch("locations")
             assert frame["location_id"].tolist() == ["L-1"]
@@ -94,8 +96,8 @@ def test_retry_after_is_honoured(sandbox):
 
 
 def test_gives_up_after_retries_with_a_clear_error(sandbox):
-    admin(sandbox, "faults", {"sequence": ["503"] * 10})
-    with client_for(sandbox, retries=2) as client, pytest.raises(PartnerApiError) as caught:
+    admin(sandbox, "faults", {"sequence": ["503"] * 500})
+    with client_for(sandbox, budget_seconds=0.3) as client, pytest.raises(PartnerApiError) as caught:
         client.fetch("organizations")
     assert "HTTP 503" in str(caught.value) and "after retries" in str(caught.value)
     assert "/partner/organizations" in str(caught.value)
@@ -115,7 +117,7 @@ def test_auth_failure_never_shows_the_token(sandbox):
 def test_unreachable_server_is_a_clear_error():
     with start_sandboxes() as running:
         url = f"{running.base_url}/partner"
-    client = PartnerApiClient(url, TOKEN, retries=1, backoff_factor=0.01, timeout=2)
+    client = PartnerApiClient(url, TOKEN, retry=RetryPolicy(budget_seconds=0.3, backoff_jitter=0.01), timeout=2)
     with pytest.raises(PartnerApiError) as caught:
         client.fetch("organizations")
     assert "GET " in str(caught.value) and TOKEN not in str(caught.value)

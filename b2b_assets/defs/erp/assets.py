@@ -55,7 +55,7 @@ def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
     def _erp_asset(context: dg.AssetExecutionContext, store: StoreResource,
                    partner_api: PartnerApiResource) -> dg.MaterializeResult:
         mapping = load_mapping(settings.mapping_path())
-        with partner_api.client() as client:
+        with partner_api.client() as client, store.get().lock("erp", model.name, holder=context.run.run_id):
             result = stage_entity(model.name, mapping, store.get(), settings.staging_dir(), settings.reports_dir(),
                                   context.run.run_id, client)
         for warning in result.warnings:

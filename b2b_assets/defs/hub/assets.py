@@ -30,7 +30,8 @@ def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
     )
     def _hub_asset(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
         hub = store.get()
-        load = load_entity(hub, settings.staging_dir(), model.name)
+        with hub.lock("hub", model.name, holder=context.run.run_id):
+            load = load_entity(hub, settings.staging_dir(), model.name)
         context.log.info(f"hub/{model.name}: {load.inserted} inserted, {load.updated} updated, "
                          f"{load.unchanged} unchanged, {load.held} held, {load.released} released")
         dangling = pd.DataFrame([{"reference": k, "records": v} for k, v in load.dangling.items()])

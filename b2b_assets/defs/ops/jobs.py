@@ -7,10 +7,14 @@ import dagster as dg
 from b2b_assets import settings
 from b2b_assets.sources import load_mapping
 
+SYNC_TAG = "b2b_assets/sync"
+
 full_sync = dg.define_asset_job(
     "full_sync",
     selection=dg.AssetSelection.all(),
     description="Read the export, load the hub, push every target: the full, ordered, idempotent sync.",
+    # dagster.yaml's run queue admits one run with this tag at a time.
+    tags={SYNC_TAG: "full_sync"},
 )
 
 nightly_full_sync = dg.ScheduleDefinition(

@@ -12,7 +12,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from b2b_assets import settings
-from b2b_assets.targets.squizz.client import CREDENTIAL_ENV_NAMES, SquizzClient, default_retry
+from b2b_assets.targets.squizz.client import CREDENTIAL_ENV_NAMES, SquizzClient, squizz_retry
 
 
 class SquizzResource(dg.ConfigurableResource):
@@ -23,7 +23,8 @@ class SquizzResource(dg.ConfigurableResource):
     api_key: str
     api_password: str
     timeout_seconds: float = 30
-    retries: int = 6
+    # Transient faults are retried for this long per call, with jittered backoff (targets/core/http.py).
+    retry_budget_seconds: float = 300
     backoff_factor: float = 0.5
 
     _client: SquizzClient | None = PrivateAttr(default=None)
@@ -32,7 +33,8 @@ class SquizzResource(dg.ConfigurableResource):
         if self._client is None:
             self._client = SquizzClient(self.base_url, self.org_id, self.api_key, self.api_password,
                                         timeout=self.timeout_seconds,
-                                        retry=default_retry(self.retries, self.backoff_factor))
+                                        retry=squizz_retry(budget_seconds=self.retry_budget_seconds,
+                                                           backoff_factor=self.backoff_factor))
         return self._client
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

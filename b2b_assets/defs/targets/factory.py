@@ -82,9 +82,10 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
         )
         sender = None if config.dry_run else target.sender(getattr(context.resources, target.resource_key))
         confirmed: dict[str, int] = {}
+        store = context.resources.store.get()
         try:
-            report = sync_object(context.resources.store.get(), target, obj, sender, options,
-                                 on_progress=confirmed.update)
+            with store.lock(target.name, obj.name, holder=context.run.run_id):
+                report = sync_object(store, target, obj, sender, options, on_progress=confirmed.update)
         except Exception:
             if any(confirmed.values()):
                 # The asset fails, but what the target confirmed before it failed is in the ledger: say so.

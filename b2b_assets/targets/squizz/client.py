@@ -1,8 +1,9 @@
 """The SQUIZZ.com Platform API client: sessions and import_esd over one retrying HTTP session.
 
-Transport trouble (429 with Retry-After, 5xx, dropped connections, timeouts)
-is retried below this class by urllib3's `Retry`, POST included: import_esd
-upserts by key, so sending a document twice is harmless. Platform-level
+Transport trouble (429 with Retry-After, 5xx, dropped connections, replies cut
+off mid-body, timeouts) is retried below this class by the core's
+`RetryingSession` for a time budget, POST included: import_esd upserts by
+key, so sending a document twice is harmless. Platform-level
 trouble is handled here: an expired session is re-created once, a busy
 platform is given a few pauses, everything else becomes one of the
 exceptions in `errors.py`. Credentials and session ids never appear in
@@ -17,9 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
+from b2b_assets.targets.core.http import RetryingSession, RetryPolicy
 from b2b_assets.targets.squizz import log_redaction
 from b2b_assets.targets.squizz.envelope import build_document, encode_document
 from b2b_assets.targets.squizz.errors import (
@@ -36,19 +36,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.squizz.com"
 CREDENTIAL_ENV_NAMES = ("SQUIZZ_ORG_ID", "SQUIZZ_API_KEY", "SQUIZZ_API_PASSWORD")
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
-def default_retry(total: int = 6, backoff_factor: float = 0.5, backoff_max: float = 60.0) -> Retry:
-    """Transport retries: throttling, gateway errors, dropped connections and read timeouts, POST included."""
-    return Retry(
-        total=total, connect=total, read=total, status=total,
-        backoff_factor=backoff_factor, backoff_max=backoff_max,
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=frozenset({"GET", "POST"}),
-        respect_retry_after_header=True,
-        raise_on_status=False,  # hand back the last reply so it becomes a SquizzRetryableError, not a bare RetryError
-    )
+def squizz_retry(**settings: Any) -> RetryPolicy:
+    """Transport retries for SQUIZZ, POST included (import_esd is an idempotent upsert by key).
+
+    `settings` override RetryPolicy's defaults, e.g. `squizz_retry(budget_seconds=60)`.
+    """
+    return RetryPolicy(**{"methods": frozenset({"GET", "POST"}), **settings})
 
 
 @dataclass(frozen=True)
@@ -65,7 +60,7 @@ class ImportResult:
 
 class SquizzClient:
     def __init__(self, base_url: str = DEFAULT_BASE_URL, org_id: str = "", api_key: str = "",
-                 api_password: str = "", *, timeout: float = 30, retry: Retry | None = None,
+                 api_password: str = "", *, timeout: float = 30, retry: RetryPolicy | None = None,
                  credential_env_names: tuple[str, str, str] = CREDENTIAL_ENV_NAMES,
                  busy_retries: int = 3, busy_backoff: float = 2.0):
         self.base_url = base_url.rstrip("/")
@@ -78,10 +73,7 @@ class SquizzClient:
         self._api_password = api_password
         self._session_id: str | None = None
         log_redaction.install()
-        self._http = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry if retry is not None else default_retry())
-        self._http.mount("http://", adapter)
-        self._http.mount("https://", adapter)
+        self._http = RetryingSession(retry if retry is not None else squizz_retry())
 
     def __repr__(self) -> str:
         # Deliberately nothing from the credentials or the session id.
@@ -193,7 +185,7 @@ class SquizzClient:
         if reply is None:
             code = f"HTTP_{response.status_code}"
             what = f"HTTP {response.status_code} without a SQUIZZ reply"
-            if response.status_code in RETRY_STATUSES:
+            if response.status_code in self._http.policy.statuses:
                 raise SquizzRetryableError(code, what, "SQUIZZ kept failing after the transport retries")
             raise SquizzFatalError(code, what, f"unexpected reply to {action.split('/')[0]}")
         # A platform may echo the password or session id in its message, on success as on failure.

@@ -19,6 +19,7 @@ from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.targets.core.contract import KEY_SEPARATOR, Target
 from b2b_assets.targets.joor.file_target import TARGET as JOOR_FILE
 from b2b_assets.targets.joor.target import TARGET as JOOR
+from b2b_assets.targets.norce.target import TARGET as NORCE
 from b2b_assets.targets.squizz.import_types import import_type
 from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
 
@@ -105,7 +106,8 @@ def _squizz_resource(sandboxes, secret: str | None):
     from b2b_assets.defs.squizz.resources import SquizzResource
 
     return SquizzResource(base_url=f"{sandboxes.base_url}/squizz", org_id="sandbox-org", api_key="sandbox-key",
-                          api_password=secret or "sandbox-password", backoff_factor=0.01, retries=12)
+                          api_password=secret or "sandbox-password", backoff_factor=0.01,
+                          retry_budget_seconds=30)
 
 
 def _squizz_faults(sandboxes, rate: float) -> None:
@@ -127,6 +129,50 @@ SQUIZZ_CONFORMANCE = Conformance(
     faults=_squizz_faults, refuse=_squizz_refuse, vendor_code="SERVER_ERROR_ESD_DOCUMENT_UNSUCCESSFUL",
     parent="taxcodes", child="products", changed=("products", "name"), changed_object="products",
     refusable="KT-1005",
+)
+
+
+# --- Norce -----------------------------------------------------------------------------------------------------
+
+def _norce_resource(sandboxes, secret: str | None):
+    from b2b_assets.defs.norce.resources import NorceResource
+    from b2b_assets.sandbox.norce.sandbox import DEFAULT_APPLICATION_KEY
+
+    return NorceResource(base_url=f"{sandboxes.base_url}/norce", client_id="sandbox-client",
+                         client_secret=secret or "sandbox-secret", application_key=DEFAULT_APPLICATION_KEY,
+                         backoff_factor=0.01, retries=12, poll_interval_seconds=0.01)
+
+
+def _norce_stored(sandboxes, name: str) -> list[str]:
+    records = sandboxes.norce.companies() if name == "companies" else sandboxes.norce.customers()
+    return [record["Code"] for record in records]
+
+
+def _norce_faults(sandboxes, rate: float) -> None:
+    third = rate / 3
+    sandboxes.norce.set_faults({"seed": 11, "rate_limit": third, "server_error": third, "drop": third,
+                                "retry_after_seconds": 0,
+                                "apply_to": ["token", "ImportCompanies", "ImportCustomers", "Job/Get", "Job/GetLog"]}
+                               if rate else {})
+
+
+def _norce_refuse(sandboxes, name: str, key: str | None) -> None:
+    operation = "ImportCompanies" if name == "companies" else "ImportCustomers"
+    rules = [{"code": key, "message": "refused by the conformance suite", "operation": operation}] if key else []
+    sandboxes.norce.set_faults({"reject": rules})
+
+
+NORCE_CONFORMANCE = Conformance(
+    target=NORCE, sandbox=start_sandboxes, resource=_norce_resource, stored=_norce_stored,
+    received=lambda s: sum(job["records"] for job in s.norce.stats()["imports"]),
+    faults=_norce_faults, refuse=_norce_refuse, vendor_code="SEVERITY_3",
+    parent="companies", child="customers", changed=("users", "name"), changed_object="customers",
+    refusable="U-5003",
+    hold_jobs=lambda s, held: s.norce.configure(jobs_paused=held),
+    # fail_next_jobs counts jobs down; a count no case reaches stands for "from now on".
+    fail_jobs=lambda s, failing: s.norce.configure(fail_next_jobs=10_000 if failing else 0),
+    job_failure_code="JOB_3",
+    max_submissions=lambda s: max(s.norce.stats()["submissions"].values(), default=0),
 )
 
 
@@ -231,5 +277,5 @@ JOOR_FILE_CONFORMANCE = Conformance(
 )
 
 
-ADAPTERS = {"squizz": SQUIZZ_CONFORMANCE, "toy_sync": _toy(TOY_SYNC, False), "toy_async": _toy(TOY_ASYNC, True),
-            "joor": JOOR_CONFORMANCE, "joor_file": JOOR_FILE_CONFORMANCE}
+ADAPTERS = {"squizz": SQUIZZ_CONFORMANCE, "joor": JOOR_CONFORMANCE, "joor_file": JOOR_FILE_CONFORMANCE,
+            "norce": NORCE_CONFORMANCE, "toy_sync": _toy(TOY_SYNC, False), "toy_async": _toy(TOY_ASYNC, True)}

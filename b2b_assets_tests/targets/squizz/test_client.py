@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from b2b_assets.sandbox.serve import start_sandboxes
-from b2b_assets.targets.squizz.client import SquizzClient, default_retry
+from b2b_assets.targets.core.http import RetryPolicy
+from b2b_assets.targets.squizz.client import SquizzClient, squizz_retry
 from b2b_assets.targets.squizz.errors import (
     SquizzDocumentRejected,
     SquizzError,
@@ -45,8 +46,13 @@ def admin(method: str, sandbox, path: str, payload: dict | None = None) -> dict:
     return response.json()
 
 
+def fast_retry(budget_seconds: float = 20) -> RetryPolicy:
+    """The client's own retry rules with test-sized waits."""
+    return squizz_retry(budget_seconds=budget_seconds, backoff_factor=0.01, backoff_max=0.05, backoff_jitter=0.01)
+
+
 def make_client(sandbox, password: str = PASSWORD, **kwargs) -> SquizzClient:
-    kwargs.setdefault("retry", default_retry(total=8, backoff_factor=0.01))
+    kwargs.setdefault("retry", fast_retry())
     kwargs.setdefault("busy_backoff", 0.01)
     kwargs.setdefault("timeout", 5)
     return SquizzClient(f"{sandbox.base_url}/squizz", ORG, KEY, password, **kwargs)
@@ -140,7 +146,7 @@ def test_wrong_credentials_are_fatal_name_the_variables_and_never_show_the_passw
 
 def test_an_unknown_organisation_is_fatal_and_names_the_org_variable(sandbox):
     client = SquizzClient(f"{sandbox.base_url}/squizz", "someone-else", KEY, PASSWORD,
-                          retry=default_retry(total=2, backoff_factor=0.01))
+                          retry=fast_retry(0.3))
     with pytest.raises(SquizzFatalError, match="SQUIZZ_ORG_ID") as caught:
         client.create_session()
     assert caught.value.code == "SERVER_ERROR_ORG_NOT_FOUND"
@@ -169,7 +175,7 @@ def test_retry_after_is_honoured(sandbox):
 def test_random_faults_do_not_lose_a_document(sandbox):
     admin("POST", sandbox, "faults", {"rate_limit": 0.2, "retry_after_seconds": 0, "server_error": 0.15,
                                       "drop": 0.1, "timeout": 0.05, "timeout_seconds": 1, "seed": 7})
-    with make_client(sandbox, timeout=0.5, retry=default_retry(total=12, backoff_factor=0.01)) as client:
+    with make_client(sandbox, timeout=0.5, retry=fast_retry()) as client:
         for n in range(15):
             client.import_esd(1, [{**TAXCODE, "keyTaxcodeID": f"T{n}"}], TAXCODE_FIELDS)
     assert set(stored(sandbox, 1)) == {f"T{n}" for n in range(15)}
@@ -177,8 +183,8 @@ def test_random_faults_do_not_lose_a_document(sandbox):
 
 
 def test_faults_beyond_the_retry_budget_surface_as_retryable(sandbox):
-    admin("POST", sandbox, "faults", {"sequence": ["503"] * 5})
-    client = make_client(sandbox, retry=default_retry(total=2, backoff_factor=0.01))
+    admin("POST", sandbox, "faults", {"sequence": ["503"] * 500})
+    client = make_client(sandbox, retry=fast_retry(0.3))
     client.create_session()  # sessions are not fault-injected; import_esd is
     with pytest.raises(SquizzRetryableError) as caught:
         client.import_esd(1, [TAXCODE], TAXCODE_FIELDS)
@@ -238,7 +244,7 @@ def test_a_reply_echoing_the_session_id_and_password_is_shown_redacted(sandbox, 
 
 def test_secrets_stay_out_of_the_repr_and_errors_even_when_the_sandbox_is_unreachable():
     client = SquizzClient("http://127.0.0.1:9", ORG, KEY, PASSWORD, timeout=0.5,
-                          retry=default_retry(total=1, backoff_factor=0.01))
+                          retry=fast_retry(0.3))
     with pytest.raises(SquizzError) as caught:
         client.create_session()
     assert isinstance(caught.value, SquizzRetryableError) and caught.value.code == "TRANSPORT_ERROR"
