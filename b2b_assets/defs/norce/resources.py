@@ -27,7 +27,8 @@ class NorceResource(dg.ConfigurableResource):
     mirror_relations: bool = False  # true: relations the hub lacks are deactivated in Norce (list-delta off)
     poll_interval_seconds: float = 2.0
     timeout_seconds: float = 30
-    retries: int = 6
+    # Transient faults are retried for this long per call, with jittered backoff (targets/core/http.py).
+    retry_budget_seconds: float = 300
     backoff_factor: float = 0.5
 
     _client: NorceClient | None = PrivateAttr(default=None)
@@ -36,7 +37,7 @@ class NorceResource(dg.ConfigurableResource):
         if self._client is None:
             self._client = NorceClient(self.base_url, self.client_id, self.client_secret, account_id=self.account_id,
                                        serialization=self.serialization, timeout=self.timeout_seconds,
-                                       retry=default_retry(self.retries, self.backoff_factor))
+                                       retry=default_retry(self.retry_budget_seconds, self.backoff_factor))
         return self._client
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

@@ -4,8 +4,9 @@ The token endpoint allows about three requests a minute, so the token is
 fetched once, kept until shortly before it expires, and fetched again only
 then or when a call answers 401 (once per call: a second 401 means the
 credentials no longer work). Transport trouble (429 with Retry-After, 5xx,
-dropped connections) is retried below this class by urllib3's `Retry`, POST
-included: an import upserts by Code, so a repeated request is harmless.
+dropped connections, replies cut off mid-body) is retried below this class by
+the core's `RetryingSession`, POST included: an import upserts by Code, so a
+repeated request is harmless.
 The client secret and the token never appear in messages, logs or reprs.
 """
 
@@ -18,16 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
+from b2b_assets.targets.core.http import RetryingSession, RetryPolicy
 from b2b_assets.targets.norce.connect import connect_header, encode_body
 
 log = logging.getLogger(__name__)
 
 CONNECT_PATH = "commerce/connect/4.0"
 TOKEN_PATH = "identity/1.0/connect/token"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 EXPIRY_MARGIN_SECONDS = 60  # refresh this long before the token's end, so no call carries a token about to lapse
 ERROR_SEVERITY = 3
 
@@ -40,19 +39,10 @@ class NorceAuthError(NorceError):
     """The credentials were refused (or a fresh token was refused again): nothing more can be sent."""
 
 
-def default_retry(total: int = 6, backoff_factor: float = 0.5) -> Retry:
-    """Transport retries: throttling, gateway errors, dropped connections and read timeouts, POST included."""
-    return Retry(total=total, backoff_factor=backoff_factor, backoff_max=60, status_forcelist=RETRY_STATUSES,
-                 allowed_methods=frozenset({"GET", "POST"}), respect_retry_after_header=True, raise_on_status=False)
-
-
-def retrying_session(retry: Retry) -> requests.Session:
-    """One HTTP session with transport retries (to be replaced by the core's shared session at merge)."""
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+def default_retry(budget_seconds: float = 300, backoff_factor: float = 0.5) -> RetryPolicy:
+    """Transport retries for Norce: every call, POST included (imports upsert by Code)."""
+    return RetryPolicy(budget_seconds=budget_seconds, backoff_factor=backoff_factor,
+                       methods=frozenset({"GET", "POST"}))
 
 
 @dataclass(frozen=True)
@@ -71,7 +61,7 @@ class LogRow:
 
 class NorceClient:
     def __init__(self, base_url: str, client_id: str, client_secret: str, *, account_id: int = 1,
-                 serialization: str = "JSON", timeout: float = 30, retry: Retry | None = None,
+                 serialization: str = "JSON", timeout: float = 30, retry: RetryPolicy | None = None,
                  clock: Callable[[], float] = time.monotonic):
         """`base_url` is the tenant's root (https://{slug}.api-se.norce.tech), holding identity/ and commerce/."""
         self.base_url = base_url.rstrip("/")
@@ -83,7 +73,7 @@ class NorceClient:
         self._clock = clock
         self._token: str | None = None
         self._token_expires = 0.0
-        self._http = retrying_session(retry if retry is not None else default_retry())
+        self._http = RetryingSession(retry if retry is not None else default_retry())
         self.tokens_fetched = 0
 
     def __repr__(self) -> str:

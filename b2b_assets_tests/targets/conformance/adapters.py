@@ -140,7 +140,7 @@ def _norce_resource(sandboxes, secret: str | None):
 
     return NorceResource(base_url=f"{sandboxes.base_url}/norce", client_id="sandbox-client",
                          client_secret=secret or "sandbox-secret", application_key=DEFAULT_APPLICATION_KEY,
-                         backoff_factor=0.01, retries=12, poll_interval_seconds=0.01)
+                         backoff_factor=0.01, retry_budget_seconds=30, poll_interval_seconds=0.01)
 
 
 def _norce_stored(sandboxes, name: str) -> list[str]:

@@ -34,7 +34,7 @@ def documents():
 
 def new_client(running, secret: str = "sandbox-secret", **kwargs) -> NorceClient:
     return NorceClient(f"{running.base_url}/norce", "sandbox-client", secret,
-                       retry=default_retry(total=3, backoff_factor=0), **kwargs)
+                       retry=default_retry(budget_seconds=5, backoff_factor=0), **kwargs)
 
 
 def test_one_token_serves_every_call_and_a_401_refreshes_it_once(running) -> None:
