@@ -206,6 +206,8 @@ class RunningSandboxes:
     @property
     def joor(self) -> JoorSandbox:
         return self._server.sandboxes["joor"]
+
+    @property
     def norce(self) -> NorceSandbox:
         return self._server.sandboxes["norce"]
 
@@ -244,8 +246,14 @@ def start_sandboxes(
             raise TypeError(f"unknown sandbox option {option!r}; expected <{'|'.join(SANDBOXES)}>_<setting>")
         per_sandbox[name][setting] = value
     sandboxes = {name: cls(state_dir=state_dir, **per_sandbox[name]) for name, cls in SANDBOXES.items()}
-    ftp = JoorFtpSandbox(state_dir=state_dir, host=host, port=ftp_port, **(ftp_options or {}))
+    # The HTTP port is bound first: it is the one `b2b-sync` probes to find sandboxes another run already
+    # serves, and /health answers only once the FTP server listens too.
     server = SandboxServer((host, port), sandboxes)
+    try:
+        ftp = JoorFtpSandbox(state_dir=state_dir, host=host, port=ftp_port, **(ftp_options or {}))
+    except BaseException:
+        server.server_close()
+        raise
     # A short poll interval makes stop() return promptly (tests start a server each).
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="b2b-sandbox-server", daemon=True)
     thread.start()
