@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # Dagster's run history stays in the repository unless DAGSTER_HOME is set, so `make dev` shows what `make sync` ran.
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: help sync test dev plan bench clean
+.PHONY: help sync check test dev plan bench clean
 .DEFAULT_GOAL := help
 
 help:  ## list the commands
@@ -26,6 +26,9 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 
 sync: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## the full sync on embedded defaults, with a per-asset summary
 	$(BIN)/b2b-sync sync
+
+check: $(STAMP)  ## validate data/mapping.yaml and its export files without running anything
+	$(BIN)/b2b-sync check
 
 plan: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## dry run: what the next sync would send, per target and entity
 	$(BIN)/b2b-sync sync --dry-run

@@ -45,7 +45,7 @@ class Endpoint:
 
 SANDBOX_START_WAIT_SECONDS = float(os.environ.get("B2B_SANDBOX_WAIT_SECONDS", "15"))
 INBOUND_KEYS = {
-    "erp": ("rows_read", "rows_valid", "rows_quarantined"),
+    "erp": ("rows_read", "rows_valid", "rows_quarantined", "rows_refused", "rows_skipped"),
     "hub": ("rows_inserted", "rows_updated", "rows_unchanged", "rows_held", "rows_released"),
 }
 # Shown per outbound asset (zeros of the optional ones left out) and summed per target.
@@ -53,7 +53,8 @@ TARGET_KEYS = ("records_total", "records_new", "records_changed", "records_sent"
                "records_rejected", "records_held", "records_submitted", "records_would_send",
                "records_would_deactivate", "records_deactivated", "cost_spent", "cost_would_spend")
 SHOWN_TARGET_KEYS = TARGET_KEYS[:-2]
-OPTIONAL_KEYS = {"records_submitted", "records_would_send", "records_would_deactivate", "records_deactivated"}
+OPTIONAL_KEYS = {"records_submitted", "records_would_send", "records_would_deactivate", "records_deactivated",
+                 "rows_refused", "rows_skipped"}
 
 
 def _targets():
@@ -167,8 +168,8 @@ def _asset_metadata(result: dg.ExecuteInProcessResult) -> list[tuple[str, dict, 
     return found
 
 
-def print_summary(result: dg.ExecuteInProcessResult) -> None:
-    """One line per asset, the checks that did not pass, then totals per area and per target."""
+def print_summary(result: dg.ExecuteInProcessResult, not_mapped: list[str] = (), notes: list[str] = ()) -> None:
+    """One line per asset (entities the mapping does not name left out), failed checks, totals, then notes."""
     targets = {t.name: t for t in _targets()}
     # Asset key -> the target it belongs to (two targets may share a prefix: joor/connections, joor/customer_sync_file).
     owners = {f"{t.key_prefix}/{o.name}": t.name for t in targets.values() for o in t.objects}
@@ -177,7 +178,10 @@ def print_summary(result: dg.ExecuteInProcessResult) -> None:
     failed_targets: set[str] = set()
     rows = []
     for name, values, failed in _asset_metadata(result):
-        area = owners.get(name, name.split("/", 1)[0])
+        area, entity = name.split("/", 1)
+        if area in INBOUND_KEYS and entity in not_mapped:
+            continue
+        area = owners.get(name, area)
         keys = INBOUND_KEYS.get(area, SHOWN_TARGET_KEYS if area in targets else ())
         shown = [k for k in keys if k in values and (values[k] or k not in OPTIONAL_KEYS)]
         text = "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in shown)
@@ -200,14 +204,41 @@ def print_summary(result: dg.ExecuteInProcessResult) -> None:
                   f"{count.value if count else '?'} ({evaluation.severity.value})")
     hub, erp = totals["hub"], totals["erp"]
     print(f"\nInbound: {erp['rows_read']} rows read, {erp['rows_valid']} valid, "
-          f"{erp['rows_quarantined']} quarantined (reports under {settings.reports_dir()})")
+          f"{erp['rows_quarantined']} quarantined, {erp['rows_refused']} refused (whole file), "
+          f"{erp['rows_skipped']} skipped (mapping filter/dedupe) (reports under {settings.reports_dir()})")
     written = hub["rows_inserted"] + hub["rows_updated"]
     print(f"Hub: {written} records written ({hub['rows_inserted']} new, {hub['rows_updated']} updated), "
           f"{hub['rows_unchanged']} unchanged, {hub['rows_held']} held"
           + ("  - nothing new to write" if written == 0 else ""))
     for name, target in targets.items():
         print(target_line(target.title, target.cost_unit, totals[name], name in failed_targets))
+    if not_mapped:
+        print(f"\nNote: not in the mapping, so not synced: {', '.join(not_mapped)}")
+    for note in notes:
+        print(f"Note: {note}")
     print(f"\nRun {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}")
+
+
+def check() -> int:
+    """Validate the whole mapping (and open its files) without running anything."""
+    from b2b_assets.sources.check import check_mapping
+
+    result = check_mapping(settings.mapping_path())
+    for note in result.notes:
+        print(f"note: {note}")
+    for error in result.errors:
+        print(f"error: {error}", file=sys.stderr)
+    print(f"{settings.mapping_path().name}: {len(result.errors)} error(s)" if result.errors
+          else f"{settings.mapping_path().name}: ok")
+    return 0 if result.ok else 1
+
+
+def preview(entity: str, rows: int) -> int:
+    from b2b_assets.sources import load_mapping
+    from b2b_assets.sources.preview import preview as build_preview, render
+
+    print(render(build_preview(load_mapping(settings.mapping_path()), entity, rows)))
+    return 0
 
 
 def target_line(title: str, unit: str, t: dict[str, int], failed: bool) -> str:
@@ -231,6 +262,9 @@ def target_line(title: str, unit: str, t: dict[str, int], failed: bool) -> str:
 
 
 def sync(dry_run: bool, full_refresh: bool) -> int:
+    if check() != 0:  # one clean failure before any step starts, not the same error once per asset
+        print("Run not started: fix the mapping first (b2b-sync check).", file=sys.stderr)
+        return 1
     _prepare_environment()
     from b2b_assets.definitions import defs
 
@@ -239,7 +273,13 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
         instance = stack.enter_context(dg.DagsterInstance.get())
         result = defs.resolve_job_def("full_sync").execute_in_process(
             instance=instance, run_config=_run_config(dry_run, full_refresh), raise_on_error=False)
-    print_summary(result)
+    from b2b_assets.defs.coverage import hub_entities_no_target_reads
+    from b2b_assets.sources import load_mapping
+
+    mapping = load_mapping(settings.mapping_path())
+    unread = [name for name in hub_entities_no_target_reads(defs) if name in mapping.sources]
+    notes = [f"loaded into the hub but read by no target yet: {', '.join(unread)}"] if unread else []
+    print_summary(result, mapping.not_mapped, notes)
     return 0 if result.success else 1
 
 
@@ -261,9 +301,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dry-run", action="store_true", help="load the hub, but only plan what targets would get")
     run.add_argument("--full-refresh", action="store_true", help="resend everything as COMPLETE uploads")
     commands.add_parser("dev", help="open the Dagster UI (and the sandboxes) over the same state")
+    commands.add_parser("check", help="validate the mapping and its files; every problem once, with file and line")
+    shown = commands.add_parser("preview", help="the first mapped rows of one entity, where each field comes from")
+    shown.add_argument("entity")
+    shown.add_argument("-n", "--rows", type=int, default=10)
     args = parser.parse_args(argv)
     if args.command == "sync":
         return sync(args.dry_run, args.full_refresh)
+    if args.command == "check":
+        return check()
+    if args.command == "preview":
+        return preview(args.entity, args.rows)
     return dev()
 
 

@@ -20,10 +20,13 @@ def sample_table(frame: pd.DataFrame, rows: int = SAMPLE_ROWS) -> dg.MetadataVal
     return dg.MetadataValue.md("\n".join(lines))
 
 
-def check_result(name: str, failures: pd.DataFrame, severity: dg.AssetCheckSeverity, **metadata) -> dg.AssetCheckResult:
+def check_result(name: str, failures: pd.DataFrame, severity: dg.AssetCheckSeverity,
+                 failure_count: int | None = None, **metadata) -> dg.AssetCheckResult:
+    """`failure_count` defaults to the failure rows; pass it when several failures describe one record."""
+    count = int(len(failures)) if failure_count is None else int(failure_count)
     return dg.AssetCheckResult(
         check_name=name,
-        passed=bool(failures.empty),
+        passed=bool(failures.empty) and count == 0,
         severity=severity,
-        metadata={"failure_count": int(len(failures)), "sample": sample_table(failures), **metadata},
+        metadata={"failure_count": count, "sample": sample_table(failures), **metadata},
     )

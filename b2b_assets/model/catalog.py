@@ -18,6 +18,7 @@ KEY_LENGTH = 50  # SQUIZZ key*ID fields and Norce Code are 50
 
 STATUS = ("active", "inactive")
 LOCATION_STATUS = ("active", "inactive", "hidden")  # seed 000: "active, inactive, or hidden"
+PRODUCT_STATUS = ("active", "discontinued", "inactive")  # each target maps it to its own active flag
 TERMS_TYPES = ("NA", "GND", "DOM", "NDAE", "DMAE", "COD")
 ACCOUNT_ACTIONS = ("OFF", "WARN", "WARNCC", "BLOCK")
 SITE_TYPES = ("WAREHOUSE", "STORE", "SITE", "OFFICE", "HEAD_OFFICE", "THIRD_PARTY", "OTHER")
@@ -138,6 +139,7 @@ ENTITIES: tuple[Entity, ...] = (
         key=("product_id",),
         fields=(
             key("product_id"), text("sku", 50), text("search_code", 255), text("name", 255, required=True),
+            enum("status", PRODUCT_STATUS, default="active"),
             text("description1", 65535), text("description2", 65535), text("description3", 65535),
             text("description4", 65535), ref("tax_code_id"), ref("sell_unit_id", "default sell unit"),
             text("brand", 50), text("barcode", 50), text("barcode_inner", 50), text("product_class", 50),

@@ -35,7 +35,8 @@ class HubLoad:
     held_sample: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def _split_orphans(name: str, frame: pd.DataFrame, parent_keys: dict[str, pd.DataFrame], load: HubLoad):
+def _split_orphans(name: str, frame: pd.DataFrame, parent_keys: dict[str, pd.DataFrame], load: HubLoad,
+                   not_mapped: frozenset[str] = frozenset()):
     """(loadable rows, held rows, reasons for the held rows); counts dangling optional references."""
     missing = missing_references(entity(name), frame, parent_keys)
     if missing.empty:
@@ -44,13 +45,17 @@ def _split_orphans(name: str, frame: pd.DataFrame, parent_keys: dict[str, pd.Dat
     for reference, count in missing.loc[~blocking, "reference"].value_counts().items():
         load.dangling[str(reference)] = load.dangling.get(str(reference), 0) + int(count)
     hold = missing[blocking]
-    reasons = ("no " + hold["entity"] + " record with key '" + hold["missing_value"] + "' ("
-               + hold["reference"] + ")").groupby(hold["row"]).agg("; ".join)
+    why = "no " + hold["entity"] + " record with key '" + hold["missing_value"] + "' (" + hold["reference"] + ")"
+    # A partial export: the parent cannot arrive until the mapping names its entity, so say that.
+    unmapped = hold["entity"].isin(list(not_mapped))
+    why = why.where(~unmapped, why + "; " + hold["entity"] + " is not in the mapping")
+    reasons = why.groupby(hold["row"]).agg("; ".join)
     held_rows = frame.loc[reasons.index]
     return frame.drop(index=reasons.index), held_rows, pd.Series(reasons.to_numpy(), index=held_rows.index, dtype="string")
 
 
-def load_entity(store: Store, staging: Path, name: str) -> HubLoad:
+def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[str] = frozenset()) -> HubLoad:
+    """`not_mapped`: entities the mapping does not name, so held records can say their parent never comes."""
     model = entity(name)
     load = HubLoad(name)
     export = staged_export(staging, name)
@@ -62,7 +67,7 @@ def load_entity(store: Store, staging: Path, name: str) -> HubLoad:
     retried = pd.Series(False, index=previously_held.index)
 
     def land(frame: pd.DataFrame) -> None:
-        ok, held, reasons = _split_orphans(name, frame, parents, load)
+        ok, held, reasons = _split_orphans(name, frame, parents, load, not_mapped)
         if not ok.empty:
             counts = store.hub.upsert(name, ok)
             load.inserted += counts.inserted

@@ -21,13 +21,16 @@ API_SOURCE = "partner_api"
 class StageResult:
     entity: str
     source: str
-    rows_read: int = 0
+    rows_read: int = 0  # rows_valid + rows_quarantined + rows_refused + rows_skipped
     rows_valid: int = 0
+    rows_refused: int = 0  # rows of a file refused whole (a required column is missing)
+    rows_skipped: int = 0  # left out on purpose by the mapping's filter or dedupe
     issues: pd.DataFrame = field(default_factory=empty_issues)
     warnings: list[str] = field(default_factory=list)
     look_alike_keys: int = 0  # keys differing from an earlier key only in case or spacing (see the warnings)
     report_path: Path | None = None
     skipped: str | None = None  # why nothing was read (no file in the inbox)
+    not_mapped: bool = False  # the mapping does not name this entity: a partial export, nothing to sync
 
     @property
     def rows_quarantined(self) -> int:
@@ -35,10 +38,17 @@ class StageResult:
         rows = self.issues.dropna(subset=["row_number"])
         return int(len(rows[["source", "row_number"]].drop_duplicates()))
 
+    @property
+    def rows_failed(self) -> int:
+        """Rows that did not load because of bad input: what the quarantine check counts (rows, not issues)."""
+        return self.rows_quarantined + self.rows_refused
+
 
 def stage_entity(name: str, mapping: Mapping, store: Store, staging: Path, reports: Path, run_id: str,
                  partner_api: PartnerApiClient | None = None) -> StageResult:
     source = mapping.source(name)
+    if source is None:
+        return StageResult(name, "", skipped=f"{name} is not in the mapping: not synced", not_mapped=True)
     if source.api:
         if partner_api is None:
             raise RuntimeError(f"{name} is mapped to the partner API but no partner API is configured")
@@ -47,11 +57,13 @@ def stage_entity(name: str, mapping: Mapping, store: Store, staging: Path, repor
         batches: Iterator[Prepared] = iter([prepare(name, raw, source, mapping.settings)])
         label, full_export = f"{API_SOURCE}/{source.api}", cursor is None
     else:
-        if source.file is None or not source.file.exists():
-            return StageResult(name, str(source.file), skipped=f"no export file {source.file} in the inbox; "
-                                                                "the hub keeps what it has")
+        absent = [f for f in source.files if not f.exists()]
+        if absent or (not source.files and not source.rows and not source.query):
+            return StageResult(name, str(source.file), skipped=f"no export file {absent[0] if absent else ''} in the "
+                                                                "inbox; the hub keeps what it has")
         batches = prepare_file(name, source, mapping.settings)
-        label, full_export, newest = source.file.name, True, None
+        label = ", ".join(f.name for f in source.files) or ("query" if source.query else "inline rows")
+        full_export, newest = True, None
 
     result = StageResult(name, label)
     writer = StagingWriter(staging, name, run_id)
@@ -61,6 +73,8 @@ def stage_entity(name: str, mapping: Mapping, store: Store, staging: Path, repor
             writer.write(prepared.valid)
             result.rows_read += prepared.rows_read
             result.rows_valid += len(prepared.valid)
+            result.rows_refused += prepared.rows_refused
+            result.rows_skipped += prepared.rows_skipped
             result.warnings += prepared.warnings
             result.look_alike_keys += prepared.look_alike_keys
             if not prepared.issues.empty:
@@ -72,7 +86,8 @@ def stage_entity(name: str, mapping: Mapping, store: Store, staging: Path, repor
     complete = full_export and result.rows_valid > 0
     writer.commit(StagedExport(name, label, result.rows_valid, complete, newest, run_id))
     result.issues = concat_issues(issues) if issues else empty_issues()
-    result.rows_read = max(result.rows_read, result.rows_valid + result.rows_quarantined)
+    # Counted from the outcomes, so every row is in exactly one of them, including rows the reader could not parse.
+    result.rows_read = result.rows_valid + result.rows_quarantined + result.rows_refused + result.rows_skipped
     if not result.issues.empty:
         store.quarantine.add(run_id, name, result.issues)
         result.report_path = write_report(result.issues, reports / run_id / f"{name}.csv", name)

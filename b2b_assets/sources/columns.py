@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from b2b_assets.model import LIST_SEPARATOR, Entity, Kind
 from b2b_assets.model.frames import TEXT_DTYPE
-from b2b_assets.sources.mapping import ColumnSpec, EntitySource, Settings
+from b2b_assets.sources.mapping import ColumnSpec, EntitySource, Settings, computed_column
 from b2b_assets.sources.readers.frames import ROW_COLUMN, SOURCE_COLUMN
 
 BOOKKEEPING = (SOURCE_COLUMN, ROW_COLUMN)
@@ -27,21 +28,31 @@ class Mapped:
     missing_required: list[tuple[str, str]] = field(default_factory=list)  # (canonical, what was looked for)
     unused_columns: list[str] = field(default_factory=list)
     missing_optional: list[tuple[str, str]] = field(default_factory=list)  # explicitly mapped but not in the file
+    origins: dict[str, str] = field(default_factory=dict)  # canonical field -> where its values came from
+    matched_by_name: list[tuple[str, str]] = field(default_factory=list)  # (canonical, source column)
 
 
 def apply_mapping(entity: Entity, raw: pd.DataFrame, source: EntitySource, settings: Settings) -> Mapped:
+    """Explicit first: `columns`/`unpivot` fields, then constants, and only then same-named source columns."""
     lookup = _ColumnLookup([c for c in raw.columns if c not in BOOKKEEPING])
     out: dict[str, pd.Series] = {}
     result = Mapped(frame=pd.DataFrame())
+    wanted: dict[str, str] = {}
     for f in entity.fields:
-        spec = source.columns.get(f.name) or ColumnSpec(source=f.name)
-        column_name = lookup.find(spec.source)
+        spec = source.columns.get(f.name)
+        if spec is None and any(f.name in group for group in source.unpivot.values()):
+            spec = ColumnSpec(source=computed_column(f.name), expr="unpivot")
+        explicit = spec is not None
+        constant = source.constants.get(f.name)
+        if spec is None and constant is None and source.match_by_name:
+            spec = ColumnSpec(source=f.name)
+        column_name = lookup.find(spec.source) if spec is not None else None
+        wanted[f.name] = spec.source if spec is not None else f.name
         if column_name is None:
-            if f.name in source.constants:
-                out[f.name] = pd.Series(source.constants[f.name], index=raw.index, dtype=TEXT_DTYPE)
-            elif f.required and not _derivable(entity, f.name, lookup, settings):
-                result.missing_required.append((f.name, spec.source))
-            elif f.name in source.columns:
+            if constant is not None:
+                out[f.name] = pd.Series(constant, index=raw.index, dtype=TEXT_DTYPE)
+                result.origins[f.name] = f"constant {constant!r}"
+            elif explicit:
                 result.missing_optional.append((f.name, spec.source))
             continue
         column = _trim(raw[column_name])
@@ -49,14 +60,38 @@ def apply_mapping(entity: Entity, raw: pd.DataFrame, source: EntitySource, setti
             column = _replace_values(column, spec.value_map)
         if f.kind is Kind.LIST:
             column = _as_key_list(column, spec.split)
+        if constant is not None:  # an explicit column and a constant: the constant fills its empty cells
+            column = column.fillna(constant)
         out[f.name] = column
-    result.unused_columns = lookup.unused()
+        result.origins[f.name] = _origin(spec, column_name, explicit)
+        if not explicit:
+            result.matched_by_name.append((f.name, column_name))
+    for f in entity.fields:
+        if f.name in out:
+            continue
+        derived_from = _derivable(entity, f.name, out, settings)
+        if derived_from:
+            result.origins[f.name] = f"derived from {' or '.join(derived_from)}"
+        elif f.required:
+            result.missing_required.append((f.name, wanted[f.name]))
+    result.missing_optional = [m for m in result.missing_optional if m not in result.missing_required]
+    sql = " ".join(source.sql_texts)
+    result.unused_columns = [c for c in lookup.unused() if not c.startswith("__")
+                             and not re.search(rf"(?<!\w){re.escape(c)}(?!\w)", sql, flags=re.IGNORECASE)]
     frame = pd.DataFrame({name: out.get(name, _empty(raw.index)) for name in entity.columns}, index=raw.index)
     for column in BOOKKEEPING:
         frame[column] = raw[column]
     _derive(entity, frame, settings)
     result.frame = frame
     return result
+
+
+def _origin(spec: ColumnSpec, column_name: str, explicit: bool) -> str:
+    if spec.expr == "unpivot":
+        return "unpivot"
+    if spec.expr:
+        return f"expr {spec.expr}"
+    return f"column {column_name!r}" if explicit else f"column {column_name!r} (matched by name)"
 
 
 class _ColumnLookup:
@@ -75,18 +110,16 @@ class _ColumnLookup:
             self._used.add(name)
         return name
 
-    def has(self, wanted: str) -> bool:
-        return wanted in self.names or wanted.strip().casefold() in self._loose
-
     def unused(self) -> list[str]:
         return [n for n in self.names if n not in self._used]
 
 
-def _derivable(entity: Entity, name: str, lookup: _ColumnLookup, settings: Settings) -> bool:
+def _derivable(entity: Entity, name: str, mapped: dict[str, pd.Series], settings: Settings) -> list[str]:
+    """The fields the mapping did produce (mapped names, not headers) that `name` can be derived from."""
     sources = DERIVED_FROM.get((entity.name, name), ())
     if entity.name == "users" and name == "user_key" and settings.users_key == "organization":
         sources = ("organization_number",)
-    return any(lookup.has(s) for s in sources)
+    return [s for s in sources if s in mapped]
 
 
 def _derive(entity: Entity, frame: pd.DataFrame, settings: Settings) -> None:

@@ -28,9 +28,17 @@ STATUS_WORDS = {
     **dict.fromkeys(("a", "active", "1", "true", "yes", "y", "enabled", "enable", "on"), "active"),
     **dict.fromkeys(("i", "inactive", "0", "false", "no", "n", "disabled", "disable", "off"), "inactive"),
     **dict.fromkeys(("h", "hidden"), "hidden"),
+    **dict.fromkeys(("discontinued", "disc", "obsolete", "end of life", "eol"), "discontinued"),
 }
-COUNTRY_ALIASES = {"UK": "GB", "U.K.": "GB", "GREAT BRITAIN": "GB", "ENGLAND": "GB", "U.S.": "US", "U.S.A.": "US",
-                   "UNITED STATES OF AMERICA": "US", "EL": "GR"}
+# Spellings real exports use that pycountry's names do not cover (or that its fuzzy search gets wrong:
+# "Republic of Korea" fuzzily finds the North). A mapping adds its own under `country_aliases`.
+COUNTRY_ALIASES = {
+    "UK": "GB", "U.K.": "GB", "GREAT BRITAIN": "GB", "ENGLAND": "GB", "SCOTLAND": "GB", "WALES": "GB",
+    "USA": "US", "U.S.": "US", "U.S.A.": "US", "UNITED STATES OF AMERICA": "US", "AMERICA": "US", "EL": "GR",
+    "RUSSIA": "RU", "TURKEY": "TR", "IVORY COAST": "CI", "MACEDONIA": "MK", "HOLLAND": "NL",
+    "THE NETHERLANDS": "NL", "SOUTH KOREA": "KR", "REPUBLIC OF KOREA": "KR", "NORTH KOREA": "KP",
+    "CZECHIA": "CZ", "VATICAN": "VA", "LAOS": "LA", "SYRIA": "SY", "TAIWAN": "TW", "UAE": "AE",
+}
 
 
 def normalize(entity: Entity, frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
@@ -43,7 +51,8 @@ def normalize(entity: Entity, frame: pd.DataFrame, settings: Settings) -> pd.Dat
         elif f.kind is Kind.ENUM:
             column = _enum(column, f.choices, is_status=f.name == "status")
         elif f.kind is Kind.COUNTRY:
-            column = _by_unique(column, country_code)
+            aliases = settings.country_aliases
+            column = _by_unique(column, lambda v: aliases.get(v.upper()) or country_code(v))
         elif f.kind is Kind.CURRENCY:
             column = column.str.upper()
         elif f.kind is Kind.TIMESTAMP:
@@ -76,20 +85,26 @@ def _by_unique(column: pd.Series, convert) -> pd.Series:
 
 @lru_cache(maxsize=4096)
 def country_code(value: str) -> str:
-    """ISO 3166-1 alpha-2 for an alpha-2, alpha-3 or English name; the input itself when unknown."""
-    upper = value.upper()
+    """ISO 3166-1 alpha-2 for an ISO code, a common or official English name; the input itself when unknown.
+
+    Exact names and codes first, then the alias table, then pycountry's fuzzy search, taken only when it
+    finds exactly one country (a guess between several is no answer).
+    """
+    upper = value.strip().upper()
     if upper in COUNTRY_ALIASES:
         return COUNTRY_ALIASES[upper]
-    if len(value) == 2:
+    if len(upper) == 2:
         found = pycountry.countries.get(alpha_2=upper)
-    elif len(value) == 3:
-        found = pycountry.countries.get(alpha_3=upper)
-    else:
-        try:
-            found = pycountry.countries.lookup(value)
-        except LookupError:
-            found = None
-    return found.alpha_2 if found else value
+        return found.alpha_2 if found else value
+    try:
+        return pycountry.countries.lookup(value.strip()).alpha_2
+    except LookupError:
+        pass
+    try:
+        candidates = {c.alpha_2 for c in pycountry.countries.search_fuzzy(value.strip())}
+    except LookupError:
+        return value
+    return candidates.pop() if len(candidates) == 1 else value
 
 
 @lru_cache(maxsize=1)

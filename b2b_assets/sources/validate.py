@@ -8,7 +8,7 @@ carries what must span them (keys already seen, warnings already given) and
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from b2b_assets.sources.normalize import normalize, parse_number
 from b2b_assets.sources.readers import read_batches
 from b2b_assets.sources.readers.frames import ROW_COLUMN, SOURCE_COLUMN
 from b2b_assets.sources.schema import REQUIRED_REASON, failure_issues, input_schema
+from b2b_assets.sources.transform import TransformRun
 
 
 @dataclass
@@ -34,6 +35,9 @@ class Prepared:
     issues: pd.DataFrame  # source, row_number, field, value, reason
     rows_read: int = 0
     warnings: list[str] = field(default_factory=list)
+    rows_refused: int = 0  # rows of a file refused whole (a required column is missing)
+    rows_skipped: int = 0  # rows a mapping's filter or dedupe left out on purpose
+    origins: dict[str, str] = field(default_factory=dict)  # canonical field -> where it came from (the preview)
     look_alike_keys: int = 0  # rows whose key differs from an earlier one only in case or spacing (loaded, reported)
 
     @property
@@ -48,25 +52,36 @@ def prepare(entity: Entity | str, raw: pd.DataFrame, mapping_for_entity: EntityS
 
 
 def prepare_file(entity: Entity | str, source: EntitySource, settings: Settings | None = None,
-                 path: str | Path | None = None) -> Iterator[Prepared]:
-    """Read `source.file` (or `path`) batch by batch and prepare each; reader issues ride along.
+                 path: str | Path | None = None, limit: int | None = None) -> Iterator[Prepared]:
+    """Read the source (its file, or through its transforms) batch by batch and prepare each; reader issues ride along.
 
-    Yields at least one Prepared, so an empty or unreadable file still reports its issue.
+    Yields at least one Prepared, so an empty or unreadable file still reports its issue. `limit` stops after
+    about that many rows (the preview and the check).
     """
-    path = Path(path or source.file)
     log = IssueLog()
     preparer = FilePreparer(entity, source, settings)
+    transform = None
+    if source.transformed or source.rows:
+        transform = TransformRun(source, log, limit)
+        frames = transform.frames()
+    else:
+        options = source.read if limit is None else replace(source.read, batch_rows=min(limit, source.read.batch_rows))
+        frames = read_batches(Path(path or source.file), options, log)
     produced = False
-    for raw in read_batches(path, source.read, log):
+    for raw in frames:
         prepared = preparer.prepare(raw)
         prepared.issues = concat_issues([log.take(), prepared.issues])
         prepared.warnings = [*log.warnings, *prepared.warnings]
         log.warnings.clear()
         produced = True
         yield prepared
-    if not produced or len(log) or log.warnings:
+        if limit is not None:
+            break
+    skipped = transform.rows_skipped if transform else 0
+    notes = transform.warnings if transform else []
+    if not produced or len(log) or log.warnings or skipped or notes:
         yield Prepared(valid=_empty_valid(preparer.entity), issues=log.take(), rows_read=0,
-                       warnings=list(log.warnings))
+                       warnings=[*log.warnings, *notes], rows_skipped=skipped)
 
 
 class FilePreparer:
@@ -95,7 +110,7 @@ class FilePreparer:
             self._once(warnings, f"{source_name}: column {wanted!r} mapped to {canonical} is not in the file")
         if mapped.missing_required:
             return Prepared(_empty_valid(entity), self._missing_columns(raw, mapped.missing_required, source_name),
-                            rows_read=len(raw), warnings=warnings)
+                            rows_read=len(raw), warnings=warnings, rows_refused=len(raw), origins=mapped.origins)
 
         values = mapped.frame  # trimmed source values: what issues quote
         frame = normalize(entity, self._canonical_keys(values), self.settings)
@@ -114,7 +129,7 @@ class FilePreparer:
         bad = at.isin(pd.MultiIndex.from_arrays([issues["source"], issues["row_number"]]))
         good = frame[~bad] if bad.any() else frame
         return Prepared(valid=_typed(entity, good), issues=issues, rows_read=len(raw), warnings=warnings,
-                        look_alike_keys=look_alike)
+                        origins=mapped.origins, look_alike_keys=look_alike)
 
     def _once(self, warnings: list[str], message: str) -> None:
         if message not in self._told:
@@ -161,7 +176,8 @@ class FilePreparer:
         dupes = keyed[duplicate]
         key_text = [", ".join(f"{c}={v!r}" for c, v in zip(entity.key, values) if not pd.isna(v))
                     for values in dupes[list(entity.key)].itertuples(index=False)]
-        reasons = [f"duplicate key {k} (first seen at row {r}); row skipped" for k, r in zip(key_text, first_row[duplicate])]
+        reasons = [f"duplicate key {k}: row {r} came first and was kept, this row skipped (say which row to keep "
+               f"with `dedupe: {{by, keep}}` in the mapping)" for k, r in zip(key_text, first_row[duplicate])]
         key_field = "+".join(entity.key)
         shown = dupes[entity.key[0]] if len(entity.key) == 1 else pd.Series(
             [" / ".join("" if pd.isna(v) else str(v) for v in t) for t in dupes[list(entity.key)].itertuples(index=False)])

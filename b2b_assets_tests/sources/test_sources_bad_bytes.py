@@ -33,7 +33,7 @@ def test_an_unclosed_quote_loses_no_line(write, run):
     issue = out.issue(row=2, field=None, contains="a quote opened in this row is not closed on its line")
     assert issue["source"] == "orgs.csv" and issue["value"] == 'C-2,"Bad,active,'
     assert list(zip(out.keys("organization_number"), out.valid["_row"])) == [("C-1", 1), ("C-3", 3), ("C-4", 4)]
-    out.issue(row=5, field="organization_number", contains="(first seen at row 3)")  # recovered rows keep file order
+    out.issue(row=5, field="organization_number", contains="row 3 came first and was kept")  # recovered rows keep file order
     assert len(out.issues) == 2  # every line is loaded or reported
 
 
@@ -73,7 +73,7 @@ def test_key_whitespace_is_normalised_and_case_variants_are_reported(write, run)
                              "C\u00a0\u00a0-3,Wide,active,\nC\u200b-4,Hidden,active,\n")
     out = run("organizations", path)
     assert out.keys("organization_number") == ["C-1", "c-1", "C -1", "C-2", "C -3", "C-4"]
-    out.issue(row=5, field="organization_number", contains="duplicate key organization_number='C-2' (first seen at row 4)")
+    out.issue(row=5, field="organization_number", contains="duplicate key organization_number='C-2': row 4 came first and was kept")
     warning = next(w for w in out.warnings if "differ from an earlier key only in case or spacing" in w)
     assert "'c-1' (row 2, like row 1)" in warning and "'C -1' (row 3, like row 1)" in warning
     assert "keys_case_insensitive: true" in warning

@@ -64,8 +64,8 @@ def test_duplicate_keys_keep_the_first(write, run):
     path = write("orgs.csv", f"{ORG_HEADER}\nC-0,Zero,active,\nC-1,First,active,\nC-2,Two,active,\n"
                              "C-1,Second,active,\nC-1,Third,active,\n")
     out = run("organizations", path)
-    out.issue(row=4, field="organization_number", contains="duplicate key organization_number='C-1' (first seen at row 2)")
-    out.issue(row=5, field="organization_number", contains="(first seen at row 2)")
+    out.issue(row=4, field="organization_number", contains="duplicate key organization_number='C-1': row 2 came first and was kept")
+    out.issue(row=5, field="organization_number", contains="row 2 came first and was kept")
     assert out.keys("organization_name") == ["Zero", "First", "Two"]
 
 
@@ -75,7 +75,7 @@ def test_duplicate_keys_across_batches_and_composite_keys(write, run):
                  + "C-1,L-1,Again,2 Main St,Town\n")
     out = run("locations", path, source_for("locations", "locs.csv", batch_rows=2))
     out.issue(row=7, field="organization_number+location_id",
-              contains="duplicate key organization_number='C-1', location_id='L-1' (first seen at row 2)")
+              contains="duplicate key organization_number='C-1', location_id='L-1': row 2 came first and was kept")
     assert len(out.valid) == 6
 
 
@@ -274,7 +274,7 @@ def test_users_need_user_id_or_username(write, run):
 def test_one_user_per_organization_mode(write, run):
     path = write("users.csv", "organization_number,name,email\nC-1,Ann,a@x.com\nC-1,Bob,b@x.com\nC-2,Cy,c@x.com\n")
     out = run("users", path, settings=Settings(users_key="organization"))
-    out.issue(row=2, field="user_key", contains="duplicate key user_key='C-1' (first seen at row 1)")
+    out.issue(row=2, field="user_key", contains="duplicate key user_key='C-1': row 1 came first and was kept")
     assert out.keys("user_key") == ["C-1", "C-2"]
 
 

@@ -60,12 +60,20 @@ def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
                                   context.run.run_id, client)
         for warning in result.warnings:
             context.log.warning(warning)
+        if result.not_mapped:  # a partial export: a note, not a warning, and nothing to check
+            context.log.info(result.skipped)
+            return dg.MaterializeResult(
+                metadata={"not_mapped": True, "source": "(not in the mapping)"},
+                check_results=[dg.AssetCheckResult(check_name=name, passed=True, metadata={"not_mapped": True})
+                               for name in ("staged_rows_valid", "no_quarantined_rows")])
         if result.skipped:
             context.log.warning(result.skipped)
         metadata: dict = {
             "rows_read": result.rows_read,
             "rows_valid": result.rows_valid,
             "rows_quarantined": result.rows_quarantined,
+            "rows_refused": result.rows_refused,
+            "rows_skipped": result.rows_skipped,
             "source": result.source,
             "rows_look_alike_keys": result.look_alike_keys,  # keys like an earlier one but for case or spacing
         }
@@ -77,7 +85,8 @@ def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
             check_results=[
                 check_result("staged_rows_valid", staged_violations(model), dg.AssetCheckSeverity.ERROR),
                 check_result("no_quarantined_rows", quarantined, dg.AssetCheckSeverity.WARN,
-                             rows_quarantined=result.rows_quarantined),
+                             failure_count=result.rows_failed, rows_quarantined=result.rows_quarantined,
+                             rows_refused=result.rows_refused),
             ],
         )
 

@@ -9,6 +9,7 @@ from b2b_assets.defs.checks import check_result
 from b2b_assets.defs.resources import StoreResource
 from b2b_assets.model import ENTITIES, Entity
 from b2b_assets.pipeline.hub_load import load_entity
+from b2b_assets.sources import load_mapping
 
 
 def hub_key(name: str) -> dg.AssetKey:
@@ -30,8 +31,9 @@ def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
     )
     def _hub_asset(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
         hub = store.get()
+        not_mapped = frozenset(load_mapping(settings.mapping_path()).not_mapped)
         with hub.lock("hub", model.name, holder=context.run.run_id):
-            load = load_entity(hub, settings.staging_dir(), model.name)
+            load = load_entity(hub, settings.staging_dir(), model.name, not_mapped)
         context.log.info(f"hub/{model.name}: {load.inserted} inserted, {load.updated} updated, "
                          f"{load.unchanged} unchanged, {load.held} held, {load.released} released")
         dangling = pd.DataFrame([{"reference": k, "records": v} for k, v in load.dangling.items()])
@@ -46,7 +48,9 @@ def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
                 "rows_absent_from_export": load.absent_from_export,
                 "hub_rows": int(hub.hub.count(model.name)),
             },
+            # Counted in records (held, plus dangling references), not in sample rows.
             check_results=[check_result("references_resolved", problems, dg.AssetCheckSeverity.WARN,
+                                        failure_count=load.held + int(sum(load.dangling.values())),
                                         held=load.held, dangling=int(sum(load.dangling.values())))],
         )
 

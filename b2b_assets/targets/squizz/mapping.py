@@ -145,6 +145,10 @@ def _primary_source(spec: ImportType, frames: Mapping[str, pd.DataFrame]) -> pd.
         # SQUIZZ keeps one available quantity per product: the sum over the seller's sites.
         summed = frame.groupby("product_id", sort=True)["qty_available"].sum(min_count=1)  # exact decimal sum
         return summed.reset_index()
+    if spec.name == "products" and "status" in frame.columns:
+        # SQUIZZ's product record has no active flag: a product that is not active is left out of the upload,
+        # so the planner treats it as gone (a deletion under the deletion policy; a COMPLETE upload deactivates it).
+        frame = frame[frame["status"].fillna("active") == "active"]
     if spec.name == "customer_accounts":
         frame = frame.assign(account_code=frame["account_code"].fillna(frame["organization_number"]))
     if spec.name == "locations":
