@@ -250,7 +250,8 @@ def target_line(title: str, unit: str, t: dict[str, int], failed: bool) -> str:
         if t["records_would_deactivate"]:
             line += f", {t['records_would_deactivate']} would be deactivated by the full refresh"
         return line
-    line = (f"{title}: {t['records_sent']} records sent ({t['cost_spent']} {unit}), {t['records_unchanged']} "
+    cost = "" if unit == "records" else f" ({t['cost_spent']} {unit})"  # a per-record cost says nothing new
+    line = (f"{title}: {t['records_sent']} records sent{cost}, {t['records_unchanged']} "
             f"unchanged, {t['records_rejected']} rejected, {t['records_held']} held")
     if t["records_submitted"]:
         line += f", {t['records_submitted']} in jobs the target has not finished"

@@ -32,11 +32,12 @@ from pathlib import Path
 from b2b_assets.model import load_order
 from b2b_assets.pipeline.hub_load import load_entity
 from b2b_assets.pipeline.inbound import stage_entity
-from b2b_assets.pipeline.outbound import OutboundOptions, sync_import_type
+from b2b_assets.pipeline.outbound import OutboundOptions, sync_object
 from b2b_assets.sources import load_mapping
 from b2b_assets.store import Store
 from b2b_assets.targets.squizz.client import SquizzClient, squizz_retry
-from b2b_assets.targets.squizz.import_types import import_type
+from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
+from b2b_assets.targets.squizz.target import SquizzSender
 
 SQUIZZ_TYPES = ("taxcodes", "price_levels", "sell_units", "products", "price_level_unit_prices")
 ROWS: list[tuple[str, str, float, float, str]] = []
@@ -92,7 +93,8 @@ def inbound(mapping_path: Path, store: Store, work: Path, run_id: str) -> None:
 
 def outbound(store: Store, client: SquizzClient, label: str) -> None:
     for name in SQUIZZ_TYPES:
-        measure(label, name, lambda: sync_import_type(store, client, import_type(name), OutboundOptions(batch_size=5000)),
+        measure(label, name, lambda: sync_object(store, SQUIZZ, SQUIZZ.object(name), SquizzSender(client),
+                                                 OutboundOptions(batch_size=5000)),
                 lambda r: f"{r.counts['sent']} sent, {r.counts['unchanged']} unchanged, {r.counts['held']} held")
 
 
