@@ -137,7 +137,8 @@ def _embedded_sandboxes():
         return nullcontext()
     from b2b_assets.sandbox.serve import start_sandboxes
 
-    return start_sandboxes(state_dir=settings.state_dir() / "sandbox", port=settings.SANDBOX_PORT)
+    return start_sandboxes(state_dir=settings.state_dir() / "sandbox", port=settings.SANDBOX_PORT,
+                           ftp_port=settings.SANDBOX_FTP_PORT)
 
 
 def _run_config(dry_run: bool, full_refresh: bool) -> dict:
@@ -170,6 +171,8 @@ def _asset_metadata(result: dg.ExecuteInProcessResult) -> list[tuple[str, dict, 
 def print_summary(result: dg.ExecuteInProcessResult, not_mapped: list[str] = (), notes: list[str] = ()) -> None:
     """One line per asset (entities the mapping does not name left out), failed checks, totals, then notes."""
     targets = {t.name: t for t in _targets()}
+    # Asset key -> the target it belongs to (two targets may share a prefix: joor/connections, joor/customer_sync_file).
+    owners = {f"{t.key_prefix}/{o.name}": t.name for t in targets.values() for o in t.objects}
     totals = {area: dict.fromkeys(keys, 0) for area, keys in INBOUND_KEYS.items()}
     totals.update({name: dict.fromkeys(TARGET_KEYS, 0) for name in targets})
     failed_targets: set[str] = set()
@@ -178,6 +181,7 @@ def print_summary(result: dg.ExecuteInProcessResult, not_mapped: list[str] = (),
         area, entity = name.split("/", 1)
         if area in INBOUND_KEYS and entity in not_mapped:
             continue
+        area = owners.get(name, area)
         keys = INBOUND_KEYS.get(area, SHOWN_TARGET_KEYS if area in targets else ())
         shown = [k for k in keys if k in values and (values[k] or k not in OPTIONAL_KEYS)]
         text = "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in shown)
@@ -285,7 +289,7 @@ def dev() -> int:
     with ExitStack() as stack:
         if _uses_sandboxes() and not _sandbox_already_served():
             server = subprocess.Popen([sys.executable, "-m", "b2b_assets.sandbox.serve", "--port",
-                                       str(settings.SANDBOX_PORT), "--state-dir", str(settings.state_dir() / "sandbox")])
+                                       str(settings.SANDBOX_PORT), "--ftp-port", str(settings.SANDBOX_FTP_PORT), "--state-dir", str(settings.state_dir() / "sandbox")])
             stack.callback(server.terminate)
         command = [sys.executable, "-m", "dagster", "dev", "-w", str(settings.REPO_ROOT / "workspace.yaml")]
         return subprocess.call(command, cwd=settings.REPO_ROOT)

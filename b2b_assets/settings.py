@@ -40,6 +40,7 @@ def default_hub_url() -> str:
 
 SANDBOX_PORT = int(os.environ.get("B2B_SANDBOX_PORT", "18080"))
 SANDBOX_URL = f"http://127.0.0.1:{SANDBOX_PORT}"
+SANDBOX_FTP_PORT = int(os.environ.get("B2B_SANDBOX_FTP_PORT", "18021"))  # the JOOR Customer Sync FTP sandbox
 
 
 def credentials_system_of_record() -> bool:

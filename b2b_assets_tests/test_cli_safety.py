@@ -31,8 +31,16 @@ def workspace(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SQUIZZ_", "PARTNER_", "B2B_"))}
     env.update(PYTHONPATH=str(REPO), DAGSTER_HOME=str(tmp_path / "dagster_home"),
                B2B_MAPPING=str(tmp_path / "data" / "mapping.yaml"), B2B_STATE_DIR=str(tmp_path / "state"),
-               B2B_REPORTS_DIR=str(tmp_path / "reports"))
+               B2B_REPORTS_DIR=str(tmp_path / "reports"),
+               # Ports of its own: a parallel test's runs must not find (and lose) this test's sandboxes.
+               B2B_SANDBOX_PORT=str(_free_port()), B2B_SANDBOX_FTP_PORT=str(_free_port()))
     return env
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def b2b_sync(env: dict, *args: str) -> subprocess.Popen:

@@ -23,6 +23,7 @@ from dagster._serdes import serialize_value
 from b2b_assets.cli import print_summary
 from b2b_assets.definitions import defs
 from b2b_assets.defs.erp.assets import erp_assets
+from b2b_assets.defs.joor.ftp_resources import JoorFtpResource
 from b2b_assets.defs.joor.resources import JoorResource
 from b2b_assets.defs.hub.assets import hub_assets
 from b2b_assets.defs.resources import PartnerApiResource, StoreResource
@@ -72,6 +73,8 @@ def run_sync(hub_url: str, sandboxes, instance: dg.DagsterInstance, assets=None)
                                      api_key="sandbox-key", api_password="sandbox-password", backoff_factor=0.05),
             "joor": JoorResource(base_url=f"{sandboxes.base_url}/joor", token="sandbox-token",
                                  poll_interval_seconds=0.05, backoff_factor=0.05),
+            "joor_ftp": JoorFtpResource(host=sandboxes.joor_ftp.host, port=sandboxes.joor_ftp.port,
+                                        username="sandbox-joor", password="sandbox-ftp-password"),
             "norce": NorceResource(base_url=f"{sandboxes.base_url}/norce", client_id="sandbox-client",
                                    client_secret="sandbox-secret", application_key=DEFAULT_APPLICATION_KEY,
                                    poll_interval_seconds=0.05, backoff_factor=0.05),
@@ -125,6 +128,10 @@ def test_first_sync_loads_valid_rows_quarantines_bad_ones_and_holds_orphans(work
     # Every valid organization is a JOOR connection, confirmed by a finished job.
     assert meta["joor/connections"]["records_sent"] == EXPECTED["organizations"]["hub_rows"]
     assert len(sandboxes.joor.connections()) == store.ledger.counts("joor", "connections")["sent"]
+    # One Customer Sync file on the FTP server; JOOR's intake holds exactly the customers the ledger calls sent.
+    assert len(sandboxes.joor_ftp.files()) == 1
+    assert set(sandboxes.joor_ftp.connections()) == set(
+        store.ledger.keys_in_state("joor_file", "customer_sync_file", "sent"))
     # Norce: every valid organization and user landed, with one token for the run.
     assert (meta["norce/companies"]["records_sent"], meta["norce/customers"]["records_sent"]) == (25, 49)
     assert len(sandboxes.norce.customers()) == 49 and sandboxes.norce.stats()["tokens_issued"] == 1
@@ -144,6 +151,7 @@ def test_second_sync_writes_nothing_to_the_hub_and_sends_nothing(workspace, sand
     for spec in IMPORT_TYPES:
         assert meta[f"squizz/{spec.name}"]["records_sent"] == 0, spec.name
     assert sandboxes.squizz.stats()["tokens_spent"] == tokens_after_first
+    assert meta["joor/customer_sync_file"]["records_sent"] == 0 and len(sandboxes.joor_ftp.files()) == 1
     assert meta["norce/companies"]["records_sent"] == 0 and meta["norce/customers"]["records_sent"] == 0
 
 

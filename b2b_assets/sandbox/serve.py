@@ -6,6 +6,9 @@
     /joor/...    → JoorSandbox
     /norce/...   → NorceSandbox
 
+and, beside it on its own loopback port, the JOOR Customer Sync FTP server
+(`joor_ftp/`; `ftp_port`, 0 picks a free one).
+
 A new sandbox (JOOR, Norce) is one more row in `SANDBOXES`. Tests call
 `start_sandboxes()`; `make sync` runs the `b2b-sandbox` command (`main`), which serves
 until SIGTERM/SIGINT and logs one line per request: method, path (session ids masked),
@@ -28,6 +31,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from b2b_assets.sandbox.joor import JoorSandbox
+from b2b_assets.sandbox.joor_ftp import JoorFtpSandbox
 from b2b_assets.sandbox.norce import NorceSandbox
 from b2b_assets.sandbox.partner.api import PartnerApiSandbox
 from b2b_assets.sandbox.squizz.platform_api import SquizzSandbox
@@ -63,6 +67,7 @@ CREDENTIAL_VARIABLES = {
     "NORCE_SANDBOX_CLIENT_ID": "norce_client_id",
     "NORCE_SANDBOX_CLIENT_SECRET": "norce_client_secret",
 }
+FTP_CREDENTIAL_VARIABLES = {"JOOR_FTP_SANDBOX_USER": "username", "JOOR_FTP_SANDBOX_PASSWORD": "password"}
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -183,9 +188,10 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
 class RunningSandboxes:
     """Sandboxes served on a background thread; stop() (or leaving a `with`) shuts them down."""
 
-    def __init__(self, server: SandboxServer, thread: threading.Thread):
+    def __init__(self, server: SandboxServer, thread: threading.Thread, ftp: JoorFtpSandbox):
         self._server = server
         self._thread = thread
+        self.joor_ftp = ftp  # the Customer Sync FTP server: .host, .port, read-back and faults
         host, port = server.server_address[:2]
         self.base_url = f"http://{host}:{port}"
 
@@ -213,6 +219,7 @@ class RunningSandboxes:
         self._thread.join()
         for sandbox in self._server.sandboxes.values():
             sandbox.close()
+        self.joor_ftp.close()
 
     def __enter__(self) -> "RunningSandboxes":
         return self
@@ -222,13 +229,15 @@ class RunningSandboxes:
 
 
 def start_sandboxes(
-    state_dir: Path | str | None = None, host: str = "127.0.0.1", port: int = 0, **options: Any
+    state_dir: Path | str | None = None, host: str = "127.0.0.1", port: int = 0, ftp_port: int = 0,
+    ftp_options: Mapping[str, Any] | None = None, **options: Any
 ) -> RunningSandboxes:
     """Serve every sandbox on `host:port` (0 picks a free port) from a daemon thread.
 
     `state_dir` None keeps state in memory; otherwise each sandbox keeps a SQLite file
     there. Other options go to one sandbox by prefix, e.g. `squizz_session_ttl_seconds=1`
-    or `partner_token="t"`.
+    or `partner_token="t"`. The FTP server listens on `host:ftp_port` with `ftp_options`
+    (username, password, delimiter) for `JoorFtpSandbox`.
     """
     per_sandbox: dict[str, dict[str, Any]] = {name: {} for name in SANDBOXES}
     for option, value in options.items():
@@ -237,11 +246,18 @@ def start_sandboxes(
             raise TypeError(f"unknown sandbox option {option!r}; expected <{'|'.join(SANDBOXES)}>_<setting>")
         per_sandbox[name][setting] = value
     sandboxes = {name: cls(state_dir=state_dir, **per_sandbox[name]) for name, cls in SANDBOXES.items()}
+    # The HTTP port is bound first: it is the one `b2b-sync` probes to find sandboxes another run already
+    # serves, and /health answers only once the FTP server listens too.
     server = SandboxServer((host, port), sandboxes)
+    try:
+        ftp = JoorFtpSandbox(state_dir=state_dir, host=host, port=ftp_port, **(ftp_options or {}))
+    except BaseException:
+        server.server_close()
+        raise
     # A short poll interval makes stop() return promptly (tests start a server each).
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="b2b-sandbox-server", daemon=True)
     thread.start()
-    return RunningSandboxes(server, thread)
+    return RunningSandboxes(server, thread, ftp)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="b2b-sandbox", description="Serve the vendor sandboxes over HTTP.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument("--ftp-port", type=int, default=18021, help="the JOOR Customer Sync FTP server")
     parser.add_argument("--state-dir", type=Path, default=None, help="keep state here across restarts (default: memory only)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
@@ -258,8 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     stop_requested = threading.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signal_number, lambda *_: stop_requested.set())
-    with start_sandboxes(state_dir=args.state_dir, host=args.host, port=args.port, **options) as running:
-        logger.info("serving sandboxes on %s (state: %s)", running.base_url, args.state_dir or "memory only")
+    ftp_options = {option: os.environ[variable] for variable, option in FTP_CREDENTIAL_VARIABLES.items()
+                   if os.environ.get(variable)}
+    with start_sandboxes(state_dir=args.state_dir, host=args.host, port=args.port, ftp_port=args.ftp_port,
+                         ftp_options=ftp_options, **options) as running:
+        logger.info("serving sandboxes on %s and FTP on %s:%d (state: %s)", running.base_url, running.joor_ftp.host,
+                    running.joor_ftp.port, args.state_dir or "memory only")
         # Short waits keep the main thread responsive to signals.
         while not stop_requested.wait(0.5):
             pass

@@ -7,11 +7,12 @@ all iterate TARGETS; nothing else names a target.
 from __future__ import annotations
 
 from b2b_assets.targets.core.contract import Target
+from b2b_assets.targets.joor.file_target import TARGET as JOOR_FILE
 from b2b_assets.targets.joor.target import TARGET as JOOR
 from b2b_assets.targets.norce.target import TARGET as NORCE
 from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
 
-TARGETS: tuple[Target, ...] = (SQUIZZ, JOOR, NORCE)
+TARGETS: tuple[Target, ...] = (SQUIZZ, JOOR, JOOR_FILE, NORCE)
 
 
 def target(name: str) -> Target:

@@ -34,12 +34,12 @@ class OutboundConfig(dg.Config):
 
 
 def object_key(target: Target, name: str) -> dg.AssetKey:
-    return dg.AssetKey([target.name, name])
+    return dg.AssetKey([target.key_prefix, name])
 
 
 def op_name(target: Target, obj: TargetObject) -> str:
     """The step name Dagster gives the asset, for run config."""
-    return f"{target.name}__{obj.name}"
+    return f"{target.key_prefix}__{obj.name}"
 
 
 def report_metadata(target: Target, report: SyncReport) -> dict:
@@ -64,7 +64,7 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
     @dg.asset(
         key=key,
         deps=[*(hub_key(e) for e in obj.source_entities), *(object_key(target, o) for o in obj.depends_on)],
-        group_name=target.name,
+        group_name=target.key_prefix,
         kinds=set(target.kinds),
         required_resource_keys={"store", target.resource_key},
         description=f"{obj.description} Sends only new and changed records; records whose references "

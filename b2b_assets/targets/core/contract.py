@@ -56,7 +56,8 @@ Senders
   sender raises may contain them.
 
 Stability: JOOR and Norce build on this module. Change it compatibly only
-(new optional fields with defaults), and say so here.
+(new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
+and `Target.asset_prefix` (for the JOOR Customer Sync file target).
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ class Mode:
     full_refresh: bool = False  # the target takes a COMPLETE batch that replaces (deactivates) what it lacks;
     # synchronous senders only
     full_refresh_max_records: int = 50_000  # a COMPLETE batch must be one request; beyond this, refuse
+    # Everything a run sends goes in one batch, whatever the run's batch size (a file target: one file per run).
+    one_batch: bool = False
 
 
 @dataclass
@@ -229,7 +232,7 @@ def one_per_record(_obj: TargetObject, records: int) -> int:
 class Target:
     """A target: its objects, its sender, its Dagster resource and what sending costs."""
 
-    name: str  # asset key prefix, group name and ledger target
+    name: str  # ledger target; also asset key prefix and group name unless asset_prefix says otherwise
     title: str  # how people write it: "SQUIZZ", "JOOR"
     objects: tuple[TargetObject, ...]  # in dependency order
     sender: Callable[[Any], Sender]  # built from the target's resource, once per run
@@ -242,6 +245,14 @@ class Target:
     # variable whose presence says a real endpoint is configured instead.
     sandbox_environment: Mapping[str, str] = field(default_factory=dict)
     url_environment: str = ""
+    # Where a vendor has two channels (JOOR's API and its Customer Sync file), both keep the vendor's asset
+    # prefix and group (joor/connections, joor/customer_sync_file) with a ledger target of their own.
+    asset_prefix: str = ""
+
+    @property
+    def key_prefix(self) -> str:
+        """The asset key prefix and group name."""
+        return self.asset_prefix or self.name
 
     def object(self, name: str) -> TargetObject:
         for obj in self.objects:

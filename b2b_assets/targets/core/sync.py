@@ -96,7 +96,7 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
 
     to_send = records[sending]
     keys, send_hashes = to_send[RECORD_KEY].to_numpy(), hashes.to_numpy()[sending]
-    size = max(1, len(to_send)) if complete else max(1, batch_size)
+    size = max(1, len(to_send)) if complete or obj.mode.one_batch else max(1, batch_size)
 
     def report() -> None:
         if on_progress:

@@ -8,15 +8,16 @@ test_conformance.py for what the suite then checks.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.targets.core.contract import KEY_SEPARATOR, Target
+from b2b_assets.targets.joor.file_target import TARGET as JOOR_FILE
 from b2b_assets.targets.joor.target import TARGET as JOOR
 from b2b_assets.targets.norce.target import TARGET as NORCE
 from b2b_assets.targets.squizz.import_types import import_type
@@ -44,6 +45,7 @@ class Conformance:
     changed: (hub entity, text column) the 1% case edits; `changed_object` reads it, keyed like the entity.
     hold_jobs / fail_jobs / max_submissions: asynchronous targets only: keep jobs running; make jobs fail
       (`job_failure_code` is in the reason); the most times any one record was handed to a job.
+    not_applicable: case name -> why the case does not fit this target (the suite skips it with that reason).
     """
 
     target: Target
@@ -63,6 +65,7 @@ class Conformance:
     fail_jobs: Callable[[Any, bool], None] | None = None
     job_failure_code: str = ""
     max_submissions: Callable[[Any], int] | None = None
+    not_applicable: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def asynchronous(self) -> bool:
@@ -246,5 +249,33 @@ JOOR_CONFORMANCE = Conformance(
 )
 
 
-ADAPTERS = {"squizz": SQUIZZ_CONFORMANCE, "joor": JOOR_CONFORMANCE, "norce": NORCE_CONFORMANCE,
-            "toy_sync": _toy(TOY_SYNC, False), "toy_async": _toy(TOY_ASYNC, True)}
+# --- JOOR Customer Sync (a file over FTP) -------------------------------------------------------------------
+
+def _joor_file_resource(sandboxes, secret: str | None):
+    from b2b_assets.defs.joor.ftp_resources import JoorFtpResource
+
+    ftp = sandboxes.joor_ftp
+    return JoorFtpResource(host=ftp.host, port=ftp.port, username="sandbox-joor",
+                           password=secret or "sandbox-ftp-password", retries=12, backoff_seconds=0.01)
+
+
+JOOR_FILE_CONFORMANCE = Conformance(
+    target=JOOR_FILE, sandbox=start_sandboxes, resource=_joor_file_resource,
+    stored=lambda s, _name: list(s.joor_ftp.connections()),
+    # What JOOR's intake was handed: every customer of every file picked up, refused rows' customers included.
+    received=lambda s: sum(len(f["customers"]) + len(f["refused"]) for f in s.joor_ftp.files()),
+    faults=lambda s, rate: s.joor_ftp.set_faults({"seed": 11, "drop_rate": rate} if rate else {}),
+    refuse=lambda s, _name, _key: None, vendor_code="", parent=None, child="customer_sync_file",
+    changed=("organizations", "organization_name"), changed_object="customer_sync_file", refusable="C-1005",
+    not_applicable={
+        "refuse": "a file target has no per-record refusal: the FTP server takes the file whole, and JOOR's "
+                  "intake reports refused rows by e-mail, out of the client's sight (the seed's rules are "
+                  "checked before sending instead: customer_file.limits)",
+        "kill": "one file per run: a worker killed after the upload resends the whole file next run, which JOOR "
+                "applies again by customer code; there is no second batch to lose",
+    },
+)
+
+
+ADAPTERS = {"squizz": SQUIZZ_CONFORMANCE, "joor": JOOR_CONFORMANCE, "joor_file": JOOR_FILE_CONFORMANCE,
+            "norce": NORCE_CONFORMANCE, "toy_sync": _toy(TOY_SYNC, False), "toy_async": _toy(TOY_ASYNC, True)}

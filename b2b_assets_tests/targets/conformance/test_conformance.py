@@ -1,8 +1,10 @@
 """The outbound conformance suite: every target on the contract must pass it, against its sandbox over HTTP.
 
 Shaped like dlt's destination tests: each case runs once per target in
-`adapters.ADAPTERS` (SQUIZZ, and two toy targets, one synchronous and one
-asynchronous, that prove neither the core nor the suite depends on SQUIZZ).
+`adapters.ADAPTERS` (SQUIZZ, JOOR's API and its Customer Sync file, and two toy
+targets, one synchronous and one asynchronous, that prove neither the core nor
+the suite depends on SQUIZZ). A case that cannot fit a target (per-record
+refusal for a file) is skipped with the adapter's reason.
 
 What a target must provide to plug in (one `Conformance` in adapters.py):
 - its `Target` from the registry (objects, sender, resource, cost);
@@ -68,6 +70,11 @@ class Run:
         self.adapter, self.sandbox, self.target = adapter, sandbox, adapter.target
         self.root = root
         self.store = Store(f"sqlite:///{root}/hub.sqlite")
+
+    def skip_if_not_applicable(self, case: str) -> None:
+        reason = self.adapter.not_applicable.get(case)
+        if reason:
+            pytest.skip(f"{self.target.name}: {reason}")
 
     def sender(self, secret: str | None = None):
         return self.target.sender(self.adapter.resource(self.sandbox, secret))
@@ -153,6 +160,7 @@ def test_held_record_is_released_when_its_parent_lands(run: Run):
 
 
 def test_refused_record_is_isolated_reported_with_the_vendor_code_and_retried(run: Run):
+    run.skip_if_not_applicable("refuse")
     child, bad = run.adapter.child, run.adapter.refusable
     run.adapter.refuse(run.sandbox, child, bad)
     report = run.sync()[child]
@@ -175,6 +183,7 @@ def test_twenty_percent_transient_faults_end_with_the_sandbox_equal_to_the_ledge
 
 
 def test_a_kill_mid_batch_resends_at_most_one_batch_and_loses_nothing(run: Run):
+    run.skip_if_not_applicable("kill")
     batch_size = 5
     with pytest.raises(Killed):
         run.sync(batch_size=batch_size, sender=_killing(run.sender(), after=3))
