@@ -24,7 +24,8 @@ class JoorResource(dg.ConfigurableResource):
     window_seconds: float = WINDOW_SECONDS
     credit_wait_seconds: float = 330.0  # how long a call waits for credits before the run leaves the rest
     timeout_seconds: float = 30.0
-    retries: int = 8
+    # Transient faults are retried for this long per call, with jittered backoff (targets/core/http.py).
+    retry_budget_seconds: float = 300
     backoff_factor: float = 0.5
 
     _client: JoorClient | None = PrivateAttr(default=None)
@@ -33,7 +34,7 @@ class JoorResource(dg.ConfigurableResource):
         if self._client is None:
             self._client = JoorClient(
                 self.base_url, self.token, media=self.media_type, timeout=self.timeout_seconds,
-                session=retrying_session(self.retries, self.backoff_factor),
+                session=retrying_session(self.retry_budget_seconds, self.backoff_factor),
                 budget=shared_budget(self.base_url, self.token, self.credits_per_window, self.window_seconds),
                 credit_wait_seconds=self.credit_wait_seconds, token_env_name=TOKEN_ENV_NAME)
         return self._client

@@ -5,8 +5,9 @@
 
 `Authorization: OAuth2 <token>`; JSON or XML both ways, set by `media`. Each
 call first takes its credits from the process-wide budget (`credits`), then
-goes out over a retrying session: 429 (honouring Retry-After), 5xx, dropped
-connections and timeouts are retried by urllib3, POST included (connections
+goes out over the core's retrying session: 429 (honouring Retry-After), 5xx,
+dropped connections, timeouts and replies cut off mid-body are retried within a
+time budget, POST included (connections
 upsert by customer_code, so a job created twice changes nothing twice).
 
 What JOOR answers becomes a `JobReply`, or one of the `JoorError`s below. The
@@ -21,9 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
+from b2b_assets.targets.core.http import TRANSIENT_STATUSES, RetryingSession, RetryPolicy
 from b2b_assets.targets.joor.credits import GET_COST, POST_COST, CreditBudget, shared_budget
 from b2b_assets.targets.joor.encoding import JSON, MEDIA_TYPES, ReplyUnreadable, decode_reply, encode_connections, media_type
 
@@ -31,25 +31,15 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.jooraccess.com"
 TOKEN_ENV_NAME = "JOOR_API_TOKEN"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 FAILED_STATUSES = ("failed", "error")  # not documented; accepted in case JOOR reports a failure as a status
 # The sandbox's documented extension with per-record outcomes; JOOR itself e-mails them.
 RESULTS_EXTENSION = "sandbox_connection_results"
 
 
-def retrying_session(retries: int = 8, backoff_factor: float = 0.5, backoff_max: float = 60.0) -> requests.Session:
-    """A requests session retrying throttling, gateway errors, drops and timeouts, POST included.
-
-    One small function on purpose: it is what the shared session of `targets/core` replaces.
-    """
-    retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff_factor,
-                  backoff_max=backoff_max, status_forcelist=RETRY_STATUSES,
-                  allowed_methods=frozenset({"GET", "POST"}), respect_retry_after_header=True, raise_on_status=False)
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+def retrying_session(budget_seconds: float = 300.0, backoff_factor: float = 0.5) -> RetryingSession:
+    """The core's retrying session, POST included: connections upsert by customer_code."""
+    return RetryingSession(RetryPolicy(budget_seconds=budget_seconds, backoff_factor=backoff_factor,
+                                       methods=frozenset({"GET", "POST"})))
 
 
 class JoorError(Exception):
@@ -162,7 +152,7 @@ class JoorClient:
         try:
             reply = decode_reply(response.content, reply_media if reply_media in MEDIA_TYPES else self.media)
         except ReplyUnreadable:
-            error = JoorUnavailable if response.status_code in RETRY_STATUSES else JoorError
+            error = JoorUnavailable if response.status_code in TRANSIENT_STATUSES else JoorError
             raise error(f"{what}: no JOOR reply", response.status_code) from None
         code, comment, log_id = _response_fields(reply)
         if response.status_code == 401:
@@ -172,7 +162,7 @@ class JoorClient:
             return reply
         if reply.get("bulk_connections_jobs") and response.ok:
             return reply  # a job that failed: reported through the job, not as a failed call
-        error = JoorUnavailable if response.status_code in RETRY_STATUSES else (
+        error = JoorUnavailable if response.status_code in TRANSIENT_STATUSES else (
             JoorRequestRefused if response.status_code == 400 else JoorError)
         raise error(what, response.status_code, code, self._redact(comment), log_id)
 

@@ -216,7 +216,8 @@ def _joor_resource(sandboxes, secret: str | None):
 
     # A roomy credit budget: the suite is about the core, the budget has its own tests (test_client.py).
     return JoorResource(base_url=f"{sandboxes.base_url}/joor", token=secret or "sandbox-token",
-                        poll_interval_seconds=0.02, backoff_factor=0.01, retries=12, credits_per_window=100_000)
+                        poll_interval_seconds=0.02, backoff_factor=0.01, retry_budget_seconds=30,
+                        credits_per_window=100_000)
 
 
 def _joor_faults(sandboxes, rate: float) -> None:
