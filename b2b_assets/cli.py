@@ -137,8 +137,14 @@ def _embedded_sandboxes():
         return nullcontext()
     from b2b_assets.sandbox.serve import start_sandboxes
 
-    return start_sandboxes(state_dir=settings.state_dir() / "sandbox", port=settings.SANDBOX_PORT,
-                           ftp_port=settings.SANDBOX_FTP_PORT)
+    try:
+        return start_sandboxes(state_dir=settings.state_dir() / "sandbox", port=settings.SANDBOX_PORT,
+                               ftp_port=settings.SANDBOX_FTP_PORT)
+    except OSError as exc:
+        # Another b2b-sync bound the port between our look and our bind: use its sandboxes once they answer.
+        if exc.errno == errno.EADDRINUSE and _sandbox_already_served():
+            return nullcontext()
+        raise
 
 
 def _run_config(dry_run: bool, full_refresh: bool) -> dict:

@@ -16,6 +16,7 @@ import pytest
 from b2b_assets import cli
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.store import Store
+from b2b_assets.targets.registry import TARGETS
 from b2b_assets.targets.squizz.import_types import IMPORT_TYPES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,6 +44,17 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _pointed_at(sandboxes) -> dict[str, str]:
+    """The environment that points every registered target (and the partner API) at `sandboxes`."""
+    env = {"PARTNER_API_URL": f"{sandboxes.base_url}/partner"}
+    for target in TARGETS:
+        env.update(target.sandbox_environment)
+        env[target.url_environment] = f"{sandboxes.base_url}/{target.name}"
+    # The Customer Sync file goes over FTP: its endpoint is a host and port, not a URL under the HTTP sandbox.
+    env.update(JOOR_FTP_HOST=sandboxes.joor_ftp.host, JOOR_FTP_PORT=str(sandboxes.joor_ftp.port))
+    return env
+
+
 def b2b_sync(env: dict, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "b2b_assets.cli", "sync", *args], env=env, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -63,8 +75,8 @@ def test_two_overlapping_syncs_send_each_record_once(database, workspace, tmp_pa
         instance.all_instigator_state()
         instance.fetch_materializations(dg.AssetKey("none"), limit=1)
     with start_sandboxes() as sandboxes:
-        env = {**workspace, **SANDBOX_CREDENTIALS, "SQUIZZ_API_URL": f"{sandboxes.base_url}/squizz",
-               "PARTNER_API_URL": f"{sandboxes.base_url}/partner", "B2B_HUB_URL": hub_url}
+        # Every endpoint at this test's sandboxes: a run that found one unset would start its own sandbox.
+        env = {**workspace, **_pointed_at(sandboxes), "B2B_HUB_URL": hub_url}
         runs = [b2b_sync(env), b2b_sync(env)]
         outputs = [run.communicate(timeout=600) for run in runs]
         stats = sandboxes.squizz.stats()
