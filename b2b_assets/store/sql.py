@@ -122,7 +122,8 @@ def staging_table(connection: Connection, columns: list[Column], primary_key: tu
                   *[Column(c.name, c.type, primary_key=c.name in primary_key, autoincrement=False) for c in columns],
                   prefixes=["TEMPORARY"])
     table.create(connection)
-    try:
-        yield table
-    finally:
-        table.drop(connection)
+    yield table
+    # Dropped only when the block succeeded: after a failure the transaction (or the connection, if the
+    # server went away) is unusable, a DROP would raise over the real error, and a temporary table goes
+    # with its session anyway.
+    table.drop(connection)
