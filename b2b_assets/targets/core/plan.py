@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from b2b_assets.model.decimals import hashable
-from b2b_assets.model.frames import key_isin
+from b2b_assets.model.frames import key_isin, key_positions
 from b2b_assets.targets.core.contract import KEY_SEPARATOR, PARENT_KEY, RECORD_KEY, LedgerState
 
 NEW, CHANGED, UNCHANGED, HELD, INVALID = "new", "changed", "unchanged", "held", "invalid"
@@ -24,7 +24,12 @@ TO_SEND = (NEW, CHANGED)
 
 
 def frame_hash(frame: pd.DataFrame) -> pd.Series:
-    """uint64 hash per row of `frame`, salted with its column names, as int64 for storage."""
+    """uint64 hash per row of `frame`, salted with its column names, as int64 for storage.
+
+    The same numbers `pd.util.hash_pandas_object` gives for the frame with every value as a Python object,
+    but each column is hashed over its distinct values only (`_column_hashes`), so no object is made per
+    row. A row's hash depends on that row alone: hashing in one batch or many gives the same numbers.
+    """
     if frame.empty:
         return pd.Series([], dtype="int64", index=frame.index)
     salt = np.uint64(int.from_bytes((KEY_SEPARATOR.join(map(str, frame.columns))).encode()[:8].ljust(8, b"\0"), "little"))
@@ -33,8 +38,29 @@ def frame_hash(frame: pd.DataFrame) -> pd.Series:
     if listy:
         frame = frame.assign(**{c: frame[c].str.join(KEY_SEPARATOR) for c in listy})
     frame = hashable(frame)  # exact decimals as integers: exact, and not one Decimal object per value
-    hashed = pd.util.hash_pandas_object(frame.astype(object).where(frame.notna(), None), index=False)
-    return pd.Series((hashed.to_numpy() ^ salt).view("int64"), index=frame.index)
+    hashed = _combine([_column_hashes(frame[c]) for c in frame.columns], len(frame))
+    return pd.Series((hashed ^ salt).view("int64"), index=frame.index)
+
+
+_NULL_HASH = pd.util.hash_array(np.array([None], dtype=object))[0]  # NA hashes as the text "None"
+
+
+def _column_hashes(column: pd.Series) -> np.ndarray:
+    """pandas' hash of each value of `column` as a Python object, computed on its distinct values."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    distinct = np.asarray(uniques.to_numpy(dtype=object) if hasattr(uniques, "to_numpy") else uniques, dtype=object)
+    hashes = pd.util.hash_array(distinct, categorize=False) if len(distinct) else np.zeros(0, dtype=np.uint64)
+    return np.where(codes >= 0, hashes[np.maximum(codes, 0)] if len(hashes) else _NULL_HASH, _NULL_HASH)
+
+
+def _combine(columns: list[np.ndarray], rows: int) -> np.ndarray:
+    """Column hashes into one per row, as `hash_pandas_object` combines a frame's columns (CPython's tuple hash)."""
+    out, multiplier = np.full(rows, 0x345678, dtype=np.uint64), np.uint64(1000003)
+    for i, hashes in enumerate(columns):
+        out ^= hashes
+        out *= multiplier
+        multiplier += np.uint64(82520 + 2 * (len(columns) - i))
+    return out + np.uint64(97531)
 
 
 def payload_hash(records: pd.DataFrame, children: pd.DataFrame | None = None, *,
@@ -110,24 +136,31 @@ def plan(target: str, entity: str, hashes: pd.DataFrame, ledger: pd.DataFrame, *
     enforce=False (dry runs): a refused removal is noted in `refusal` instead of raised.
     """
     current = hashes[["record_key", "payload_hash"]].reset_index(drop=True)
-    last = ledger.set_index("record_key") if not ledger.empty else pd.DataFrame(
-        {"payload_hash": pd.Series([], dtype="int64"), "state": pd.Series([], dtype="string")})
-    last_hash = current["record_key"].map(last["payload_hash"].astype("Int64"))  # nullable: no float64 rounding
-    last_state = current["record_key"].map(last["state"])
-    confirmed = last_state.eq(LedgerState.SENT.value).fillna(False).astype(bool)
-    same = confirmed & last_hash.eq(current["payload_hash"]).fillna(False).astype(bool)
-    action = np.where(last_state.isna() | last_state.eq(LedgerState.HELD.value).fillna(False), NEW,
+    at = key_positions(current["record_key"], ledger["record_key"]) if not ledger.empty else (
+        np.full(len(current), -1, dtype=np.int64))
+    seen = at >= 0
+    last_hash = np.zeros(len(current), dtype=np.int64)
+    hashed = np.zeros(len(current), dtype=bool)  # the ledger may hold a record without a hash
+    last_state = np.full(len(current), None, dtype=object)
+    if seen.any():
+        last_hash[seen] = ledger["payload_hash"].to_numpy(dtype="int64", na_value=0)[at[seen]]
+        hashed[seen] = ledger["payload_hash"].notna().to_numpy()[at[seen]]
+        last_state[seen] = ledger["state"].to_numpy(dtype=object, na_value=None)[at[seen]]
+    confirmed = last_state == LedgerState.SENT.value
+    same = confirmed & hashed & (last_hash == current["payload_hash"].to_numpy(dtype="int64"))
+    action = np.where(~seen | (last_state == LedgerState.HELD.value), NEW,
                       np.where(same & ~full_refresh, UNCHANGED, CHANGED))
     # A record once deleted at the target and back in the source is a create again.
-    action = np.where(last_state.eq(LedgerState.DELETED.value).fillna(False), NEW, action)
-    action = np.where(last_state.eq(LedgerState.SUBMITTED.value).fillna(False), PENDING, action)
+    action = np.where(last_state == LedgerState.DELETED.value, NEW, action)
+    action = np.where(last_state == LedgerState.SUBMITTED.value, PENDING, action)
     reason = pd.Series(pd.NA, index=current.index, dtype="string")
     for label, reasons in ((HELD, held_reasons), (INVALID, invalid_reasons)):
         if reasons is not None and not reasons.empty:
-            found = current["record_key"].map(reasons)
-            hit = found.notna().to_numpy()
+            where = key_positions(current["record_key"], reasons.index)
+            hit = where >= 0
             action = np.where(hit, label, action)
-            reason = reason.mask(hit, found.astype("string"))
+            found = pd.Series(reasons.astype("string").to_numpy()[np.maximum(where, 0)], index=current.index)
+            reason = reason.mask(hit, found)
     records = current.assign(action=pd.Series(action, dtype="string"), reason=reason)
 
     sent = ledger.loc[ledger["state"] == LedgerState.SENT.value, "record_key"] if not ledger.empty else (
