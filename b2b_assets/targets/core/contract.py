@@ -44,6 +44,11 @@ Senders
   a job runs leaves them `submitted`; the next run polls them first and never
   submits a record that is still in an open job. A failed job makes its
   records `rejected` with the target's message; they are retried next run.
+- A `SyncSender` may also implement `prepare(batch) -> document` (build and
+  encode, no network) and `deliver(document)` (send it; raise RecordsRejected
+  as `send` does). The core then builds the next batch while the current one
+  is in flight, one request at a time; without them it calls `send` on its
+  worker thread. Either way a sender is used by one thread at a time.
 - Both may implement `delete(batch)` (mode.deletes) to remove records gone
   from the source (`batch.records` then holds only RECORD_KEY). With
   mode.full_refresh (synchronous senders only), `batch.complete` asks the
@@ -57,7 +62,8 @@ Senders
 
 Stability: JOOR and Norce build on this module. Change it compatibly only
 (new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
-and `Target.asset_prefix` (for the JOOR Customer Sync file target).
+and `Target.asset_prefix` (for the JOOR Customer Sync file target); the optional
+`PreparingSender` methods (pipelined sends).
 """
 
 from __future__ import annotations
@@ -184,6 +190,17 @@ class JobStatus:
 class SyncSender(Protocol):
     def send(self, batch: Batch) -> None:
         """Send the batch; return when the target confirmed it, raise RecordsRejected if it refused it."""
+
+
+@runtime_checkable
+class PreparingSender(Protocol):
+    """A SyncSender whose send splits in two, so the core can build one batch while the last is in flight."""
+
+    def prepare(self, batch: Batch) -> Any:
+        """The batch as the document to send (built and encoded here; no network)."""
+
+    def deliver(self, document: Any) -> None:
+        """Send a prepared document; return when the target confirmed it, raise RecordsRejected if it refused it."""
 
 
 @runtime_checkable

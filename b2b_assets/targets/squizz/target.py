@@ -14,7 +14,7 @@ import pandas as pd
 from b2b_assets.defs.squizz.resources import SquizzResource, default_squizz
 from b2b_assets.targets.core.contract import KEY_SEPARATOR, RECORD_KEY, Batch, Mode, Reference, Target, TargetObject
 from b2b_assets.targets.core.contract import RecordsRejected
-from b2b_assets.targets.squizz.client import CREDENTIAL_ENV_NAMES, SquizzClient
+from b2b_assets.targets.squizz.client import CREDENTIAL_ENV_NAMES, EncodedImport, SquizzClient, encode_import
 from b2b_assets.targets.squizz.errors import SquizzDocumentRejected
 from b2b_assets.targets.squizz.import_types import IMPORT_TYPES, ImportType, import_type
 from b2b_assets.targets.squizz.limits import check_target_limits, rejection_reasons
@@ -25,18 +25,29 @@ SANDBOX_CREDENTIALS = dict(zip(CREDENTIAL_ENV_NAMES, ("sandbox-org", "sandbox-ke
 
 
 class SquizzSender:
-    """import_esd per batch: accepted in the same answer, or refused as a whole document (the core bisects)."""
+    """import_esd per batch: accepted in the same answer, or refused as a whole document (the core bisects).
+
+    Split into prepare (build and gzip, on the core's thread) and deliver (POST, on its worker thread),
+    so the next document is built while SQUIZZ imports the last one.
+    """
 
     def __init__(self, client: SquizzClient):
         self.client = client
 
     def send(self, batch: Batch) -> None:
+        self.deliver(self.prepare(batch))
+
+    def prepare(self, batch: Batch) -> EncodedImport:
+        """The batch's ESD document, written column by column and compressed: no network."""
         spec, payload = import_type(batch.object.name), batch.payload
+        return encode_import(spec.type_id, payload.data_records(batch.records), spec.data_fields,
+                             transfer_mode="COMPLETE" if batch.complete else "INCREMENT",
+                             child_data_fields=spec.child_data_fields or None,
+                             price_groups=payload.price_groups_for(batch.records))
+
+    def deliver(self, document: EncodedImport) -> None:
         try:
-            self.client.import_esd(spec.type_id, payload.to_esd_records(batch.records), spec.data_fields,
-                                   transfer_mode="COMPLETE" if batch.complete else "INCREMENT",
-                                   child_data_fields=spec.child_data_fields or None,
-                                   price_groups=payload.price_groups_for(batch.records))
+            self.client.post_import(document)
         except SquizzDocumentRejected as rejected:
             raise RecordsRejected(rejected.code, rejected.vendor_message) from rejected
 
