@@ -69,14 +69,19 @@ def payload_hash(records: pd.DataFrame, children: pd.DataFrame | None = None, *,
 
     Children are combined order-independently (a sum of their hashes), so the
     order an export lists a product's sell units in does not cause a resend.
+    A record without children hashes the same whether or not the batch it is
+    hashed in has children of other records (`children` given, even empty).
     """
     own = frame_hash(records.drop(columns=[key_column]))
-    if children is None or children.empty:
+    if children is None:  # an object without nested rows; a batch with none of them still mixes in zero
         return own
-    child_hashes = frame_hash(children.drop(columns=[parent_column]))
-    combined = child_hashes.groupby(children[parent_column].to_numpy()).sum()  # int64 sum wraps, which is fine for mixing
-    # reindex with fill_value keeps int64; map + fillna would pass through float64 and round the hashes.
-    per_record = combined.reindex(records[key_column].to_numpy(), fill_value=0).to_numpy(dtype="int64")
+    per_record = np.zeros(len(records), dtype=np.int64)
+    if not children.empty:
+        child_hashes = frame_hash(children.drop(columns=[parent_column])).to_numpy()
+        owner = key_positions(children[parent_column], records[key_column])
+        mine = owner >= 0
+        combined = pd.Series(child_hashes[mine]).groupby(owner[mine]).sum()  # int64 sums wrap: fine for mixing
+        per_record[combined.index.to_numpy()] = combined.to_numpy()
     mixed = own.to_numpy().view("uint64") * np.uint64(0x9E3779B97F4A7C15) + per_record.view("uint64")
     return pd.Series(mixed.view("int64"), index=records.index)
 
