@@ -12,15 +12,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from b2b_assets.model.decimals import hashable
-from b2b_assets.model.frames import key_isin, key_positions
-from b2b_assets.targets.core.contract import KEY_SEPARATOR, PARENT_KEY, RECORD_KEY, LedgerState
+from b2b_assets.model.frames import key_positions
+from b2b_assets.targets.core.contract import KEY_SEPARATOR, LEDGER_STATES, PARENT_KEY, RECORD_KEY, LedgerState
 
 NEW, CHANGED, UNCHANGED, HELD, INVALID = "new", "changed", "unchanged", "held", "invalid"
 PENDING = "pending"  # in a job the target has not finished: never submitted again until it settles
 ACTIONS = (NEW, CHANGED, UNCHANGED, HELD, INVALID, PENDING)
 TO_SEND = (NEW, CHANGED)
+_ACTION = {a: i for i, a in enumerate(ACTIONS)}
+_STATE = {s: i for i, s in enumerate(LEDGER_STATES)}
+_EMPTY_LEDGER = pd.DataFrame({"record_key": pd.Series([], dtype="string"), "payload_hash": pd.Series([], dtype="int64"),
+                              "state": pd.Series([], dtype="string")})
 
 
 def frame_hash(frame: pd.DataFrame) -> pd.Series:
@@ -141,41 +147,47 @@ def plan(target: str, entity: str, hashes: pd.DataFrame, ledger: pd.DataFrame, *
     enforce=False (dry runs): a refused removal is noted in `refusal` instead of raised.
     """
     current = hashes[["record_key", "payload_hash"]].reset_index(drop=True)
-    at = key_positions(current["record_key"], ledger["record_key"]) if not ledger.empty else (
-        np.full(len(current), -1, dtype=np.int64))
+    ledger = ledger if not ledger.empty else _EMPTY_LEDGER
+    # Each current record's row in the ledger (-1: never seen), by one Arrow hash lookup; then only arrays.
+    at = key_positions(current["record_key"], ledger["record_key"])
     seen = at >= 0
-    last_hash = np.zeros(len(current), dtype=np.int64)
-    hashed = np.zeros(len(current), dtype=bool)  # the ledger may hold a record without a hash
-    last_state = np.full(len(current), None, dtype=object)
-    if seen.any():
-        last_hash[seen] = ledger["payload_hash"].to_numpy(dtype="int64", na_value=0)[at[seen]]
-        hashed[seen] = ledger["payload_hash"].notna().to_numpy()[at[seen]]
-        last_state[seen] = ledger["state"].to_numpy(dtype=object, na_value=None)[at[seen]]
-    confirmed = last_state == LedgerState.SENT.value
-    same = confirmed & hashed & (last_hash == current["payload_hash"].to_numpy(dtype="int64"))
-    action = np.where(~seen | (last_state == LedgerState.HELD.value), NEW,
-                      np.where(same & ~full_refresh, UNCHANGED, CHANGED))
-    # A record once deleted at the target and back in the source is a create again.
-    action = np.where(last_state == LedgerState.DELETED.value, NEW, action)
-    action = np.where(last_state == LedgerState.SUBMITTED.value, PENDING, action)
+    rows = at[seen]
+    last_state = np.full(len(current), -1, dtype=np.int8)  # an index into LEDGER_STATES
+    last_state[seen] = pd.Categorical(ledger["state"].to_numpy(dtype=object, na_value=None),
+                                      categories=LEDGER_STATES).codes[rows]
+    same = np.zeros(len(current), dtype=bool)
+    ledger_hash = ledger["payload_hash"]  # a record may be in the ledger without a hash
+    same[seen] = (ledger_hash.notna().to_numpy()[rows]
+                  & (ledger_hash.to_numpy(dtype="int64", na_value=0)[rows]
+                     == current["payload_hash"].to_numpy(dtype="int64")[seen]))
+    same &= last_state == _STATE[LedgerState.SENT]
+    action = np.where(same & ~full_refresh, _ACTION[UNCHANGED], _ACTION[CHANGED]).astype(np.int8)
+    # Never seen, held last time, or once deleted at the target and back in the source: a create.
+    action[~seen | np.isin(last_state, (_STATE[LedgerState.HELD], _STATE[LedgerState.DELETED]))] = _ACTION[NEW]
+    action[last_state == _STATE[LedgerState.SUBMITTED]] = _ACTION[PENDING]
     reason = pd.Series(pd.NA, index=current.index, dtype="string")
     for label, reasons in ((HELD, held_reasons), (INVALID, invalid_reasons)):
         if reasons is not None and not reasons.empty:
             where = key_positions(current["record_key"], reasons.index)
             hit = where >= 0
-            action = np.where(hit, label, action)
+            action[hit] = _ACTION[label]
             found = pd.Series(reasons.astype("string").to_numpy()[np.maximum(where, 0)], index=current.index)
             reason = reason.mask(hit, found)
-    records = current.assign(action=pd.Series(action, dtype="string"), reason=reason)
+    actions = pd.Series(pd.arrays.ArrowStringArray(pc.take(pa.array(ACTIONS), pa.array(action))), dtype="string")
+    records = current.assign(action=actions, reason=reason)
 
-    sent = ledger.loc[ledger["state"] == LedgerState.SENT.value, "record_key"] if not ledger.empty else (
-        pd.Series([], dtype="string"))
-    gone = sent[~key_isin(sent, current["record_key"])].astype("string").reset_index(drop=True)
+    # What the target holds that the source no longer has: confirmed ledger rows no current record matched.
+    sent_rows = ledger["state"].to_numpy(dtype=object, na_value=None) == LedgerState.SENT.value
+    matched = np.zeros(len(ledger), dtype=bool)
+    matched[rows] = True
+    sent = ledger.loc[sent_rows, "record_key"]
+    gone = ledger.loc[sent_rows & ~matched, "record_key"].astype("string").reset_index(drop=True)
     deactivations = pd.Series([], dtype="string")
     refusal = None
     if complete:
-        sending = current.loc[np.isin(action, TO_SEND), "record_key"]
-        deactivations = sent[~key_isin(sent, sending)].astype("string").reset_index(drop=True)
+        sending = np.zeros(len(ledger), dtype=bool)
+        sending[at[seen & np.isin(action, [_ACTION[a] for a in TO_SEND])]] = True
+        deactivations = ledger.loc[sent_rows & ~sending, "record_key"].astype("string").reset_index(drop=True)
         refusal = _refusal(target, entity, deactivations, len(sent), deletions,
                            "a full refresh (COMPLETE upload) would deactivate them at the target")
         gone = pd.Series([], dtype="string")  # the COMPLETE upload itself removes them
