@@ -63,7 +63,7 @@ Senders
 Stability: JOOR and Norce build on this module. Change it compatibly only
 (new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
 and `Target.asset_prefix` (for the JOOR Customer Sync file target); the optional
-`PreparingSender` methods (pipelined sends).
+`PreparingSender` methods (pipelined sends) and `TargetObject.key_ranges`.
 """
 
 from __future__ import annotations
@@ -229,6 +229,10 @@ class TargetObject:
     references: tuple[Reference, ...] = ()
     mode: Mode = Mode()
     description: str = ""
+    # to_payload maps each row of the primary (and only) source entity on its own, with no nested rows: the
+    # core may then build, hash and plan the object a key range of the hub at a time, keeping only what
+    # changed, instead of holding the whole entity (pipeline/outbound_ranges.py).
+    key_ranges: bool = False
 
     @property
     def depends_on(self) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from b2b_assets.model.frames import key_isin, key_positions
 from b2b_assets.targets.core.contract import (
     RECORD_KEY, AsyncSender, Batch, LedgerState, Payload, PreparingSender, RecordsRejected, Sender, TargetObject,
 )
@@ -44,13 +45,17 @@ class SyncReport:
         }
 
 
-def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.Series, ledger,
+def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.Series | pd.DataFrame, ledger,
                 sender: Sender | None, batch_size: int = 500, held: pd.Series | None = None,
                 invalid: pd.Series | None = None, dry_run: bool = False, full_refresh: bool = False,
                 deletions: DeletionPolicy = DeletionPolicy(), poll_budget_seconds: float = 60.0,
-                on_progress: Progress | None = None) -> SyncReport:
+                on_progress: Progress | None = None, ledger_rows: pd.DataFrame | None = None) -> SyncReport:
     """Plan `payload.records` against the ledger and send what changed.
 
+    hashes: one per row of `payload.records`; or, when the caller planned in key ranges and kept
+    only the records a run may send or must record, a frame (record_key, payload_hash) of every
+    record in the source. ledger_rows: the object's ledger rows, if the caller has read them
+    already (synchronous senders only: settling open jobs would change them).
     The ledger is written after every batch the target confirmed (or every job
     it accepted), so a run that dies half-way keeps what was acknowledged and
     resends only the rest next time.
@@ -68,15 +73,22 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
     if complete and asynchronous:
         raise ValueError(f"{target}/{entity}: a COMPLETE batch needs a synchronous sender: the core must know it "
                          "landed before it records what the target deactivated")
-    the_plan: Plan = plan(target, entity, pd.DataFrame({RECORD_KEY: records[RECORD_KEY].to_numpy(),
-                                                        "payload_hash": hashes.to_numpy()}),
-                          ledger.load(target, entity), held_reasons=held, invalid_reasons=invalid,
-                          full_refresh=full_refresh, complete=complete, deletions=deletions, enforce=not dry_run)
+    if ledger_rows is not None and asynchronous:
+        raise ValueError(f"{target}/{entity}: ledger rows read before the open jobs settled would be stale")
+    present = hashes if isinstance(hashes, pd.DataFrame) else pd.DataFrame(
+        {RECORD_KEY: records[RECORD_KEY].to_numpy(), "payload_hash": hashes.to_numpy()})
+    the_plan: Plan = plan(target, entity, present, ledger.load(target, entity) if ledger_rows is None else ledger_rows,
+                          held_reasons=held, invalid_reasons=invalid, full_refresh=full_refresh, complete=complete,
+                          deletions=deletions, enforce=not dry_run)
     counts = the_plan.counts()
-    counts["total"] = int(len(records))
+    counts["total"] = int(len(present))
     parked = the_plan.records[the_plan.records["action"].isin((HELD, INVALID))]
     problems.insert(0, parked[[RECORD_KEY, "action", "reason"]].rename(columns={"action": "state"}))
-    sending = the_plan.records["action"].isin(TO_SEND).to_numpy()
+    planned = the_plan.records[the_plan.records["action"].isin(TO_SEND).to_numpy()]
+    sending = key_isin(records[RECORD_KEY], planned[RECORD_KEY])
+    if sending.sum() != len(planned):
+        raise RuntimeError(f"{target}/{entity}: the payload lacks {len(planned) - int(sending.sum())} of the "
+                           "records the plan sends")
     if complete and sending.sum() > obj.mode.full_refresh_max_records:
         raise ValueError(f"{target}/{entity}: a full refresh sends one COMPLETE batch, and {int(sending.sum())} "
                          f"records exceed the {obj.mode.full_refresh_max_records} this project puts in one")
@@ -96,7 +108,9 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
 
     # One contiguous frame of what is sent, so that every batch (and every half of a bisected one) is a slice.
     to_send = records[sending].reset_index(drop=True)
-    keys, send_hashes = to_send[RECORD_KEY].to_numpy(), hashes.to_numpy()[sending]
+    keys = to_send[RECORD_KEY].to_numpy()
+    planned_hashes = planned["payload_hash"].to_numpy(dtype="int64")
+    send_hashes = planned_hashes[key_positions(to_send[RECORD_KEY], planned[RECORD_KEY])]
     size = max(1, len(to_send)) if complete or obj.mode.one_batch else max(1, batch_size)
     batches = [range(start, min(start + size, len(to_send))) for start in range(0, len(to_send), size)]
 

@@ -16,6 +16,7 @@ from b2b_assets.targets.core.contract import KEY_SEPARATOR, RECORD_KEY, Batch, M
 from b2b_assets.targets.core.contract import RecordsRejected
 from b2b_assets.targets.squizz.client import CREDENTIAL_ENV_NAMES, EncodedImport, SquizzClient, encode_import
 from b2b_assets.targets.squizz.errors import SquizzDocumentRejected
+from b2b_assets.targets.squizz.field_map import CHILD_COLUMNS
 from b2b_assets.targets.squizz.import_types import IMPORT_TYPES, ImportType, import_type
 from b2b_assets.targets.squizz.limits import check_target_limits, rejection_reasons
 from b2b_assets.targets.squizz.mapping import Payload, to_payload
@@ -63,6 +64,15 @@ def _limits(spec: ImportType, payload: Payload) -> pd.Series:
     return rejection_reasons(check_target_limits(spec, payload))
 
 
+def _row_by_row(spec: ImportType) -> bool:
+    """Whether the type's mapping takes each hub row on its own, so the core may plan it a key range at a time.
+
+    Not for types with nested records (products, locations), several source entities, or stock
+    quantities: those sum a product's stock over sites, which a range boundary could split.
+    """
+    return len(spec.source_entities) == 1 and spec.name not in CHILD_COLUMNS and spec.name != "stock_quantities"
+
+
 def _object(spec: ImportType) -> TargetObject:
     return TargetObject(
         name=spec.name,
@@ -73,6 +83,7 @@ def _object(spec: ImportType) -> TargetObject:
         references=tuple(Reference(r.field, r.import_type, r.in_child, r.many) for r in spec.references),
         # COMPLETE uploads: SQUIZZ deactivates every record of the type the document lacks.
         mode=Mode(deletes=True, full_refresh=True),
+        key_ranges=_row_by_row(spec),
         description=f"SQUIZZ import type {spec.type_id} ({spec.name}) from hub {', '.join(spec.source_entities)}.",
     )
 
