@@ -75,6 +75,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
+from b2b_assets.model.frames import key_isin
+
 RECORD_KEY = "record_key"  # a target record's key field values joined with KEY_SEPARATOR
 PARENT_KEY = "parent_key"  # in nested children: the record_key of the record they belong to
 KEY_SEPARATOR = "\x1f"  # the ASCII unit separator: the source readers reject it inside a key value
@@ -139,7 +141,7 @@ class Payload:
         """The nested rows of these records (a slice of `records`)."""
         if self.children is None:
             return None
-        return self.children[self.children[PARENT_KEY].isin(records[RECORD_KEY])]
+        return self.children[key_isin(self.children[PARENT_KEY], records[RECORD_KEY])]
 
 
 @dataclass
