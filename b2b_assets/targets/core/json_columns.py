@@ -108,9 +108,7 @@ def _empty_type(column: pd.Series) -> pa.DataType:
 
 def _text_lists(column: pd.Series) -> pa.Array:
     """An object column of Python lists of text (None where NA) as JSON arrays of strings."""
-    values = column.to_numpy(dtype=object)
-    lists = pa.array([None if v is None or v is pd.NA else list(v) for v in values], type=pa.list_(pa.large_string()))
-    return _lists(lists)
+    return _lists(pa.array(column.to_numpy(dtype=object), type=pa.list_(pa.large_string()), from_pandas=True))
 
 
 def _lists(lists: pa.Array) -> pa.Array:
