@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from b2b_assets.model import Entity, Kind
 from b2b_assets.model.decimals import PRECISION, SCALE
-from b2b_assets.model.frames import cast_frame, empty_frame
+from b2b_assets.model.frames import cast_frame
 from b2b_assets.store import adbc
 from b2b_assets.store.engine import is_postgres
 from b2b_assets.store.hashing import row_hashes
