@@ -18,7 +18,7 @@ snapshot) and ADBC reads it back as Arrow; a write ingests into it with ADBC and
 own SQLAlchemy connection ATTACHes it for the upsert, so the write transaction stays the
 store's (`BEGIN IMMEDIATE`, as everywhere else).
 
-Reads come in key order: text key parts byte-wise on both databases (PostgreSQL: COLLATE "C"),
+Reads come in key order, the same on both databases: text byte-wise (PostgreSQL: COLLATE "C"),
 which is how SQLite, Arrow and Python compare strings.
 """
 
@@ -39,7 +39,8 @@ import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import (
-    Boolean, Column, Connection, DateTime, Engine, Index, Integer, MetaData, Select, String, Table, func, select,
+    Boolean, Column, Connection, DateTime, Engine, Index, Integer, MetaData, Select, String, Table, Text, cast, func,
+    select,
 )
 from sqlalchemy.dialects.postgresql import psycopg2
 from sqlalchemy.engine import Dialect
@@ -52,6 +53,7 @@ from b2b_assets.model.decimals import DECIMAL_DTYPE, canonical_text
 from b2b_assets.model.frames import TEXT_DTYPE
 from b2b_assets.store.engine import is_postgres
 from b2b_assets.store.sql import lock_for_writing
+from b2b_assets.store.tables import ExactDecimal
 
 _SQLITE_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
 _SCRATCH = "scratch"  # the schema name a scratch file is attached under
@@ -198,9 +200,13 @@ def _attached(connection: Connection, path: Path) -> Iterator[None]:
 # -- reading in key order --------------------------------------------------------------------------
 
 def _byte_order(engine: Engine, column: ColumnElement) -> ColumnElement:
-    if is_postgres(engine) and isinstance(column.type, String):
-        return column.collate("C")
-    return column
+    """The key column as SQLite orders it, on PostgreSQL too: text byte-wise, an exact decimal by
+    the fixed-scale text SQLite stores ("10.0000000000" before "2.0000000000")."""
+    if not is_postgres(engine):
+        return column
+    if isinstance(column.type, ExactDecimal):
+        return cast(column, Text()).collate("C")
+    return column.collate("C") if isinstance(column.type, String) else column
 
 
 def read_in_key_order(engine: Engine, statement: Select, key: Sequence[ColumnElement], schema: pa.Schema,

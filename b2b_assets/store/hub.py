@@ -135,7 +135,8 @@ class HubTables:
         """The entity's records in key order, as canonical frames of at most `batch_rows` rows.
 
         Key order is the same on SQLite and PostgreSQL: text key parts byte-wise (as Arrow and
-        Python compare strings), key parts of missing optional text first (they are stored as '').
+        Python compare strings; a missing optional part, stored as '', first), a decimal key part
+        by its fixed-scale text.
         Read as Arrow (store/adbc.py) and streamed: memory holds one batch at a time.
         with_meta adds `_row_hash`, `_in_source` and `_loaded_at`; in_source filters on presence.
         """

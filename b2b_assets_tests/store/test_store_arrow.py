@@ -183,3 +183,13 @@ def test_a_bulk_write_updates_every_row_once_and_leaves_no_scratch_files(store: 
     assert store.hub.mark_presence("unit_prices", frame.iloc[:2500]) == 500
     assert store.ledger.record("t", "unit_prices", ledger_outcomes(3000)) == 3000
     assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def test_a_decimal_key_part_orders_alike_on_both_databases(store: Store) -> None:
+    store.hub.upsert("quantity_prices", pd.DataFrame({
+        "product_id": "P-1", "price_level_id": "LIST", "sell_unit_id": "EA",
+        "quantity": ["10", "2", "1.5", "100"], "price": "1.25"}))
+    batches = list(store.hub.iter_batches("quantity_prices", batch_rows=3))
+    quantities = [q for b in batches for q in b["quantity"].tolist()]
+    assert quantities == [Decimal("1.5"), Decimal("10"), Decimal("100"), Decimal("2")]  # by the stored text
+    assert store.hub.read_all("quantity_prices")["quantity"].tolist() == quantities
