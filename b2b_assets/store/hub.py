@@ -27,7 +27,6 @@ from b2b_assets.store.sql import count, upsert_insert, utcnow
 from b2b_assets.store.tables import BOOKKEEPING, HUB_TABLES, IN_SOURCE, LOADED_AT, ROW_HASH
 
 
-
 @dataclass(frozen=True)
 class UpsertCounts:
     inserted: int
@@ -118,7 +117,7 @@ class HubTables:
         table = HUB_TABLES[ent.name]
         key = list(ent.key)
         keys = cast_frame(_only(ent, key), present_keys[key])
-        for column in text_key_columns(ent):  # as stored, so the stage's primary key index serves the lookups
+        for column in text_key_columns(ent):  # as stored, so the stage's unique index serves the lookups
             keys[column] = keys[column].fillna("")
         keys = keys[~keys.duplicated(keep="first")]
         with adbc.staged_write(self._engine, adbc.arrow_for_ingest(keys), unique_index=key) as write:
