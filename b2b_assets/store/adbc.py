@@ -1,12 +1,14 @@
-"""Arrow in and out of the store through ADBC: columnar reads in key order, staged bulk writes.
+"""Arrow in and out of the store: columnar reads in key order through ADBC, staged bulk writes.
 
 SQLAlchemy hands rows back as Python tuples, and turning a million of them into a frame costs
 more than the query; executemany costs a Python tuple per row. ADBC's C drivers read into
 Arrow and ingest Arrow. Statements are still SQLAlchemy Core compiled for the engine's
-dialect, and driver errors are raised as SQLAlchemy `DBAPIError`s, like every other store error.
+dialect, driver errors are raised as SQLAlchemy `DBAPIError`s like every other store error,
+and every write is one transaction on the store's own SQLAlchemy connection, as before:
+the staging table is bulk-loaded, then merged by one statement.
 
-PostgreSQL: an ADBC connection derived from the engine's URL reads (binary COPY, streamed)
-and writes (ingest into a temporary table, then one statement, in one transaction).
+PostgreSQL: reads through an ADBC connection derived from the engine's URL (binary COPY,
+streamed); writes stage by COPY of Arrow-written CSV into a temporary table.
 
 SQLite: the ADBC driver carries its own copy of the SQLite library, and two copies must never
 have the same database file open in one process: closing a file in one copy drops the other's
@@ -15,8 +17,7 @@ the other's feet (https://www.sqlite.org/howtocorrupt.html, 2.2.1). So ADBC neve
 hub file. Data crosses through a scratch database file that one copy writes and closes before
 the other opens it: a read copies the result into it in one statement (C, no Python rows; one
 snapshot) and ADBC reads it back as Arrow; a write ingests into it with ADBC and the store's
-own SQLAlchemy connection ATTACHes it for the upsert, so the write transaction stays the
-store's (`BEGIN IMMEDIATE`, as everywhere else).
+connection ATTACHes it for the upsert, inside its usual `BEGIN IMMEDIATE` transaction.
 
 Reads come in key order, the same on both databases: text byte-wise (PostgreSQL: COLLATE "C"),
 which is how SQLite, Arrow and Python compare strings.
@@ -24,11 +25,13 @@ which is how SQLite, Arrow and Python compare strings.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,9 +41,9 @@ import adbc_driver_postgresql.dbapi as adbc_postgresql
 import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pandas as pd
 import pyarrow as pa
+from pyarrow import csv as pa_csv
 from sqlalchemy import (
-    Boolean, Column, Connection, DateTime, Engine, Index, Integer, MetaData, Select, String, Table, Text, cast, func,
-    select,
+    BigInteger, Boolean, Column, Connection, DateTime, Engine, Index, Integer, MetaData, Select, String, Table, Text, cast,
 )
 from sqlalchemy.dialects.postgresql import psycopg2
 from sqlalchemy.engine import Dialect
@@ -51,8 +54,8 @@ from sqlalchemy.sql.expression import Executable
 
 from b2b_assets.model.decimals import DECIMAL_DTYPE, canonical_text
 from b2b_assets.model.frames import TEXT_DTYPE
-from b2b_assets.store.engine import is_postgres
-from b2b_assets.store.sql import lock_for_writing
+from b2b_assets.store.engine import is_postgres, write_transaction
+from b2b_assets.store.sql import count, lock_for_writing
 from b2b_assets.store.tables import ExactDecimal
 
 _SQLITE_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
@@ -272,84 +275,71 @@ def _sqlite_batches(engine: Engine, statement: Select, schema: pa.Schema, batch_
 
 # -- staged writes ---------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
 class StagedWrite:
-    """The statements of one write transaction with its staging table (`stage`) loaded."""
+    """One write transaction (the store's own SQLAlchemy connection) with its staging table loaded."""
 
-    def __init__(self, stage: Table, engine: Engine, *, cursor: adbc_dbapi.Cursor | None = None,
-                 connection: Connection | None = None) -> None:
-        self.stage = stage
-        self._engine = engine
-        self._cursor = cursor
-        self._connection = connection
+    connection: Connection
+    stage: Table
 
     def execute(self, statement: Executable) -> int:
         """Run a statement that returns no rows; returns the rows it changed."""
-        if self._cursor is not None:
-            return _run(self._cursor, statement, _postgres_dialect())
-        return self._connection.execute(statement).rowcount
+        return self.connection.execute(statement).rowcount
 
     def count(self, table: Table, *where: ColumnElement[bool]) -> int:
-        statement = select(func.count()).select_from(table).where(*where)
-        if self._connection is not None:
-            return int(self._connection.execute(statement).scalar_one())
-        sql, parameters = _compiled(statement, _postgres_dialect())
-        with _sqlalchemy_errors(sql):
-            self._cursor.execute(sql, parameters or None)
-            return int(self._cursor.fetchone()[0])
+        return count(self.connection, table, *where)
 
     def lock(self, table: Table) -> None:
-        """As `sql.lock_for_writing`: serialise the table's writers for the rest of the transaction."""
-        if self._connection is not None:
-            lock_for_writing(self._connection, table)
-            return
-        name = _postgres_dialect().identifier_preparer.format_table(table)
-        with _sqlalchemy_errors():
-            self._cursor.execute(f"LOCK TABLE {name} IN SHARE ROW EXCLUSIVE MODE")
+        lock_for_writing(self.connection, table)
 
 
 @contextmanager
 def staged_write(engine: Engine, data: pa.Table, *, unique_index: Sequence[str] = ()) -> Iterator[StagedWrite]:
-    """One write transaction with `data` bulk-loaded into a staging table first; committed when the
-    block succeeds, rolled back otherwise.
+    """A write transaction (`engine.write_transaction`) with `data` bulk-loaded into a staging table
+    first, for statements that merge it; committed when the block succeeds, rolled back otherwise.
 
-    The staging table's columns take the Arrow types (text, 64-bit integers, booleans): cast where
-    the target column differs. Give `unique_index` (columns unique in `data`) when statements probe
-    the stage by them (EXISTS, joins); it is built after the load, which is faster than during it.
-    On SQLite the transaction holds the write lock from its start (`BEGIN IMMEDIATE`).
+    The staging columns take the Arrow types (text, 64-bit integers, booleans; exact decimals as
+    their text): cast where the target column differs. Give `unique_index` (columns unique in `data`)
+    when statements probe the stage by them (EXISTS, joins); it is built after the load.
+    PostgreSQL: a temporary table filled by COPY of Arrow-written CSV, as fast as ADBC's ingest here
+    and inside the store's transaction. SQLite: a scratch file ADBC ingests into, attached.
     """
     if is_postgres(engine):
-        stage = _stage_table(f"_stage_{uuid.uuid4().hex[:12]}", data.schema)
-        with _postgres(engine) as cursor:
-            cursor.execute("BEGIN")
-            try:
-                with _sqlalchemy_errors(f"ingest into {stage.name}"):
-                    cursor.adbc_ingest(stage.name, data, mode="create", temporary=True)
-                _index(cursor, stage, unique_index, _postgres_dialect())
-                yield StagedWrite(stage, engine, cursor=cursor)
-            except BaseException:
-                try:
-                    cursor.execute("ROLLBACK")
-                except adbc_dbapi.Error:
-                    pass  # the connection is gone (a crashed server): the transaction went with it
-                raise
-            with _sqlalchemy_errors("COMMIT"):
-                cursor.execute("COMMIT")
+        with write_transaction(engine) as connection:
+            stage = _stage_table(f"_stage_{uuid.uuid4().hex[:12]}", data.schema, prefixes=["TEMPORARY"])
+            stage.create(connection)
+            _copy(connection, stage, data)
+            _index(stage, unique_index, lambda ddl: connection.execute(ddl))
+            yield StagedWrite(connection, stage)
         return
     with _scratch_file() as path:
         with _scratch_adbc(path) as cursor:
             cursor.adbc_ingest("stage", data, mode="create")
-            _index(cursor, _stage_table("stage", data.schema), unique_index, engine.dialect)
-        stage = _stage_table("stage", data.schema, schema=_SCRATCH)
+            _index(_stage_table("stage", data.schema), unique_index, lambda ddl: _run(cursor, ddl, engine.dialect))
         with engine.connect().execution_options(b2b_write=True) as connection, _attached(connection, path):
             with connection.begin():
-                yield StagedWrite(stage, engine, connection=connection)
+                yield StagedWrite(connection, _stage_table("stage", data.schema, schema=_SCRATCH))
 
 
-def _stage_table(name: str, columns: pa.Schema, schema: str | None = None) -> Table:
-    """The staging table as SQLAlchemy sees it, to build statements on (the types only serve compiling)."""
-    return Table(name, MetaData(), *[Column(field.name, String) for field in columns], schema=schema)
+def _stage_table(name: str, columns: pa.Schema, **options: Any) -> Table:
+    return Table(name, MetaData(), *[Column(field.name, _STAGE_TYPES.get(field.type, Text)) for field in columns],
+                 **options)
 
 
-def _index(cursor: adbc_dbapi.Cursor, stage: Table, columns: Sequence[str], dialect: Dialect) -> None:
+_STAGE_TYPES = {pa.int64(): BigInteger, pa.bool_(): Boolean}
+
+
+def _copy(connection: Connection, stage: Table, data: pa.Table) -> None:
+    """COPY `data` into `stage`: Arrow writes the CSV (strings quoted, nulls as unquoted empty fields)."""
+    buffer = io.BytesIO()
+    pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False))
+    buffer.seek(0)
+    preparer = connection.dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(c.name) for c in stage.columns)
+    with connection.connection.driver_connection.cursor() as cursor:
+        cursor.copy_expert(f"COPY {preparer.format_table(stage)} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+
+
+def _index(stage: Table, columns: Sequence[str], run: Callable[[CreateIndex], Any]) -> None:
     if columns:
-        _run(cursor, CreateIndex(Index(f"{stage.name}_key", *[stage.c[c] for c in columns], unique=True)), dialect)
+        run(CreateIndex(Index(f"{stage.name}_key", *[stage.c[c] for c in columns], unique=True)))
