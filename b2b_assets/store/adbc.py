@@ -43,7 +43,8 @@ import pandas as pd
 import pyarrow as pa
 from pyarrow import csv as pa_csv
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Connection, DateTime, Engine, Index, Integer, MetaData, Select, String, Table, Text, cast,
+    BigInteger, Boolean, Column, Connection, DateTime, Engine, Index, Integer, MetaData, Select, String, Table, Text,
+    cast,
 )
 from sqlalchemy.dialects.postgresql import psycopg2
 from sqlalchemy.engine import Dialect

@@ -119,7 +119,8 @@ class SyncLedger:
         """record_keys of this target's records in `state`, in key order."""
         if state not in LEDGER_STATES:
             raise ValueError(f"unknown ledger state {state!r}; one of {LEDGER_STATES}")
-        return adbc.to_frame(self._read(target, entity_name, ("record_key",), sync_ledger.c.state == state))["record_key"]
+        keys = self._read(target, entity_name, ("record_key",), sync_ledger.c.state == state)
+        return adbc.to_frame(keys)["record_key"]
 
     @staticmethod
     def _query(target: str, entity_name: str, columns: tuple[str, ...], *where: ColumnElement[bool]):  # noqa: ANN205
