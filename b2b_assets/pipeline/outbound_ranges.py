@@ -52,7 +52,7 @@ def plan_inputs_by_key_range(store: Store, target: str, obj: TargetObject, refer
     held: list[pd.Series] = []
     invalid: list[pd.Series] = []
     template: Payload | None = None
-    for frame in store.hub.read(entity, batch_size=rows, in_source=True):
+    for frame in store.hub.iter_batches(entity, batch_rows=rows, in_source=True):
         payload = obj.to_payload({entity: frame})
         if payload.children is not None:
             raise ValueError(f"{target}/{obj.name}: key_ranges objects have no nested rows")
