@@ -69,9 +69,9 @@ def send_pipelined(batches: Iterable[range], prepare: Callable[[range], Any], de
 
     prepare(positions) builds a document (this thread); deliver(document) sends it (a worker thread) and
     raises RecordsRejected if the target refuses it, which is bisected here, one request at a time.
-    confirmed(outcomes) is called once per batch, in batch order, after the target answered; it runs
-    while the next batch is in flight. Any other error stops the sending: every batch before the one that
-    failed has been confirmed, and nothing after it was sent.
+    confirmed(outcomes) is called once per batch, in batch order, after the target answered and before the
+    next request leaves (the next document is already built by then). Any other error stops the sending:
+    every batch before the one that failed has been confirmed, and nothing after it was sent.
     """
     def one_at_a_time(positions: range) -> None:  # halves of a range are ranges
         deliver(prepare(positions))
@@ -92,10 +92,11 @@ def send_pipelined(batches: Iterable[range], prepare: Callable[[range], Any], de
                 if in_flight is not None:  # it may have landed: record it before stopping
                     confirmed(settle(*in_flight))
                 raise
-            done = settle(*in_flight) if in_flight is not None else None
+            if in_flight is not None:
+                # Recorded before the next request leaves: if recording fails (the store went away), only the
+                # batch that just landed is unrecorded, so a rerun resends at most one batch.
+                confirmed(settle(*in_flight))
             in_flight = (positions, worker.submit(deliver, document))
-            if done is not None:
-                confirmed(done)  # overlaps the next request
         if in_flight is not None:
             confirmed(settle(*in_flight))
 
