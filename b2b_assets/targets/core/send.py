@@ -69,10 +69,9 @@ def send_pipelined(batches: Iterable[range], prepare: Callable[[range], Any], de
 
     prepare(positions) builds a document (this thread); deliver(document) sends it (a worker thread) and
     raises RecordsRejected if the target refuses it, which is bisected here, one request at a time.
-    confirmed(outcomes) is called once per batch, in batch order, after the target answered and before
-    the next request goes, so at most one batch is ever at the target and not in the ledger. Any other
-    error stops the sending: every batch before the one that failed has been confirmed, and nothing
-    after it was sent.
+    confirmed(outcomes) is called once per batch, in batch order, after the target answered and before the
+    next request leaves (the next document is already built by then). Any other error stops the sending:
+    every batch before the one that failed has been confirmed, and nothing after it was sent.
     """
     def one_at_a_time(positions: range) -> None:  # halves of a range are ranges
         deliver(prepare(positions))
@@ -94,8 +93,8 @@ def send_pipelined(batches: Iterable[range], prepare: Callable[[range], Any], de
                     confirmed(settle(*in_flight))
                 raise
             if in_flight is not None:
-                # Recorded before the next request goes: if the ledger write fails, that batch is the only
-                # one the target has and the ledger lacks.
+                # Recorded before the next request leaves: if recording fails (the store went away), only the
+                # batch that just landed is unrecorded, so a rerun resends at most one batch.
                 confirmed(settle(*in_flight))
             in_flight = (positions, worker.submit(deliver, document))
         if in_flight is not None:
