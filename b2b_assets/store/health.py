@@ -62,10 +62,10 @@ def held_health(engine: Engine) -> pd.DataFrame:
     return _frame(engine, statement, HEALTH_COLUMNS)
 
 
-def ledger_problems(engine: Engine, limit: int, target: str | None = None, entity: str | None = None,
-                    keys: Sequence[str] | None = None) -> pd.DataFrame:
+def ledger_problems(engine: Engine, limit: int | None, target: str | None = None,
+                    entity: str | None = None) -> pd.DataFrame:
     """Rejected and held ledger records (rejected first), with the target's full message, attempts and when the
-    ledger first saw them; narrowed to one target, entity and set of keys when given."""
+    ledger first saw them; narrowed to one target and entity when given."""
     c = sync_ledger.c
     statement = select(c.target, c.entity, c.record_key, c.state, c.last_error, c.attempts,
                        type_coerce(_first_seen(), _STAMP)).where(c.state.in_(PROBLEM_STATES))
@@ -73,8 +73,6 @@ def ledger_problems(engine: Engine, limit: int, target: str | None = None, entit
         statement = statement.where(c.target == target)
     if entity is not None:
         statement = statement.where(c.entity == entity)
-    if keys is not None:
-        statement = statement.where(c.record_key.in_(list(keys)))
     statement = statement.order_by(case((c.state == REJECTED, 0), else_=1), c.target, c.entity,
                                    c.record_key).limit(limit)
     return _frame(engine, statement, PROBLEM_COLUMNS)
@@ -94,12 +92,14 @@ def first_problems(engine: Engine) -> pd.DataFrame:
     return _frame(engine, statement, ("target", "entity", "record_key", "state", "reason"))
 
 
-def held_problems(engine: Engine, limit: int) -> pd.DataFrame:
+def held_problems(engine: Engine, limit: int | None, entity: str | None = None) -> pd.DataFrame:
     """The hub's held records in the shape of `ledger_problems`, the reason naming the missing parent."""
     h = held_records.c
-    statement = (select(literal(HUB), h.entity, h.record_key, literal(HELD), h.reason, h.attempts,
-                        type_coerce(h.first_held_at, _STAMP))
-                 .order_by(h.entity, h.record_key).limit(limit))
+    statement = select(literal(HUB), h.entity, h.record_key, literal(HELD), h.reason, h.attempts,
+                       type_coerce(h.first_held_at, _STAMP))
+    if entity is not None:
+        statement = statement.where(h.entity == entity)
+    statement = statement.order_by(h.entity, h.record_key).limit(limit)
     return _frame(engine, statement, PROBLEM_COLUMNS)
 
 
