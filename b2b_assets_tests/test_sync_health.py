@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -147,3 +148,16 @@ def test_b2b_sync_prints_the_rejection_exits_2_and_sync_health_agrees_with_the_l
     assert [p["state"] for p in problems].index("held") > [p["state"] for p in problems].index("rejected")
     assert any(p["key"] == "KT-1403" and p["state"] == "held" and "TX-EXPORT0" in p["reason"] for p in problems)
     store.dispose()
+
+
+def test_every_asset_has_owners_tags_and_the_nightly_freshness_policy():
+    dg.Definitions.validate_loadable(defs)
+    specs = {spec.key: spec for assets in defs.assets for spec in assets.specs}
+    for target in TARGETS:
+        for obj in target.objects:
+            spec = specs[dg.AssetKey([target.key_prefix, obj.name])]
+            assert spec.tags["target"] == target.name and spec.tags["object"] == obj.name
+    assert specs[dg.AssetKey(["erp", "products"])].tags["entity"] == "products"
+    for spec in specs.values():
+        assert spec.owners == ["team:integrations"], spec.key
+        assert spec.freshness_policy.fail_window.to_timedelta() == timedelta(hours=26), spec.key
