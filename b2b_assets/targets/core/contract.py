@@ -63,7 +63,8 @@ Senders
 Stability: JOOR and Norce build on this module. Change it compatibly only
 (new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
 and `Target.asset_prefix` (for the JOOR Customer Sync file target); the optional
-`PreparingSender` methods (pipelined sends) and `TargetObject.key_ranges`.
+`PreparingSender` methods (pipelined sends) and `TargetObject.key_ranges`; `Target.max_rejected`
+(the rejected records a target's checks tolerate before they fail at ERROR).
 """
 
 from __future__ import annotations
@@ -271,6 +272,9 @@ class Target:
     # Where a vendor has two channels (JOOR's API and its Customer Sync file), both keep the vendor's asset
     # prefix and group (joor/connections, joor/customer_sync_file) with a ledger target of their own.
     asset_prefix: str = ""
+    # Rejected records above this fail the target's checks at ERROR (0: any rejected record does). The
+    # environment (B2B_<NAME>_MAX_REJECTED) and a run's config override it; see defs/health/policy.py.
+    max_rejected: int = 0
 
     @property
     def key_prefix(self) -> str:
