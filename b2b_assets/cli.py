@@ -26,6 +26,8 @@ import dagster as dg
 import requests
 
 from b2b_assets import settings
+from b2b_assets.ops_cli.console import one_line_console
+from b2b_assets.ops_cli.failures import failure_lines
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,8 @@ def print_summary(result: dg.ExecuteInProcessResult, not_mapped: list[str] = (),
         print(f"\nNote: not in the mapping, so not synced: {', '.join(not_mapped)}")
     for note in notes:
         print(f"Note: {note}")
+    for line in failure_lines(result):
+        print(line)
     print(f"\nRun {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}")
 
 
@@ -278,7 +282,8 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
     with ExitStack() as stack:
         stack.enter_context(_embedded_sandboxes())
         instance = stack.enter_context(dg.DagsterInstance.get())
-        result = defs.resolve_job_def("full_sync").execute_in_process(
+        job = defs.resolve_job_def("full_sync").with_logger_defs({"console": one_line_console})
+        result = job.execute_in_process(
             instance=instance, run_config=_run_config(dry_run, full_refresh), raise_on_error=False)
     from b2b_assets.defs.coverage import hub_entities_no_target_reads
     from b2b_assets.sources import load_mapping
