@@ -295,6 +295,24 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
     return 0 if result.success else 1
 
 
+def status() -> int:
+    from b2b_assets.ops_cli import open_store, terminal
+    from b2b_assets.ops_cli.status import build_status, render
+
+    render(build_status(open_store(), _targets()), terminal())
+    return 0
+
+
+def why(key: str, entity: str | None) -> int:
+    from b2b_assets.ops_cli import open_store
+    from b2b_assets.ops_cli.why import render, tell
+    from b2b_assets.sources import load_mapping
+
+    found = tell(open_store(), load_mapping(settings.mapping_path()), _targets(), key, entity)
+    print("\n".join(render(found)))
+    return 0 if found.found else 1
+
+
 def dev() -> int:
     _prepare_environment()
     with ExitStack() as stack:
@@ -317,6 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     shown = commands.add_parser("preview", help="the first mapped rows of one entity, where each field comes from")
     shown.add_argument("entity")
     shown.add_argument("-n", "--rows", type=int, default=10)
+    commands.add_parser("status", help="the ledger's view of every target and entity, and the hub's record counts")
+    asked = commands.add_parser("why", help="one record's story: export, quarantine, hub, held, every target")
+    asked.add_argument("key", help="a record key; composite keys with any separator, e.g. KT-1403/DIST/EA")
+    asked.add_argument("--entity", help="look in this entity only (e.g. products)")
     args = parser.parse_args(argv)
     if args.command == "sync":
         return sync(args.dry_run, args.full_refresh)
@@ -324,6 +346,10 @@ def main(argv: list[str] | None = None) -> int:
         return check()
     if args.command == "preview":
         return preview(args.entity, args.rows)
+    if args.command == "status":
+        return status()
+    if args.command == "why":
+        return why(args.key, args.entity)
     return dev()
 
 
