@@ -295,6 +295,29 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
     return 0 if result.success else 1
 
 
+def retry_failed() -> int:
+    """Resend only the rejected and held records (job retry_failed), then print each one's state now."""
+    _prepare_environment()
+    from b2b_assets.definitions import defs
+    from b2b_assets.ops_cli import open_store, retry
+    from b2b_assets.store import story
+
+    store = open_store()
+    selection = retry.failed_selection(store, _targets())
+    if not selection:
+        print("Nothing to retry: no record is rejected or held at any target (see b2b-sync status).")
+        return 0
+    before = story.failed_records(store.engine)
+    with ExitStack() as stack:
+        stack.enter_context(_embedded_sandboxes())
+        instance = stack.enter_context(dg.DagsterInstance.get())
+        job = defs.resolve_job_def("retry_failed").with_logger_defs({"console": one_line_console})
+        result = job.execute_in_process(instance=instance, asset_selection=selection, raise_on_error=False,
+                                        run_config=retry.run_config(_targets(), selection, _run_config(False, False)))
+    print("\n".join(retry.report(before, story.ledger_rows(store.engine, before["record_key"]), _targets(), result)))
+    return 0 if result.success else 1
+
+
 def status() -> int:
     from b2b_assets.ops_cli import open_store, terminal
     from b2b_assets.ops_cli.status import build_status, render
@@ -335,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = commands.add_parser("preview", help="the first mapped rows of one entity, where each field comes from")
     shown.add_argument("entity")
     shown.add_argument("-n", "--rows", type=int, default=10)
+    commands.add_parser("retry-failed", help="resend only the records the ledger holds as rejected or held")
     commands.add_parser("status", help="the ledger's view of every target and entity, and the hub's record counts")
     asked = commands.add_parser("why", help="one record's story: export, quarantine, hub, held, every target")
     asked.add_argument("key", help="a record key; composite keys with any separator, e.g. KT-1403/DIST/EA")
@@ -348,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         return preview(args.entity, args.rows)
     if args.command == "status":
         return status()
+    if args.command == "retry-failed":
+        return retry_failed()
     if args.command == "why":
         return why(args.key, args.entity)
     return dev()

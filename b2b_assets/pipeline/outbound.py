@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from b2b_assets.model.frames import key_isin
 from b2b_assets.store import Store
 from b2b_assets.targets.core.contract import RECORD_KEY, LedgerState, Sender, Target, TargetObject
 from b2b_assets.targets.core.plan import DeletionPolicy, payload_hash
@@ -30,6 +31,14 @@ class OutboundOptions:
     # Dry runs only: where each object notes the keys it would send, so that the objects after it count those
     # as present at the target (as they would be in a real run) instead of holding everything that uses them.
     dry_run_dir: Path | None = None
+    # Resend only the records the ledger holds as rejected or held (the retry-failed job): every other record
+    # is left out of the plan, so it can be neither a full refresh nor a deletion of what it leaves out.
+    only_failed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.only_failed and (self.full_refresh or self.deletions.enabled):
+            raise ValueError("only_failed resends the rejected and held records alone; it cannot be combined with "
+                             "full_refresh or deletions_enabled, which act on every record")
 
 
 def hub_frames(store: Store, entities: tuple[str, ...]) -> dict[str, pd.DataFrame]:
@@ -42,6 +51,8 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
     """Map, plan and send one object; the report's counts carry the cost in the target's unit."""
     payload = obj.to_payload(hub_frames(store, obj.source_entities))
     payload.records = payload.records.reset_index(drop=True)
+    if options.only_failed:
+        payload.records = only_failed(payload.records, store, target, obj)
     records = payload.records
     # Self-references (a sell unit's parent) resolve within the same batch, so only other objects can hold.
     foreign = tuple(r for r in obj.references if r.object != obj.name)
@@ -67,7 +78,16 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
             pd.DataFrame({RECORD_KEY: report.would_send}).to_parquet(_planned_path(options, target, obj.name))
     else:
         counts["cost"] = target.cost(obj, counts["charged"])
+    if options.only_failed:
+        counts["deletions_pending"] = 0  # the records left out of a retry are not gone from the source
     return report
+
+
+def only_failed(records: pd.DataFrame, store: Store, target: Target, obj: TargetObject) -> pd.DataFrame:
+    """The records whose ledger state is rejected or held: what a retry of the failed records sends."""
+    failed = pd.Index(store.ledger.keys_in_state(target.name, obj.name, LedgerState.REJECTED.value)).union(
+        pd.Index(store.ledger.keys_in_state(target.name, obj.name, LedgerState.HELD.value)))
+    return records[key_isin(records[RECORD_KEY], failed)].reset_index(drop=True)
 
 
 def _planned_path(options: OutboundOptions, target: Target, name: str) -> Path:

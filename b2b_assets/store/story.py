@@ -20,6 +20,7 @@ from b2b_assets.targets.core.contract import KEY_SEPARATOR, LedgerState
 
 FAILED_STATES = (LedgerState.REJECTED.value, LedgerState.HELD.value)
 SUGGESTIONS = 5
+IN_CHUNK = 5_000  # keys per IN (...): well within SQLite's and PostgreSQL's bound-parameter limits
 
 
 def ledger_summary(engine: Engine) -> pd.DataFrame:
@@ -76,23 +77,22 @@ def failed_counts(engine: Engine) -> dict[tuple[str, str], int]:
         return {(target, entity): int(n) for target, entity, n in connection.execute(statement)}
 
 
-def failed_keys(engine: Engine, target: str, entity: str) -> pd.Series:
-    """record_keys of this target object's rejected and held records, in key order."""
+def failed_records(engine: Engine) -> pd.DataFrame:
+    """target, entity, record_key, state of every rejected or held record (what a retry resends), in key order."""
     c = sync_ledger.c
-    statement = (select(c.record_key).where(c.target == target, c.entity == entity, c.state.in_(FAILED_STATES))
-                 .order_by(c.record_key))
-    with engine.connect() as connection:
-        keys = connection.execute(statement).scalars().all()
-    return pd.Series(keys, dtype="string[pyarrow]", name="record_key")
+    statement = (select(c.target, c.entity, c.record_key, c.state).where(c.state.in_(FAILED_STATES))
+                 .order_by(c.target, c.entity, c.record_key))
+    return _frame(engine, statement)
 
 
 # -- one record ------------------------------------------------------------------------------------------------
 
 def ledger_rows(engine: Engine, keys: Iterable[str]) -> pd.DataFrame:
     """Every ledger row of these record keys, whichever target and object: the full row, error untruncated."""
-    statement = select(sync_ledger).where(sync_ledger.c.record_key.in_(list(keys))).order_by(
-        sync_ledger.c.target, sync_ledger.c.entity, sync_ledger.c.record_key)
-    return _frame(engine, statement)
+    keys = list(dict.fromkeys(keys))
+    parts = [_frame(engine, select(sync_ledger).where(sync_ledger.c.record_key.in_(keys[at:at + IN_CHUNK])))
+             for at in range(0, max(1, len(keys)), IN_CHUNK)]
+    return pd.concat(parts, ignore_index=True).sort_values(["target", "entity", "record_key"], ignore_index=True)
 
 
 def held_rows(engine: Engine, keys: Iterable[str]) -> pd.DataFrame:
@@ -126,8 +126,9 @@ def similar_keys(engine: Engine, text: str, limit: int = SUGGESTIONS) -> list[st
         first = HUB_TABLES[ent.name].c[ent.key[0]]
         if isinstance(first.type, String):  # a numeric key column has no case and no prefix to speak of
             selects.append(select(first.label("key")).where(func.lower(first).like(pattern, escape="\\")))
-    found = union_all(*selects).subquery()
-    statement = select(found.c.key).distinct().order_by(found.c.key).limit(limit)
+    found = select(union_all(*selects).subquery().c.key).distinct().subquery()
+    composite = case((found.c.key.contains(KEY_SEPARATOR, autoescape=True), 1), else_=0)
+    statement = select(found.c.key).order_by(composite, found.c.key).limit(limit)  # whole records' keys first
     with engine.connect() as connection:
         return [key.replace(KEY_SEPARATOR, " / ") for key in connection.execute(statement).scalars()]
 
@@ -167,6 +168,6 @@ def _frame(engine: Engine, statement) -> pd.DataFrame:  # noqa: ANN001 - any sel
         return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
-__all__ = ["FAILED_STATES", "failed_counts", "failed_keys", "held_rows", "held_summary", "hub_record", "hub_summary",
+__all__ = ["FAILED_STATES", "failed_counts", "failed_records", "held_rows", "held_summary", "hub_record", "hub_summary",
            "latest_quarantine", "ledger_rows", "ledger_summary", "similar_keys"]
 
