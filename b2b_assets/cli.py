@@ -318,6 +318,17 @@ def retry_failed() -> int:
     return 0 if result.success else 1
 
 
+def ping() -> int:
+    """Each target's cheapest authenticated call; exit 1 when any target refuses its credentials."""
+    _prepare_environment()
+    from b2b_assets.ops_cli.ping import ping as ask, render
+
+    with _embedded_sandboxes():
+        answers = ask(_targets())
+    print("\n".join(render(answers)))
+    return 1 if any(a.ok is False for a in answers) else 0
+
+
 def status() -> int:
     from b2b_assets.ops_cli import open_store, terminal
     from b2b_assets.ops_cli.status import build_status, render
@@ -359,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     shown.add_argument("entity")
     shown.add_argument("-n", "--rows", type=int, default=10)
     commands.add_parser("retry-failed", help="resend only the records the ledger holds as rejected or held")
+    commands.add_parser("ping", help="check each target's credentials with its cheapest authenticated call")
     commands.add_parser("status", help="the ledger's view of every target and entity, and the hub's record counts")
     asked = commands.add_parser("why", help="one record's story: export, quarantine, hub, held, every target")
     asked.add_argument("key", help="a record key; composite keys with any separator, e.g. KT-1403/DIST/EA")
@@ -374,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         return status()
     if args.command == "retry-failed":
         return retry_failed()
+    if args.command == "ping":
+        return ping()
     if args.command == "why":
         return why(args.key, args.entity)
     return dev()

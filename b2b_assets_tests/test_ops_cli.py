@@ -199,3 +199,19 @@ def test_a_failed_run_names_each_failed_asset_in_one_line_without_a_traceback(tm
     assert re.search(r"Not run, because an asset they depend on failed \(\d+\): .*squizz/products", out)
     assert re.search(r"Details, stack traces included: run [0-9a-f-]{36} in the UI \(`make dev`", out)
     assert "not-the-password" not in both
+
+
+def test_ping_checks_every_targets_credentials_without_sending_anything(tmp_path):
+    with start_sandboxes() as sandboxes:
+        workspace = _workspace(tmp_path, sandboxes)
+        good = b2b_sync(workspace, "ping")
+        bad = b2b_sync({**workspace, "SQUIZZ_API_PASSWORD": "not-the-password"}, "ping")
+        stats = sandboxes.squizz.stats()
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert [line.split("  ")[0] for line in good.stdout.splitlines()] == [t.title for t in TARGETS]
+    assert all(re.search(r"\s ok \s", line) for line in good.stdout.splitlines()), good.stdout
+    assert bad.returncode == 1
+    squizz_line = next(line for line in bad.stdout.splitlines() if line.startswith("SQUIZZ "))
+    assert "FAILED" in squizz_line and "SQUIZZ_API_PASSWORD" in squizz_line
+    assert "not-the-password" not in bad.stdout + bad.stderr
+    assert stats["imports"] == [] and stats["tokens_spent"] == 0  # sessions only: nothing imported, nothing spent

@@ -57,7 +57,7 @@ Senders
 
 Stability: JOOR and Norce build on this module. Change it compatibly only
 (new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
-and `Target.asset_prefix` (for the JOOR Customer Sync file target).
+and `Target.asset_prefix` (for the JOOR Customer Sync file target), `Target.check_credentials` (b2b-sync ping).
 """
 
 from __future__ import annotations
@@ -248,6 +248,10 @@ class Target:
     # Where a vendor has two channels (JOOR's API and its Customer Sync file), both keep the vendor's asset
     # prefix and group (joor/connections, joor/customer_sync_file) with a ledger target of their own.
     asset_prefix: str = ""
+    # The target's cheapest call that needs the credentials (`b2b-sync ping`): given the resource, it returns
+    # what answered, or raises when the target refuses them. A run contacts a target only when something
+    # needs sending, so this is how wrong credentials show before they matter.
+    check_credentials: Callable[[Any], str] | None = None
 
     @property
     def key_prefix(self) -> str:
