@@ -26,6 +26,8 @@ import dagster as dg
 import requests
 
 from b2b_assets import settings
+from b2b_assets.ops_cli.console import one_line_console
+from b2b_assets.ops_cli.failures import failure_lines
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,8 @@ def print_summary(result: dg.ExecuteInProcessResult, not_mapped: list[str] = (),
         print(f"\nNote: not in the mapping, so not synced: {', '.join(not_mapped)}")
     for note in notes:
         print(f"Note: {note}")
+    for line in failure_lines(result):
+        print(line)
     print(f"\nRun {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}")
 
 
@@ -278,7 +282,8 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
     with ExitStack() as stack:
         stack.enter_context(_embedded_sandboxes())
         instance = stack.enter_context(dg.DagsterInstance.get())
-        result = defs.resolve_job_def("full_sync").execute_in_process(
+        job = defs.resolve_job_def("full_sync").with_logger_defs({"console": one_line_console})
+        result = job.execute_in_process(
             instance=instance, run_config=_run_config(dry_run, full_refresh), raise_on_error=False)
     from b2b_assets.defs.coverage import hub_entities_no_target_reads
     from b2b_assets.sources import load_mapping
@@ -292,6 +297,58 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
     from b2b_assets.defs.health.run_report import print_failed_error_checks
 
     return print_failed_error_checks(result)  # 2 when a check failed at ERROR (a target rejected records)
+
+
+def retry_failed() -> int:
+    """Resend only the rejected and held records (job retry_failed), then print each one's state now."""
+    _prepare_environment()
+    from b2b_assets.definitions import defs
+    from b2b_assets.ops_cli import open_store, retry
+    from b2b_assets.store import story
+
+    store = open_store()
+    selection = retry.failed_selection(store, _targets())
+    if not selection:
+        print("Nothing to retry: no record is rejected or held at any target (see b2b-sync status).")
+        return 0
+    before = story.failed_records(store.engine)
+    with ExitStack() as stack:
+        stack.enter_context(_embedded_sandboxes())
+        instance = stack.enter_context(dg.DagsterInstance.get())
+        job = defs.resolve_job_def("retry_failed").with_logger_defs({"console": one_line_console})
+        result = job.execute_in_process(instance=instance, asset_selection=selection, raise_on_error=False,
+                                        run_config=retry.run_config(_targets(), selection, _run_config(False, False)))
+    print("\n".join(retry.report(before, story.ledger_rows(store.engine, before["record_key"]), _targets(), result)))
+    return 0 if result.success else 1
+
+
+def ping() -> int:
+    """Each target's cheapest authenticated call; exit 1 when any target refuses its credentials."""
+    _prepare_environment()
+    from b2b_assets.ops_cli.ping import ping as ask, render
+
+    with _embedded_sandboxes():
+        answers = ask(_targets())
+    print("\n".join(render(answers)))
+    return 1 if any(a.ok is False for a in answers) else 0
+
+
+def status() -> int:
+    from b2b_assets.ops_cli import open_store, terminal
+    from b2b_assets.ops_cli.status import build_status, render
+
+    render(build_status(open_store(), _targets()), terminal())
+    return 0
+
+
+def why(key: str, entity: str | None) -> int:
+    from b2b_assets.ops_cli import open_store
+    from b2b_assets.ops_cli.why import render, tell
+    from b2b_assets.sources import load_mapping
+
+    found = tell(open_store(), load_mapping(settings.mapping_path()), _targets(), key, entity)
+    print("\n".join(render(found)))
+    return 0 if found.found else 1
 
 
 def dev() -> int:
@@ -316,6 +373,12 @@ def main(argv: list[str] | None = None) -> int:
     shown = commands.add_parser("preview", help="the first mapped rows of one entity, where each field comes from")
     shown.add_argument("entity")
     shown.add_argument("-n", "--rows", type=int, default=10)
+    commands.add_parser("retry-failed", help="resend only the records the ledger holds as rejected or held")
+    commands.add_parser("ping", help="check each target's credentials with its cheapest authenticated call")
+    commands.add_parser("status", help="the ledger's view of every target and entity, and the hub's record counts")
+    asked = commands.add_parser("why", help="one record's story: export, quarantine, hub, held, every target")
+    asked.add_argument("key", help="a record key; composite keys with any separator, e.g. KT-1403/DIST/EA")
+    asked.add_argument("--entity", help="look in this entity only (e.g. products)")
     args = parser.parse_args(argv)
     if args.command == "sync":
         return sync(args.dry_run, args.full_refresh)
@@ -323,6 +386,14 @@ def main(argv: list[str] | None = None) -> int:
         return check()
     if args.command == "preview":
         return preview(args.entity, args.rows)
+    if args.command == "status":
+        return status()
+    if args.command == "retry-failed":
+        return retry_failed()
+    if args.command == "ping":
+        return ping()
+    if args.command == "why":
+        return why(args.key, args.entity)
     return dev()
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from b2b_assets.model.frames import key_isin
 from b2b_assets.pipeline.outbound_ranges import plan_inputs_by_key_range
 from b2b_assets.store import Store
 from b2b_assets.targets.core.contract import RECORD_KEY, AsyncSender, LedgerState, Sender, Target, TargetObject
@@ -32,6 +33,14 @@ class OutboundOptions:
     # as present at the target (as they would be in a real run) instead of holding everything that uses them.
     dry_run_dir: Path | None = None
     plan_range_rows: int = 100_000  # hub records mapped and planned at a time, for key_ranges objects
+    # Resend only the records the ledger holds as rejected or held (the retry-failed job): every other record
+    # is left out of the plan, so it can be neither a full refresh nor a deletion of what it leaves out.
+    only_failed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.only_failed and (self.full_refresh or self.deletions.enabled):
+            raise ValueError("only_failed resends the rejected and held records alone; it cannot be combined with "
+                             "full_refresh or deletions_enabled, which act on every record")
 
 
 def hub_frames(store: Store, entities: tuple[str, ...]) -> dict[str, pd.DataFrame]:
@@ -50,7 +59,8 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
                   dry_run=options.dry_run, full_refresh=options.full_refresh, deletions=options.deletions,
                   poll_budget_seconds=options.poll_budget_seconds, on_progress=on_progress)
     nested_held = 0
-    if obj.key_ranges and not isinstance(sender, AsyncSender):
+    # A retry plans its few failed records from the whole payload, filtered; key ranges serve full plans.
+    if obj.key_ranges and not isinstance(sender, AsyncSender) and not options.only_failed:
         ranged = plan_inputs_by_key_range(store, target.name, obj, foreign, known, rows=options.plan_range_rows,
                                           full_refresh=options.full_refresh)
         report = sync_entity(payload=ranged.payload, hashes=ranged.present, held=ranged.held,
@@ -58,6 +68,8 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
     else:
         payload = obj.to_payload(hub_frames(store, obj.source_entities))
         payload.records = payload.records.reset_index(drop=True)
+        if options.only_failed:
+            payload.records = only_failed(payload.records, store, target, obj)
         records = payload.records
         nested_held = hold_back_children(payload, [r for r in foreign if r.in_child], known)
         hashes = payload_hash(records, payload.children)
@@ -73,7 +85,16 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
             pd.DataFrame({RECORD_KEY: report.would_send}).to_parquet(_planned_path(options, target, obj.name))
     else:
         counts["cost"] = target.cost(obj, counts["charged"])
+    if options.only_failed:
+        counts["deletions_pending"] = 0  # the records left out of a retry are not gone from the source
     return report
+
+
+def only_failed(records: pd.DataFrame, store: Store, target: Target, obj: TargetObject) -> pd.DataFrame:
+    """The records whose ledger state is rejected or held: what a retry of the failed records sends."""
+    failed = pd.Index(store.ledger.keys_in_state(target.name, obj.name, LedgerState.REJECTED.value)).union(
+        pd.Index(store.ledger.keys_in_state(target.name, obj.name, LedgerState.HELD.value)))
+    return records[key_isin(records[RECORD_KEY], failed)].reset_index(drop=True)
 
 
 def _planned_path(options: OutboundOptions, target: Target, name: str) -> Path:

@@ -60,13 +60,7 @@ def prepare_file(entity: Entity | str, source: EntitySource, settings: Settings 
     """
     log = IssueLog()
     preparer = FilePreparer(entity, source, settings)
-    transform = None
-    if source.transformed or source.rows:
-        transform = TransformRun(source, log, limit)
-        frames = transform.frames()
-    else:
-        options = source.read if limit is None else replace(source.read, batch_rows=min(limit, source.read.batch_rows))
-        frames = read_batches(Path(path or source.file), options, log)
+    frames, transform = source_frames(source, log, path, limit)
     produced = False
     for raw in frames:
         prepared = preparer.prepare(raw)
@@ -82,6 +76,17 @@ def prepare_file(entity: Entity | str, source: EntitySource, settings: Settings 
     if not produced or len(log) or log.warnings or skipped or notes:
         yield Prepared(valid=_empty_valid(preparer.entity), issues=log.take(), rows_read=0,
                        warnings=[*log.warnings, *notes], rows_skipped=skipped)
+
+
+def source_frames(source: EntitySource, log: IssueLog, path: str | Path | None = None,
+                  limit: int | None = None) -> tuple[Iterator[pd.DataFrame], TransformRun | None]:
+    """The raw frames of a source, as the readers give them (text, plus `_source`/`_row`): its file read in
+    batches, or the output of its transforms (which is then returned too, for what it skipped)."""
+    if source.transformed or source.rows:
+        transform = TransformRun(source, log, limit)
+        return transform.frames(), transform
+    options = source.read if limit is None else replace(source.read, batch_rows=min(limit, source.read.batch_rows))
+    return read_batches(Path(path or source.file), options, log), None
 
 
 class FilePreparer:

@@ -30,6 +30,7 @@ class OutboundConfig(dg.Config):
     deletions_override: bool = False
     poll_budget_seconds: float = 60.0  # asynchronous targets: how long to wait for open jobs in this run
     max_rejected: int | None = None  # rejected records tolerated before the check fails at ERROR (None: the target's)
+    only_failed: bool = False  # resend only the records the ledger holds as rejected or held (job retry_failed)
 
 
 def object_key(target: Target, name: str) -> dg.AssetKey:
@@ -81,7 +82,7 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
             dry_run=config.dry_run, full_refresh=config.full_refresh, batch_size=config.batch_size,
             deletions=DeletionPolicy(config.deletions_enabled, config.deletions_max_share, config.deletions_override),
             poll_budget_seconds=config.poll_budget_seconds,
-            dry_run_dir=settings.state_dir() / "dry_runs" / context.run.run_id,
+            dry_run_dir=settings.state_dir() / "dry_runs" / context.run.run_id, only_failed=config.only_failed,
         )
         sender = None if config.dry_run else target.sender(getattr(context.resources, target.resource_key))
         confirmed: dict[str, int] = {}

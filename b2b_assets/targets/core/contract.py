@@ -64,7 +64,8 @@ Stability: JOOR and Norce build on this module. Change it compatibly only
 (new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
 and `Target.asset_prefix` (for the JOOR Customer Sync file target); the optional
 `PreparingSender` methods (pipelined sends) and `TargetObject.key_ranges`; `Target.max_rejected`
-(the rejected records a target's checks tolerate before they fail at ERROR).
+(the rejected records a target's checks tolerate before they fail at ERROR); `Target.check_credentials`
+(b2b-sync ping).
 """
 
 from __future__ import annotations
@@ -275,6 +276,10 @@ class Target:
     # Rejected records above this fail the target's checks at ERROR (0: any rejected record does). The
     # environment (B2B_<NAME>_MAX_REJECTED) and a run's config override it; see defs/health/policy.py.
     max_rejected: int = 0
+    # The target's cheapest call that needs the credentials (`b2b-sync ping`): given the resource, it returns
+    # what answered, or raises when the target refuses them. A run contacts a target only when something
+    # needs sending, so this is how wrong credentials show before they matter.
+    check_credentials: Callable[[Any], str] | None = None
 
     @property
     def key_prefix(self) -> str:

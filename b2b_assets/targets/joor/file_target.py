@@ -51,6 +51,12 @@ class CustomerFileSender:
         self.uploader.upload(file_name(self.prefix, self.extension, self.clock()), data)
 
 
+def _check_credentials(resource: JoorFtpResource) -> str:
+    """Log in to the FTP server (and change to the drop directory), then leave: no file is written."""
+    resource.uploader().check_login()
+    return "FTP login accepted"
+
+
 def _sender(resource: JoorFtpResource) -> CustomerFileSender:
     return CustomerFileSender(resource.uploader(), resource.delimiter, resource.file_prefix, resource.file_extension)
 
@@ -78,6 +84,7 @@ TARGET = Target(
     title="JOOR Customer Sync",
     objects=(CUSTOMER_SYNC_FILE,),
     sender=_sender,
+    check_credentials=_check_credentials,
     resource_key="joor_ftp",
     default_resource=default_joor_ftp,
     kinds=frozenset({"joor", "ftp"}),

@@ -85,6 +85,15 @@ class FtpUploader:
                 raise ftplib.error_temp(f"451 {temporary} holds {stored} bytes of {len(data)}; not renamed")
             ftp.rename(temporary, name)
 
+    def check_login(self) -> None:
+        """Log in and leave; raises as an upload would when the server refuses the login."""
+        try:
+            with self._connect():
+                pass
+        except ftplib.error_perm as refused:
+            raise FtpLoginRefused(f"JOOR's FTP server {self.endpoint.host}:{self.endpoint.port} refused the login "
+                                  f"({refused}); check {self.endpoint.credential_names}") from None
+
     def _connect(self) -> ftplib.FTP:
         e = self.endpoint
         if e.tls:

@@ -15,7 +15,7 @@ import math
 
 from b2b_assets.defs.joor.resources import JoorResource, default_joor
 from b2b_assets.targets.core.contract import Batch, JobStatus, RecordsRejected, Target, TargetObject
-from b2b_assets.targets.joor.client import TOKEN_ENV_NAME, JoorClient, JoorError, JoorRequestRefused
+from b2b_assets.targets.joor.client import TOKEN_ENV_NAME, JoorAuthError, JoorClient, JoorError, JoorRequestRefused
 from b2b_assets.targets.joor.credits import GET_COST, POST_COST
 from b2b_assets.targets.joor.mapping import SOURCE_ENTITIES, documents, limits, to_payload
 
@@ -61,6 +61,25 @@ def credits(_obj: TargetObject, records: int) -> int:
     return math.ceil(records / DEFAULT_RECORDS_PER_JOB) * (POST_COST + GET_COST)
 
 
+NO_SUCH_JOB = "0"  # JOOR's job ids are positive
+
+
+def _check_credentials(resource: JoorResource) -> str:
+    """Read a job that cannot exist (a GET, 1 credit): JOOR checks the token before it looks for the job, so a
+    404 means the token was accepted and a 401 (JoorAuthError) that it was not."""
+    client = resource.client()
+    try:
+        client.job(NO_SUCH_JOB)
+    except JoorAuthError:
+        raise
+    except JoorError as answered:
+        if answered.status != 404:
+            raise
+    finally:
+        client.close()
+    return "token accepted (a read of a job that does not exist: 1 credit)"
+
+
 def _sender(resource: JoorResource) -> JoorSender:
     return JoorSender(resource.client(), resource.poll_interval_seconds)
 
@@ -81,6 +100,7 @@ TARGET = Target(
     title="JOOR",
     objects=(CONNECTIONS,),
     sender=_sender,
+    check_credentials=_check_credentials,
     resource_key="joor",
     default_resource=default_joor,
     kinds=frozenset({"joor", "api"}),

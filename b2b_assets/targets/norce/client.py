@@ -84,6 +84,10 @@ class NorceClient:
 
     # --- token ------------------------------------------------------------------------------------------------
 
+    def authenticate(self) -> None:
+        """Fetch a token now (raises NorceAuthError when the client credentials are refused)."""
+        self._fetch_token()
+
     def _bearer(self) -> str:
         if self._token is None or self._clock() >= self._token_expires:
             self._fetch_token()

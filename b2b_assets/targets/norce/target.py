@@ -73,11 +73,22 @@ CUSTOMERS = TargetObject(
                 "by Code, one account each with its roles (and a password only when the export owns credentials).",
 )
 
+def _check_credentials(resource) -> str:  # noqa: ANN001 - the NorceResource
+    """Fetch an access token with the client id and secret (OAuth client credentials): nothing is imported."""
+    client = resource.client()
+    try:
+        client.authenticate()
+    finally:
+        client.close()
+    return "access token issued for the client credentials"
+
+
 TARGET = Target(
     name="norce",
     title="Norce",
     objects=(COMPANIES, CUSTOMERS),
     sender=NorceSender,
+    check_credentials=_check_credentials,
     resource_key="norce",
     default_resource=default_norce,
     kinds=frozenset({"norce", "api"}),

@@ -92,11 +92,22 @@ def _sender(resource: SquizzResource) -> SquizzSender:
     return SquizzSender(resource.client())
 
 
+def _check_credentials(resource: SquizzResource) -> str:
+    """Create a session with the organisation's API key and password, and destroy it: no tokens spent."""
+    client = resource.client()
+    try:
+        client.create_session()
+    finally:
+        client.close()  # destroys the session it made
+    return "session created and destroyed (no trading tokens)"
+
+
 TARGET = Target(
     name="squizz",
     title="SQUIZZ",
     objects=tuple(_object(spec) for spec in IMPORT_TYPES),
     sender=_sender,
+    check_credentials=_check_credentials,
     resource_key="squizz",
     default_resource=default_squizz,
     kinds=frozenset({"squizz", "api"}),
