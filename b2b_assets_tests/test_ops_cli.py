@@ -22,6 +22,7 @@ import requests
 
 from b2b_assets import cli
 from b2b_assets.definitions import defs
+from b2b_assets.defs.health.run_report import FAILED_CHECKS
 from b2b_assets.pipeline.outbound import OutboundOptions
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.store import Store
@@ -63,7 +64,8 @@ def synced(tmp_path_factory):
     with start_sandboxes() as sandboxes, pytest.MonkeyPatch.context() as monkeypatch:
         workspace = _workspace(tmp, sandboxes)
         run = b2b_sync(workspace, "sync")
-        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        # The sample's deliberate rejections fail checks at ERROR: the run succeeded, the exit code says so.
+        assert run.returncode == FAILED_CHECKS, run.stdout[-3000:] + run.stderr[-3000:]
         for name, value in workspace.items():
             monkeypatch.setenv(name, value)
         store = Store(workspace["B2B_HUB_URL"])
@@ -148,7 +150,7 @@ def test_retry_failed_resends_exactly_the_rejected_and_held_records(tmp_path):
                                                "code": "BAD_PRODUCT", "message": "refused for the retry test"}]},
                       timeout=5).raise_for_status()
         first = b2b_sync(workspace, "sync")
-        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+        assert first.returncode == FAILED_CHECKS, first.stdout[-3000:] + first.stderr[-3000:]
         store = Store(workspace["B2B_HUB_URL"])
         failed_before = {(spec.name, key): state for spec in IMPORT_TYPES for state in ("rejected", "held")
                          for key in store.ledger.keys_in_state("squizz", spec.name, state)}
