@@ -63,24 +63,25 @@ def sandboxes():
 
 def run_sync(hub_url: str, sandboxes, instance: dg.DagsterInstance, assets=None) -> dg.ExecuteInProcessResult:
     """Every asset definitions.py registers (every target in the registry), unless `assets` narrows it."""
-    return dg.materialize(
-        assets or list(defs.assets),
-        instance=instance,
-        resources={
-            "store": StoreResource(url=hub_url),
-            "partner_api": PartnerApiResource(base_url=f"{sandboxes.base_url}/partner"),
-            "squizz": SquizzResource(base_url=f"{sandboxes.base_url}/squizz", org_id="sandbox-org",
-                                     api_key="sandbox-key", api_password="sandbox-password", backoff_factor=0.05),
-            "joor": JoorResource(base_url=f"{sandboxes.base_url}/joor", token="sandbox-token",
-                                 poll_interval_seconds=0.05, backoff_factor=0.05),
-            "joor_ftp": JoorFtpResource(host=sandboxes.joor_ftp.host, port=sandboxes.joor_ftp.port,
-                                        username="sandbox-joor", password="sandbox-ftp-password"),
-            "norce": NorceResource(base_url=f"{sandboxes.base_url}/norce", client_id="sandbox-client",
-                                   client_secret="sandbox-secret", application_key=DEFAULT_APPLICATION_KEY,
-                                   poll_interval_seconds=0.05, backoff_factor=0.05),
-        },
-        raise_on_error=False,
-    )
+    return dg.materialize(assets or list(defs.assets), instance=instance, resources=sandbox_resources(hub_url, sandboxes),
+                          raise_on_error=False)
+
+
+def sandbox_resources(hub_url: str, sandboxes) -> dict:
+    """Every resource of the sync, pointed at the test's store and sandboxes."""
+    return {
+        "store": StoreResource(url=hub_url),
+        "partner_api": PartnerApiResource(base_url=f"{sandboxes.base_url}/partner"),
+        "squizz": SquizzResource(base_url=f"{sandboxes.base_url}/squizz", org_id="sandbox-org",
+                                 api_key="sandbox-key", api_password="sandbox-password", backoff_factor=0.05),
+        "joor": JoorResource(base_url=f"{sandboxes.base_url}/joor", token="sandbox-token",
+                             poll_interval_seconds=0.05, backoff_factor=0.05),
+        "joor_ftp": JoorFtpResource(host=sandboxes.joor_ftp.host, port=sandboxes.joor_ftp.port,
+                                    username="sandbox-joor", password="sandbox-ftp-password"),
+        "norce": NorceResource(base_url=f"{sandboxes.base_url}/norce", client_id="sandbox-client",
+                               client_secret="sandbox-secret", application_key=DEFAULT_APPLICATION_KEY,
+                               poll_interval_seconds=0.05, backoff_factor=0.05),
+    }
 
 
 def metadata_by_asset(result: dg.ExecuteInProcessResult) -> dict[str, dict]:

@@ -9,7 +9,7 @@ from b2b_assets import settings
 from b2b_assets.defs.checks import check_result
 from b2b_assets.defs.resources import PartnerApiResource, StoreResource
 from b2b_assets.model import ENTITIES, Entity
-from b2b_assets.pipeline.inbound import stage_entity
+from b2b_assets.pipeline.inbound import StageResult, stage_entity
 from b2b_assets.pipeline.staging import read_staged
 from b2b_assets.sources import load_mapping, schema_for
 
@@ -32,6 +32,22 @@ def staged_violations(model: Entity) -> pd.DataFrame:
             failures.append(pd.DataFrame({"column": "+".join(model.key), "check": "unique key",
                                           "failure_case": batch.loc[duplicated, model.key[0]].astype("string")}))
     return pd.concat(failures, ignore_index=True) if failures else pd.DataFrame()
+
+
+def stage_metadata(result: StageResult) -> dict:
+    """What erp/<entity> reports of a staging, real or dry run."""
+    metadata: dict = {
+        "rows_read": result.rows_read,
+        "rows_valid": result.rows_valid,
+        "rows_quarantined": result.rows_quarantined,
+        "rows_refused": result.rows_refused,
+        "rows_skipped": result.rows_skipped,
+        "source": result.source,
+        "rows_look_alike_keys": result.look_alike_keys,  # keys like an earlier one but for case or spacing
+    }
+    if result.report_path:
+        metadata["quarantine_report"] = dg.MetadataValue.path(str(result.report_path))
+    return metadata
 
 
 def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
@@ -68,17 +84,7 @@ def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
                                for name in ("staged_rows_valid", "no_quarantined_rows")])
         if result.skipped:
             context.log.warning(result.skipped)
-        metadata: dict = {
-            "rows_read": result.rows_read,
-            "rows_valid": result.rows_valid,
-            "rows_quarantined": result.rows_quarantined,
-            "rows_refused": result.rows_refused,
-            "rows_skipped": result.rows_skipped,
-            "source": result.source,
-            "rows_look_alike_keys": result.look_alike_keys,  # keys like an earlier one but for case or spacing
-        }
-        if result.report_path:
-            metadata["quarantine_report"] = dg.MetadataValue.path(str(result.report_path))
+        metadata = stage_metadata(result)
         quarantined = result.issues[["source", "row_number", "field", "value", "reason"]]
         return dg.MaterializeResult(
             metadata=metadata,

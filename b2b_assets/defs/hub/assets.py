@@ -8,12 +8,25 @@ from b2b_assets import settings
 from b2b_assets.defs.checks import check_result
 from b2b_assets.defs.resources import StoreResource
 from b2b_assets.model import ENTITIES, Entity
-from b2b_assets.pipeline.hub_load import load_entity
+from b2b_assets.pipeline.hub_load import HubLoad, load_entity
 from b2b_assets.sources import load_mapping
 
 
 def hub_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["hub", name])
+
+
+def load_metadata(load: HubLoad, hub_rows: int) -> dict:
+    """What hub/<entity> reports of a load, real or dry run."""
+    return {
+        "rows_inserted": load.inserted,
+        "rows_updated": load.updated,
+        "rows_unchanged": load.unchanged,
+        "rows_held": load.held,
+        "rows_released": load.released,
+        "rows_absent_from_export": load.absent_from_export,
+        "hub_rows": hub_rows,
+    }
 
 
 def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
@@ -39,15 +52,7 @@ def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
         dangling = pd.DataFrame([{"reference": k, "records": v} for k, v in load.dangling.items()])
         problems = pd.concat([load.held_sample, dangling], ignore_index=True)
         return dg.MaterializeResult(
-            metadata={
-                "rows_inserted": load.inserted,
-                "rows_updated": load.updated,
-                "rows_unchanged": load.unchanged,
-                "rows_held": load.held,
-                "rows_released": load.released,
-                "rows_absent_from_export": load.absent_from_export,
-                "hub_rows": int(hub.hub.count(model.name)),
-            },
+            metadata=load_metadata(load, int(hub.hub.count(model.name))),
             # Counted in records (held, plus dangling references), not in sample rows.
             check_results=[check_result("references_resolved", problems, dg.AssetCheckSeverity.WARN,
                                         failure_count=load.held + int(sum(load.dangling.values())),

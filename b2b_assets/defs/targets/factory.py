@@ -6,6 +6,7 @@ taxcodes and sell units before products, products before prices, ...).
 Every target's assets get the same config, check and metadata.
 """
 
+from pathlib import Path
 
 import dagster as dg
 
@@ -22,9 +23,8 @@ CHECK = "records_accepted"
 
 
 class OutboundConfig(dg.Config):
-    """Per-run choices for an outbound asset, editable in the UI's launchpad."""
+    """Per-run choices for an outbound asset, editable in the UI's launchpad (the `plan` job takes them too)."""
 
-    dry_run: bool = False  # plan only: report creates, updates, unchanged, held, deletes and the cost
     full_refresh: bool = False  # resend everything (a COMPLETE upload where the target has one)
     batch_size: int = 500
     deletions_enabled: bool = False
@@ -49,10 +49,30 @@ def report_metadata(target: Target, report: SyncReport) -> dict:
                       "records_changed": c["changed"], "deletions_pending": c["deletions_pending"],
                       "nested_held": c["nested_held"], "cost_unit": target.cost_unit}
     if report.dry_run:
-        metadata.update(records_would_send=c["would_send"], cost_would_spend=c["cost"],
+        metadata.update(records_would_send=c["would_send"], cost_would_spend=c["cost"], records_invalid=c["invalid"],
                         records_would_deactivate=c["deactivated"], refused=report.refusal or "")
     else:
         metadata.update(cost_spent=c["cost"], records_deactivated=c["deactivated"])
+    return metadata
+
+
+def outbound_options(config: OutboundConfig, dry_run_dir: Path | None = None) -> OutboundOptions:
+    """The pipeline's options for a run's config; a `dry_run_dir` makes it a dry run (see defs/ops/plan.py)."""
+    return OutboundOptions(
+        dry_run=dry_run_dir is not None, full_refresh=config.full_refresh, batch_size=config.batch_size,
+        deletions=DeletionPolicy(config.deletions_enabled, config.deletions_max_share, config.deletions_override),
+        poll_budget_seconds=config.poll_budget_seconds, dry_run_dir=dry_run_dir,
+    )
+
+
+def outcome_metadata(target: Target, obj: TargetObject, report: SyncReport, run_id: str) -> dict:
+    """The asset's metadata, with the path of the problems report (rejected and held records) when there are any."""
+    metadata = report_metadata(target, report)
+    if not report.problems.empty:
+        path = settings.reports_dir() / run_id / f"{target.name}_{obj.name}.csv"
+        problems = report.problems.rename(columns={RECORD_KEY: "value"}).assign(
+            source=f"{target.name}/{obj.name}", row_number=None, field=RECORD_KEY)
+        metadata["problems_report"] = dg.MetadataValue.path(str(write_report(problems, path, obj.name)))
     return metadata
 
 
@@ -74,13 +94,8 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
     def _object_asset(context: dg.AssetExecutionContext, config: OutboundConfig):
         # A generator, so that a failing run can still yield what the target confirmed (an observation)
         # before the failure propagates; events logged with context.log_event are dropped when a step raises.
-        options = OutboundOptions(
-            dry_run=config.dry_run, full_refresh=config.full_refresh, batch_size=config.batch_size,
-            deletions=DeletionPolicy(config.deletions_enabled, config.deletions_max_share, config.deletions_override),
-            poll_budget_seconds=config.poll_budget_seconds,
-            dry_run_dir=settings.state_dir() / "dry_runs" / context.run.run_id,
-        )
-        sender = None if config.dry_run else target.sender(getattr(context.resources, target.resource_key))
+        options = outbound_options(config)
+        sender = target.sender(getattr(context.resources, target.resource_key))
         confirmed: dict[str, int] = {}
         store = context.resources.store.get()
         try:
@@ -95,16 +110,8 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
                     "cost_spent": target.cost(obj, confirmed["charged"]), "cost_unit": target.cost_unit})
             raise
         context.log.info(f"{target.name}/{obj.name}: {report.counts}")
-        if report.refusal:
-            context.log.warning(f"dry run: the real run would refuse this: {report.refusal}")
-        metadata = report_metadata(target, report)
-        if not report.problems.empty:
-            path = settings.reports_dir() / context.run.run_id / f"{target.name}_{obj.name}.csv"
-            problems = report.problems.rename(columns={RECORD_KEY: "value"}).assign(
-                source=f"{target.name}/{obj.name}", row_number=None, field=RECORD_KEY)
-            metadata["problems_report"] = dg.MetadataValue.path(str(write_report(problems, path, obj.name)))
         yield dg.MaterializeResult(
-            metadata=metadata,
+            metadata=outcome_metadata(target, obj, report, context.run.run_id),
             check_results=[check_result(CHECK, report.problems, dg.AssetCheckSeverity.WARN)],
         )
 
