@@ -276,8 +276,11 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
     _prepare_environment()
     from b2b_assets.definitions import defs
 
+    from b2b_assets.cli_progress import progress_bars
+
     with ExitStack() as stack:
         stack.enter_context(_embedded_sandboxes())
+        stack.enter_context(progress_bars())  # on a terminal: a bar per asset while it sends
         instance = stack.enter_context(dg.DagsterInstance.get())
         result = defs.resolve_job_def("plan" if dry_run else "full_sync").execute_in_process(
             instance=instance, run_config=_run_config(full_refresh), raise_on_error=False)

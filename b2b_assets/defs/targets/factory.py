@@ -13,6 +13,7 @@ import dagster as dg
 from b2b_assets import settings
 from b2b_assets.defs.checks import check_result
 from b2b_assets.defs.hub.assets import hub_key
+from b2b_assets.defs.targets.progress import BatchProgress, retries_logged
 from b2b_assets.pipeline.outbound import OutboundOptions, sync_object
 from b2b_assets.store.quarantine import write_report
 from b2b_assets.targets.core.contract import RECORD_KEY, Target, TargetObject
@@ -96,11 +97,12 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
         # before the failure propagates; events logged with context.log_event are dropped when a step raises.
         options = outbound_options(config)
         sender = target.sender(getattr(context.resources, target.resource_key))
-        confirmed: dict[str, int] = {}
+        progress = BatchProgress(context.log, key.to_user_string())
+        confirmed = progress.confirmed
         store = context.resources.store.get()
         try:
-            with store.lock(target.name, obj.name, holder=context.run.run_id):
-                report = sync_object(store, target, obj, sender, options, on_progress=confirmed.update)
+            with store.lock(target.name, obj.name, holder=context.run.run_id), retries_logged(context.log):
+                report = sync_object(store, target, obj, sender, options, on_progress=progress)
         except Exception:
             if any(confirmed.values()):
                 # The asset fails, but what the target confirmed before it failed is in the ledger: say so.

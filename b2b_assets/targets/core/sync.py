@@ -16,7 +16,8 @@ from b2b_assets.targets.core.plan import HELD, INVALID, PENDING, TO_SEND, UNCHAN
 from b2b_assets.targets.core.send import outcomes_frame, send_isolating_rejects
 
 Progress = Callable[[dict[str, int]], None]
-"""Told the running counts (sent, rejected, submitted, deleted, charged) after every ledger write."""
+"""Told the running counts (sent, rejected, submitted, deleted, charged) after every ledger write, and
+`to_send`: how many records this run sends in all."""
 
 
 @dataclass
@@ -100,8 +101,9 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
 
     def report() -> None:
         if on_progress:
-            on_progress(dict(running))
+            on_progress({**running, "to_send": len(to_send)})
 
+    report()  # before the first batch: what settled of earlier runs' jobs is not this run's progress
     for start in range(0, len(to_send), size):
         positions = list(range(start, min(start + size, len(to_send))))
         if asynchronous:
