@@ -7,9 +7,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import re
+from pathlib import Path
+
 import dagster as dg
+import pandas as pd
 import sqlalchemy as sa
 
+from b2b_assets.cli import print_plan
 from b2b_assets.definitions import defs
 from b2b_assets.defs.ops.plan import DRY_RUN_TAG, build_plan_job, plan_rows
 from b2b_assets.model import ENTITIES
@@ -35,7 +40,8 @@ def rows_in(store: Store, *tables: sa.Table) -> int:
         return sum(connection.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for t in tables)
 
 
-def test_a_dry_run_on_a_fresh_state_writes_nothing_and_plans_what_the_next_sync_sends(workspace, sandboxes, tmp_path):
+def test_a_dry_run_on_a_fresh_state_writes_nothing_and_plans_what_the_next_sync_sends(workspace, sandboxes, tmp_path,
+                                                                                      capsys):
     url = f"sqlite:///{tmp_path}/hub.sqlite"
     with dg.instance_for_test() as instance:
         dry = run_plan(url, sandboxes, instance)
@@ -66,6 +72,17 @@ def test_a_dry_run_on_a_fresh_state_writes_nothing_and_plans_what_the_next_sync_
             done["records_sent"], done["records_unchanged"], done["records_held"], done["records_rejected"]), asset
         assert row["cost"] == f"{done['cost_spent']} {done['cost_unit']}", asset
     assert sum(row["new"] for row in planned.values()) > 900 and any(row["held"] for row in planned.values())
+    # The key lists are where the printed plan says, and hold exactly the keys the real run sent.
+    capsys.readouterr()
+    print_plan(dry)
+    printed = capsys.readouterr().out
+    keys_dir = tmp_path / "state" / "dry_runs" / dry.run_id / "keys"
+    assert f"under {keys_dir}" in printed
+    assert re.search(r"^squizz/taxcodes +10 +0 +0 +0 +0 +0 +10 trading tokens +squizz__taxcodes.parquet$", printed, re.M)
+    for asset, row in planned.items():
+        target = next(t for t in TARGETS for o in t.objects if f"{t.key_prefix}/{o.name}" == asset)
+        listed = set(pd.read_parquet(keys_dir / Path(row["keys"]).name)["record_key"])
+        assert listed == set(store.ledger.keys_in_state(target.name, asset.split("/")[1], "sent")), asset
     for model in ENTITIES:
         assert sent[f"hub/{model.name}"]["rows_inserted"] == store.hub.count(model.name)
 
