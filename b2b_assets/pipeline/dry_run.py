@@ -6,7 +6,7 @@ implementation of them. What the run would write goes to files of its own under
 `data/state/dry_runs/<run>/`:
 
 - `staging/`: the validated export, as `erp/<entity>` would stage it;
-- `hub/<entity>.parquet`: the records `hub/<entity>` would upsert, and `<entity>.presence.parquet`
+- `hub/<entity>.part*.parquet`: the records `hub/<entity>` would upsert, and `<entity>.presence.parquet`
   the keys of a complete export; reads of the hub see the real hub overlaid with them, so a target
   plans against the hub as the real run would leave it;
 - `keys/<target>__<object>.parquet`: the record keys each object would send (see `pipeline/outbound.py`).
@@ -43,6 +43,7 @@ class PlannedHub:
         self._real = real
         self._directory = directory
         self._real_rows: dict[str, pd.DataFrame] = {}  # the real hub, read once per entity and step
+        self._hashes: dict[str, pd.Series] = {}  # row hash by record key, as this run has left the hub so far
 
     # -- writing (to the run's files) ----------------------------------------------------------------
 
@@ -55,13 +56,14 @@ class PlannedHub:
             return UpsertCounts(0, 0, 0)
         canonical[ROW_HASH] = row_hashes(ent, canonical, canonical=True).to_numpy()
         current = self._current_hashes(ent.name)
-        keys = record_key(ent, canonical)
-        known = keys.isin(current.index).to_numpy()
-        before = current.reindex(keys.to_numpy()).to_numpy(dtype="float64", na_value=float("nan"))
-        changed = known & (before != canonical[ROW_HASH].to_numpy(dtype="float64"))
-        loaded = pd.concat([self._loaded(ent.name), canonical], ignore_index=True)
-        loaded = loaded[~loaded.duplicated(subset=list(ent.key), keep="last")]
-        self._save(loaded, self._path(ent.name))
+        keys = record_key(ent, canonical).to_numpy()
+        before = current[current.index.isin(keys)].astype("Int64").reindex(keys)  # NA: a key the hub lacks
+        hashes = canonical[ROW_HASH].to_numpy(dtype="int64")
+        known = before.notna().to_numpy()
+        changed = known & (before.fillna(0).to_numpy(dtype="int64") != hashes)
+        self._hashes[ent.name] = pd.concat([current[~current.index.isin(keys)], pd.Series(hashes, index=keys)])
+        # One file per call, read back in order (a later key wins): appending, not rewriting, per batch.
+        self._save(canonical, self._path(ent.name, f"part{len(self._parts(ent.name)):06d}"))
         inserted, updated = int((~known).sum()), int(changed.sum())
         return UpsertCounts(inserted, updated, len(canonical) - inserted - updated)
 
@@ -76,7 +78,7 @@ class PlannedHub:
     def read_all(self, entity_name: str, *, with_meta: bool = False, in_source: bool | None = None) -> pd.DataFrame:
         ent = entity(entity_name)
         real, loaded = self._real_frame(ent.name), self._loaded(ent.name)
-        if loaded.empty and not self._path(ent.name, "presence").exists():
+        if loaded.empty and self._presence(ent.name) is None:
             rows = real
         else:
             replaced = record_key(ent, real).isin(record_key(ent, loaded)).to_numpy()
@@ -90,8 +92,12 @@ class PlannedHub:
         return rows if with_meta else rows[ent.columns]
 
     def keys(self, entity_name: str, *, in_source: bool | None = None) -> pd.DataFrame:
-        ent = entity(entity_name)
-        return self.read_all(ent.name, in_source=in_source)[list(ent.key)]
+        ent, key = entity(entity_name), list(entity(entity_name).key)
+        if in_source is not None:
+            return self.read_all(ent.name, in_source=in_source)[key]
+        # Parents' keys for every hub load: the real hub's key columns only, not its whole table.
+        both = pd.concat([self._real.keys(ent.name), self._loaded(ent.name)[key]], ignore_index=True)
+        return both[~both.duplicated(keep="first")].reset_index(drop=True)
 
     def count(self, entity_name: str, *, in_source: bool | None = None) -> int:
         return len(self.keys(entity_name, in_source=in_source))
@@ -104,18 +110,24 @@ class PlannedHub:
         return self._real_rows[name]
 
     def _current_hashes(self, name: str) -> pd.Series:
-        """Row hash by record key, of the hub as the run has left it so far."""
-        rows = self.read_all(name, with_meta=True)
-        return pd.Series(rows[ROW_HASH].to_numpy(dtype="int64"), index=record_key(name, rows).to_numpy())
+        if name not in self._hashes:
+            rows = self.read_all(name, with_meta=True)
+            self._hashes[name] = pd.Series(rows[ROW_HASH].to_numpy(dtype="int64"), index=record_key(name, rows).to_numpy())
+        return self._hashes[name]
 
-    def _path(self, name: str, part: str = "") -> Path:
-        return self._directory / (f"{name}.{part}.parquet" if part else f"{name}.parquet")
+    def _parts(self, name: str) -> list[Path]:
+        return sorted(self._directory.glob(f"{name}.part*.parquet"))
+
+    def _path(self, name: str, part: str) -> Path:
+        return self._directory / f"{name}.{part}.parquet"
 
     def _loaded(self, name: str) -> pd.DataFrame:
-        ent, path = entity(name), self._path(name)
-        if not path.exists():
+        """Every record this run would upsert, the last version of each key."""
+        ent, parts = entity(name), self._parts(name)
+        if not parts:
             return cast_frame(ent, pd.DataFrame()).assign(**{ROW_HASH: pd.Series([], dtype="int64")})
-        table = pq.read_table(path).to_pandas(types_mapper=pd.ArrowDtype)
+        table = pd.concat([pq.read_table(p).to_pandas(types_mapper=pd.ArrowDtype) for p in parts], ignore_index=True)
+        table = table[~table.duplicated(subset=list(ent.key), keep="last")]
         return cast_frame(ent, table).assign(**{ROW_HASH: table[ROW_HASH].to_numpy(dtype="int64")})
 
     def _presence(self, name: str) -> pd.Index | None:
