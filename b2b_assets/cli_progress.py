@@ -25,13 +25,20 @@ class ProgressBars(logging.Handler):
         super().__init__(logging.INFO)
         self.file, self.disable = file or sys.stderr, None if enabled is None else not enabled
         self.bar: tqdm | None = None
+        self.asset: str | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        asset, done, total = getattr(record, PROGRESS, (None, 0, 0))
+        try:
+            self._draw(*getattr(record, PROGRESS, (None, 0, 0)))
+        except Exception:  # noqa: BLE001 - a bar that cannot be drawn must never fail the sync
+            self.handleError(record)
+
+    def _draw(self, asset: str | None, done: int, total: int) -> None:
         if asset is None:
             return
-        if self.bar is None or self.bar.desc != asset:
+        if self.bar is None or self.asset != asset:
             self.close_bar()
+            self.asset = asset
             self.bar = tqdm(total=total, desc=asset, unit=" records", file=self.file, disable=self.disable,
                             dynamic_ncols=True)
         self.bar.total = total
@@ -42,7 +49,7 @@ class ProgressBars(logging.Handler):
     def close_bar(self) -> None:
         if self.bar is not None:
             self.bar.close()
-            self.bar = None
+        self.bar = self.asset = None
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 
 import dagster as dg
 from dagster._serdes import serialize_value
@@ -13,6 +14,7 @@ from b2b_assets.defs.hub.assets import hub_assets
 from b2b_assets.defs.resources import StoreResource
 from b2b_assets.defs.squizz.resources import SquizzResource
 from b2b_assets.defs.targets.factory import build_target_assets
+from b2b_assets.defs.targets.progress import BatchProgress
 from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
 from b2b_assets_tests.test_full_sync import run_sync, sandboxes, workspace  # noqa: F401
 
@@ -46,3 +48,14 @@ def test_the_run_log_shows_each_batch_and_each_retry_without_a_secret(workspace,
     assert all(secret not in event_log for secret in SECRETS)
     # The CLI's bar followed the same batches to the end.
     assert "squizz/taxcodes: 100%" in bars.getvalue() and "10/10" in bars.getvalue()
+
+
+def test_the_cli_bar_draws_nothing_into_a_pipe_and_never_fails_the_sync():
+    """tqdm decides by the stream: a StringIO is no terminal, so CI logs and test output stay clean."""
+    piped = io.StringIO()
+    with progress_bars(piped):
+        for asset in ("squizz/products", "squizz/prices"):
+            progress = BatchProgress(logging.getLogger("test"), asset)
+            for sent in (0, 5, 10):
+                progress({"sent": sent, "rejected": 0, "submitted": 0, "to_send": 10})
+    assert piped.getvalue() == "" and progress.confirmed["sent"] == 10
