@@ -22,7 +22,9 @@ from b2b_assets.store import Store
 from b2b_assets.store.tables import held_records, quarantine, source_cursors, sync_ledger
 from b2b_assets.targets.registry import TARGETS
 from b2b_assets.targets.squizz.import_types import IMPORT_TYPES
-from b2b_assets_tests.test_full_sync import metadata_by_asset, run_sync, sandbox_resources, sandboxes, workspace  # noqa: F401
+from b2b_assets_tests.test_full_sync import (  # noqa: F401 - sandboxes and workspace are fixtures
+    metadata_by_asset, run_sync, sandbox_resources, sandboxes, workspace,
+)
 
 
 def run_plan(hub_url: str, sandboxes, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:

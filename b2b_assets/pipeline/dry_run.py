@@ -112,7 +112,8 @@ class PlannedHub:
     def _current_hashes(self, name: str) -> pd.Series:
         if name not in self._hashes:
             rows = self.read_all(name, with_meta=True)
-            self._hashes[name] = pd.Series(rows[ROW_HASH].to_numpy(dtype="int64"), index=record_key(name, rows).to_numpy())
+            self._hashes[name] = pd.Series(rows[ROW_HASH].to_numpy(dtype="int64"),
+                                           index=record_key(name, rows).to_numpy())
         return self._hashes[name]
 
     def _parts(self, name: str) -> list[Path]:

@@ -42,7 +42,8 @@ class BatchProgress:
         done = min(total, done - self._baseline)
         if total == 0:
             return
-        PROGRESS_LOGGER.info("%s: %d of %d records", self.asset, done, total, extra={PROGRESS: (self.asset, done, total)})
+        PROGRESS_LOGGER.info("%s: %d of %d records", self.asset, done, total,
+                             extra={PROGRESS: (self.asset, done, total)})
         now = time.monotonic()
         if 0 < done < total and now - self._last_line < MIN_SECONDS_BETWEEN_LINES:
             return
