@@ -2,12 +2,16 @@
 
 The assets report each confirmed batch on the `b2b_assets.progress` logger (defs/targets/progress.py);
 `b2b-sync sync` runs the job in its own process, so a logging handler here sees every batch as it
-lands. When stderr is not a terminal (CI, a pipe, the tests), tqdm draws nothing.
+lands. The bars go to a duplicate of the terminal's file descriptor taken before the run: while a
+step runs, Dagster points stderr at the step's captured log. When stderr is not a terminal (CI, a
+pipe, the tests), tqdm draws nothing.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,9 +56,18 @@ class ProgressBars(logging.Handler):
         self.bar = self.asset = None
 
 
+def _terminal() -> TextIO | None:
+    """The console's stderr as it is now, on a file descriptor of its own; None if stderr has none."""
+    try:
+        return os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding=sys.stderr.encoding)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
 @contextmanager
 def progress_bars(file: TextIO | None = None, enabled: bool | None = None) -> Iterator[ProgressBars]:
-    bars, level = ProgressBars(file, enabled), PROGRESS_LOGGER.level
+    terminal = None if file is not None else _terminal()
+    bars, level = ProgressBars(file or terminal, enabled), PROGRESS_LOGGER.level
     PROGRESS_LOGGER.addHandler(bars)
     PROGRESS_LOGGER.setLevel(logging.INFO)
     try:
@@ -63,3 +76,5 @@ def progress_bars(file: TextIO | None = None, enabled: bool | None = None) -> It
         PROGRESS_LOGGER.removeHandler(bars)
         PROGRESS_LOGGER.setLevel(level)
         bars.close_bar()
+        if terminal is not None:
+            terminal.close()
