@@ -147,13 +147,16 @@ def _embedded_sandboxes():
         raise
 
 
-def _run_config(full_refresh: bool) -> dict:
+def _run_config(dry_run: bool, full_refresh: bool) -> dict:
+    from b2b_assets.defs.ops.plan import OP_PREFIX
     from b2b_assets.defs.targets.factory import op_name
 
     # The console shows warnings and failures; every event is still in the run's log in the UI.
     config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    if full_refresh:  # the plan job's ops have the assets' names and config
-        config["ops"] = {op_name(t, obj): {"config": {"full_refresh": True}} for t in _targets() for obj in t.objects}
+    if full_refresh:  # the plan job's ops take the assets' config
+        prefix = OP_PREFIX if dry_run else ""
+        config["ops"] = {prefix + op_name(t, obj): {"config": {"full_refresh": True}}
+                         for t in _targets() for obj in t.objects}
     return config
 
 
@@ -283,7 +286,7 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
         stack.enter_context(progress_bars())  # on a terminal: a bar per asset while it sends
         instance = stack.enter_context(dg.DagsterInstance.get())
         result = defs.resolve_job_def("plan" if dry_run else "full_sync").execute_in_process(
-            instance=instance, run_config=_run_config(full_refresh), raise_on_error=False)
+            instance=instance, run_config=_run_config(dry_run, full_refresh), raise_on_error=False)
     from b2b_assets.defs.coverage import hub_entities_no_target_reads
     from b2b_assets.sources import load_mapping
 

@@ -32,6 +32,7 @@ from b2b_assets.targets.core.contract import Target, TargetObject
 from b2b_assets.targets.registry import TARGETS
 
 DRY_RUN_TAG = "b2b_assets/dry_run"
+OP_PREFIX = "plan__"  # op names are unique per code location: erp__taxcodes is the asset's op
 # invalid: fails the target's own limits, so the real run records it rejected without sending it.
 PLAN_COLUMNS = ("asset", "new", "changed", "unchanged", "held", "invalid", "would_deactivate", "cost", "keys")
 
@@ -102,7 +103,7 @@ def _step_for(key: dg.AssetKey):
 def _op(key: dg.AssetKey, upstream: Sequence[dg.AssetKey]) -> dg.OpDefinition:
     compute, resources = _step_for(key)
     ins = {"after": dg.In(dg.Nothing)} if upstream else {}
-    return dg.op(name=key.to_python_identifier(), ins=ins, out=dg.Out(dg.Nothing), required_resource_keys=resources,
+    return dg.op(name=OP_PREFIX + key.to_python_identifier(), ins=ins, out=dg.Out(dg.Nothing), required_resource_keys=resources,
                  description=f"Dry run of {key.to_user_string()}: what it would do, nothing written.")(compute)
 
 
