@@ -17,6 +17,7 @@ they are: the ledger is read-only here, and a write to it is a bug, so it raises
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -90,6 +91,13 @@ class PlannedHub:
         if in_source is not None:
             rows = rows[rows[IN_SOURCE] == in_source].reset_index(drop=True)
         return rows if with_meta else rows[ent.columns]
+
+    def read(self, entity_name: str, batch_size: int = 100_000, *, with_meta: bool = False,
+             in_source: bool | None = None) -> Iterator[pd.DataFrame]:
+        """`read_all` in frames of at most `batch_size` rows (for the planner's key ranges)."""
+        rows = self.read_all(entity_name, with_meta=with_meta, in_source=in_source)
+        for start in range(0, len(rows), batch_size):
+            yield rows.iloc[start:start + batch_size].reset_index(drop=True)
 
     def keys(self, entity_name: str, *, in_source: bool | None = None) -> pd.DataFrame:
         ent, key = entity(entity_name), list(entity(entity_name).key)
