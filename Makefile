@@ -30,7 +30,7 @@ sync: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## the full sync on embedded defaul
 check: $(STAMP)  ## validate data/mapping.yaml and its export files without running anything
 	$(BIN)/b2b-sync check
 
-plan: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## dry run: what the next sync would send, per target and entity
+plan: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## dry run: what the next sync would load and send, per target and entity; writes nothing
 	$(BIN)/b2b-sync sync --dry-run
 
 test: $(STAMP)  ## the test suite, PostgreSQL path included (scripts/postgres.sh installs and starts it)

@@ -150,13 +150,15 @@ def _embedded_sandboxes():
 
 
 def _run_config(dry_run: bool, full_refresh: bool) -> dict:
+    from b2b_assets.defs.ops.plan import OP_PREFIX
     from b2b_assets.defs.targets.factory import op_name
 
     # The console shows warnings and failures; every event is still in the run's log in the UI.
     config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    if dry_run or full_refresh:
-        options = {"dry_run": dry_run, "full_refresh": full_refresh}
-        config["ops"] = {op_name(t, obj): {"config": options} for t in _targets() for obj in t.objects}
+    if full_refresh:  # the plan job's ops take the assets' config
+        prefix = OP_PREFIX if dry_run else ""
+        config["ops"] = {prefix + op_name(t, obj): {"config": {"full_refresh": True}}
+                         for t in _targets() for obj in t.objects}
     return config
 
 
@@ -210,12 +212,14 @@ def print_summary(result: dg.ExecuteInProcessResult, not_mapped: list[str] = (),
             count = evaluation.metadata.get("failure_count")
             print(f"  {'/'.join(evaluation.asset_key.path)} {evaluation.check_name}: "
                   f"{count.value if count else '?'} ({evaluation.severity.value})")
+    dry_run = result.dagster_run.tags.get("b2b_assets/dry_run") == "true"
     hub, erp = totals["hub"], totals["erp"]
     print(f"\nInbound: {erp['rows_read']} rows read, {erp['rows_valid']} valid, "
           f"{erp['rows_quarantined']} quarantined, {erp['rows_refused']} refused (whole file), "
           f"{erp['rows_skipped']} skipped (mapping filter/dedupe) (reports under {settings.reports_dir()})")
     written = hub["rows_inserted"] + hub["rows_updated"]
-    print(f"Hub: {written} records written ({hub['rows_inserted']} new, {hub['rows_updated']} updated), "
+    print(f"Hub{' (dry run, nothing written): would write' if dry_run else ':'} {written} records "
+          f"{'' if dry_run else 'written '}({hub['rows_inserted']} new, {hub['rows_updated']} updated), "
           f"{hub['rows_unchanged']} unchanged, {hub['rows_held']} held"
           + ("  - nothing new to write" if written == 0 else ""))
     for name, target in targets.items():
@@ -279,10 +283,14 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
     _prepare_environment()
     from b2b_assets.definitions import defs
 
+    from b2b_assets.cli_progress import progress_bars
+
     with ExitStack() as stack:
         stack.enter_context(_embedded_sandboxes())
+        stack.enter_context(progress_bars())  # on a terminal: a bar per asset while it sends
         instance = stack.enter_context(dg.DagsterInstance.get())
-        job = defs.resolve_job_def("full_sync").with_logger_defs({"console": one_line_console})
+        job = defs.resolve_job_def("plan" if dry_run else "full_sync").with_logger_defs(
+            {"console": one_line_console})
         result = job.execute_in_process(
             instance=instance, run_config=_run_config(dry_run, full_refresh), raise_on_error=False)
     from b2b_assets.defs.coverage import hub_entities_no_target_reads
@@ -292,8 +300,12 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
     unread = [name for name in hub_entities_no_target_reads(defs) if name in mapping.sources]
     notes = [f"loaded into the hub but read by no target yet: {', '.join(unread)}"] if unread else []
     print_summary(result, mapping.not_mapped, notes)
+    if dry_run:
+        print_plan(result)
     if not result.success:
         return 1
+    if dry_run:
+        return 0
     from b2b_assets.defs.health.run_report import print_failed_error_checks
 
     return print_failed_error_checks(result)  # 2 when a check failed at ERROR (a target rejected records)
@@ -351,6 +363,18 @@ def why(key: str, entity: str | None) -> int:
     return 0 if found.found else 1
 
 
+def print_plan(result: dg.ExecuteInProcessResult) -> None:
+    """The dry run's plan per target object, and where it put the record keys it would send."""
+    from b2b_assets.defs.ops.plan import plan_rows, render_plan
+    from b2b_assets.pipeline.dry_run import dry_run_directory
+
+    rows = plan_rows([e.event_specific_data.asset_observation for e in result.all_events
+                      if e.event_type_value == "ASSET_OBSERVATION"])
+    print(f"\nPlan (nothing was written; the record keys each object would send are under "
+          f"{dry_run_directory(settings.state_dir(), result.run_id) / 'keys'})")
+    print(render_plan(rows))
+
+
 def dev() -> int:
     _prepare_environment()
     with ExitStack() as stack:
@@ -366,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="b2b-sync", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("sync", help="run the full sync job and print a per-asset summary")
-    run.add_argument("--dry-run", action="store_true", help="load the hub, but only plan what targets would get")
+    run.add_argument("--dry-run", action="store_true",
+                     help="run the plan job: what the sync would load and send, with nothing written or sent")
     run.add_argument("--full-refresh", action="store_true", help="resend everything as COMPLETE uploads")
     commands.add_parser("dev", help="open the Dagster UI (and the sandboxes) over the same state")
     commands.add_parser("check", help="validate the mapping and its files; every problem once, with file and line")

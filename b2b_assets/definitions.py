@@ -10,14 +10,15 @@ from b2b_assets.defs.hub.assets import hub_assets
 from b2b_assets.defs.joor.schedules import joor_customer_sync_file_hourly, joor_customer_sync_file_job
 from b2b_assets.defs.ops.jobs import full_sync, inbox_sensor, nightly_full_sync
 from b2b_assets.defs.ops.retry import retry_failed
+from b2b_assets.defs.ops.plan import build_plan_job
 from b2b_assets.defs.resources import default_partner_api, default_store
 from b2b_assets.defs.targets.factory import build_target_assets
 from b2b_assets.targets.registry import TARGETS
 
+assets = [*erp_assets, *hub_assets, *(a for t in TARGETS for a in build_target_assets(t))]
 defs = dg.Definitions(
-    assets=[*erp_assets, *hub_assets, *(a for t in TARGETS for a in build_target_assets(t)),
-            build_sync_health_asset(TARGETS)],
-    jobs=[full_sync, joor_customer_sync_file_job, retry_failed],
+    assets=[*assets, build_sync_health_asset(TARGETS)],
+    jobs=[full_sync, joor_customer_sync_file_job, retry_failed, build_plan_job(assets)],
     schedules=[nightly_full_sync, joor_customer_sync_file_hourly],
     sensors=[inbox_sensor],
     resources={"store": default_store(), "partner_api": default_partner_api(),

@@ -82,7 +82,8 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
         counts["cost"] = target.cost(obj, counts["would_send"])
         if options.dry_run_dir is not None:
             options.dry_run_dir.mkdir(parents=True, exist_ok=True)
-            pd.DataFrame({RECORD_KEY: report.would_send}).to_parquet(_planned_path(options, target, obj.name))
+            pd.DataFrame({RECORD_KEY: report.would_send}).to_parquet(
+                planned_keys_path(options.dry_run_dir, target, obj.name))
     else:
         counts["cost"] = target.cost(obj, counts["charged"])
     if options.only_failed:
@@ -97,12 +98,13 @@ def only_failed(records: pd.DataFrame, store: Store, target: Target, obj: Target
     return records[key_isin(records[RECORD_KEY], failed)].reset_index(drop=True)
 
 
-def _planned_path(options: OutboundOptions, target: Target, name: str) -> Path:
-    return options.dry_run_dir / f"{target.name}__{name}.parquet"
+def planned_keys_path(dry_run_dir: Path, target: Target, name: str) -> Path:
+    """Where a dry run lists the record keys it would send of one object."""
+    return dry_run_dir / f"{target.name}__{name}.parquet"
 
 
 def _planned_keys(options: OutboundOptions, target: Target, name: str) -> pd.Index:
-    path = _planned_path(options, target, name) if options.dry_run and options.dry_run_dir else None
+    path = planned_keys_path(options.dry_run_dir, target, name) if options.dry_run and options.dry_run_dir else None
     if path is None or not path.exists():
         return pd.Index([], dtype="string")
     return pd.Index(pd.read_parquet(path)[RECORD_KEY].astype("string"))

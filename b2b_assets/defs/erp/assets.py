@@ -46,6 +46,24 @@ def fail_unless_optional(mapping: Mapping, result: StageResult) -> None:
                      metadata={"missing_file": str(missing), "mapping_entry": f"sources.{result.entity}"})
 
 
+def stage_metadata(result: StageResult) -> dict:
+    """What erp/<entity> reports of a staging, real or dry run."""
+    metadata: dict = {
+        "rows_read": result.rows_read,
+        "rows_valid": result.rows_valid,
+        "rows_quarantined": result.rows_quarantined,
+        "rows_refused": result.rows_refused,
+        "rows_skipped": result.rows_skipped,
+        "source": result.source,
+        "rows_look_alike_keys": result.look_alike_keys,  # keys like an earlier one but for case or spacing
+        "dagster/row_count": result.rows_valid,
+    }
+    if result.report_path:
+        quarantined = result.issues[["source", "row_number", "field", "value", "reason"]]
+        metadata.update(report_metadata("quarantine_report", quarantined, result.report_path))
+    return metadata
+
+
 def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
     key = erp_key(model.name)
     checks = [
@@ -84,21 +102,9 @@ def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
         if result.skipped:
             fail_unless_optional(mapping, result)
             context.log.info(f"{result.skipped} (the mapping marks it optional)")
-        metadata: dict = {
-            "rows_read": result.rows_read,
-            "rows_valid": result.rows_valid,
-            "rows_quarantined": result.rows_quarantined,
-            "rows_refused": result.rows_refused,
-            "rows_skipped": result.rows_skipped,
-            "source": result.source,
-            "rows_look_alike_keys": result.look_alike_keys,  # keys like an earlier one but for case or spacing
-            "dagster/row_count": result.rows_valid,
-        }
         quarantined = result.issues[["source", "row_number", "field", "value", "reason"]]
-        if result.report_path:
-            metadata.update(report_metadata("quarantine_report", quarantined, result.report_path))
         return dg.MaterializeResult(
-            metadata=metadata,
+            metadata=stage_metadata(result),
             check_results=[
                 check_result("staged_rows_valid", staged_violations(model), dg.AssetCheckSeverity.ERROR),
                 check_result("no_quarantined_rows", quarantined, dg.AssetCheckSeverity.WARN,

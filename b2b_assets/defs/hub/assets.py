@@ -9,7 +9,7 @@ from b2b_assets.defs.checks import SAMPLE_ROWS, check_result, readable_keys, tab
 from b2b_assets.defs.health.policy import NIGHTLY, OWNERS
 from b2b_assets.defs.resources import StoreResource
 from b2b_assets.model import ENTITIES, Entity
-from b2b_assets.pipeline.hub_load import load_entity
+from b2b_assets.pipeline.hub_load import HubLoad, load_entity
 from b2b_assets.sources import load_mapping
 from b2b_assets.store import Store
 from b2b_assets.store.health import held_problems
@@ -24,6 +24,20 @@ def held_sample(hub: Store, name: str) -> pd.DataFrame:
     held = held_problems(hub.engine, SAMPLE_ROWS, name).drop(columns=["target", "entity"])
     held["record_key"] = readable_keys(held["record_key"])
     return held.rename(columns={"record_key": "key", "first_seen_at": "first_seen"})
+
+
+def load_metadata(load: HubLoad, hub_rows: int) -> dict:
+    """What hub/<entity> reports of a load, real or dry run."""
+    return {
+        "rows_inserted": load.inserted,
+        "rows_updated": load.updated,
+        "rows_unchanged": load.unchanged,
+        "rows_held": load.held,
+        "rows_released": load.released,
+        "rows_absent_from_export": load.absent_from_export,
+        "hub_rows": hub_rows,
+        "dagster/row_count": hub_rows,
+    }
 
 
 def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
@@ -53,16 +67,7 @@ def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
                                  "records": pd.Series(list(load.dangling.values()), dtype="int64")})
         hub_rows = int(hub.hub.count(model.name))
         return dg.MaterializeResult(
-            metadata={
-                "rows_inserted": load.inserted,
-                "rows_updated": load.updated,
-                "rows_unchanged": load.unchanged,
-                "rows_held": load.held,
-                "rows_released": load.released,
-                "rows_absent_from_export": load.absent_from_export,
-                "hub_rows": hub_rows,
-                "dagster/row_count": hub_rows,
-            },
+            metadata=load_metadata(load, hub_rows),
             # Counted in records (held, plus dangling references), not in sample rows.
             check_results=[check_result("references_resolved", held_sample(hub, model.name),
                                         dg.AssetCheckSeverity.WARN,

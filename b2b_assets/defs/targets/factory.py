@@ -6,23 +6,26 @@ taxcodes and sell units before products, products before prices, ...).
 Every target's assets get the same config, check and metadata.
 """
 
+from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 
 from b2b_assets import settings
 from b2b_assets.defs.health.policy import NIGHTLY, OWNERS
 from b2b_assets.defs.hub.assets import hub_key
 from b2b_assets.defs.targets.problems import CHECK, problem_details, problems_report, records_accepted
+from b2b_assets.defs.targets.progress import BatchProgress, retries_logged
 from b2b_assets.pipeline.outbound import OutboundOptions, sync_object
+from b2b_assets.store import Store
 from b2b_assets.targets.core.contract import Target, TargetObject
 from b2b_assets.targets.core.plan import DeletionPolicy
 from b2b_assets.targets.core.sync import SyncReport
 
 
 class OutboundConfig(dg.Config):
-    """Per-run choices for an outbound asset, editable in the UI's launchpad."""
+    """Per-run choices for an outbound asset, editable in the UI's launchpad (the `plan` job takes them too)."""
 
-    dry_run: bool = False  # plan only: report creates, updates, unchanged, held, deletes and the cost
     full_refresh: bool = False  # resend everything (a COMPLETE upload where the target has one)
     batch_size: int = 500
     deletions_enabled: bool = False
@@ -49,11 +52,31 @@ def report_metadata(target: Target, report: SyncReport) -> dict:
                       "records_changed": c["changed"], "deletions_pending": c["deletions_pending"],
                       "nested_held": c["nested_held"], "cost_unit": target.cost_unit}
     if report.dry_run:
-        metadata.update(records_would_send=c["would_send"], cost_would_spend=c["cost"],
+        metadata.update(records_would_send=c["would_send"], cost_would_spend=c["cost"], records_invalid=c["invalid"],
                         records_would_deactivate=c["deactivated"], refused=report.refusal or "")
     else:
         metadata.update(cost_spent=c["cost"], records_deactivated=c["deactivated"])
     return metadata
+
+
+def outbound_options(config: OutboundConfig, dry_run_dir: Path | None = None) -> OutboundOptions:
+    """The pipeline's options for a run's config; a `dry_run_dir` makes it a dry run (see defs/ops/plan.py)."""
+    return OutboundOptions(
+        dry_run=dry_run_dir is not None, full_refresh=config.full_refresh, batch_size=config.batch_size,
+        deletions=DeletionPolicy(config.deletions_enabled, config.deletions_max_share, config.deletions_override),
+        poll_budget_seconds=config.poll_budget_seconds, dry_run_dir=dry_run_dir, only_failed=config.only_failed,
+    )
+
+
+def outcome_metadata(store: Store, target: Target, obj: TargetObject, report: SyncReport,
+                     run_id: str) -> tuple[dict, pd.DataFrame]:
+    """The asset's metadata, with its problem records (rejected and held) as a table and a report file."""
+    metadata = report_metadata(target, report)
+    metadata["dagster/row_count"] = store.ledger.counts(target.name, obj.name)["sent"]  # what the target holds
+    problems = problem_details(store, target, obj, report.problems)
+    if not problems.empty:
+        metadata.update(problems_report(problems, settings.reports_dir() / run_id / f"{target.name}_{obj.name}.csv"))
+    return metadata, problems
 
 
 def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition:
@@ -78,18 +101,14 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
     def _object_asset(context: dg.AssetExecutionContext, config: OutboundConfig):
         # A generator, so that a failing run can still yield what the target confirmed (an observation)
         # before the failure propagates; events logged with context.log_event are dropped when a step raises.
-        options = OutboundOptions(
-            dry_run=config.dry_run, full_refresh=config.full_refresh, batch_size=config.batch_size,
-            deletions=DeletionPolicy(config.deletions_enabled, config.deletions_max_share, config.deletions_override),
-            poll_budget_seconds=config.poll_budget_seconds,
-            dry_run_dir=settings.state_dir() / "dry_runs" / context.run.run_id, only_failed=config.only_failed,
-        )
-        sender = None if config.dry_run else target.sender(getattr(context.resources, target.resource_key))
-        confirmed: dict[str, int] = {}
+        options = outbound_options(config)
+        sender = target.sender(getattr(context.resources, target.resource_key))
+        progress = BatchProgress(context.log, key.to_user_string())
+        confirmed = progress.confirmed
         store = context.resources.store.get()
         try:
-            with store.lock(target.name, obj.name, holder=context.run.run_id):
-                report = sync_object(store, target, obj, sender, options, on_progress=confirmed.update)
+            with store.lock(target.name, obj.name, holder=context.run.run_id), retries_logged(context.log):
+                report = sync_object(store, target, obj, sender, options, on_progress=progress)
         except Exception:
             if any(confirmed.values()):
                 # The asset fails, but what the target confirmed before it failed is in the ledger: say so.
@@ -99,14 +118,7 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
                     "cost_spent": target.cost(obj, confirmed["charged"]), "cost_unit": target.cost_unit})
             raise
         context.log.info(f"{target.name}/{obj.name}: {report.counts}")
-        if report.refusal:
-            context.log.warning(f"dry run: the real run would refuse this: {report.refusal}")
-        metadata = report_metadata(target, report)
-        metadata["dagster/row_count"] = store.ledger.counts(target.name, obj.name)["sent"]  # what the target holds
-        problems = problem_details(store, target, obj, report.problems)
-        if not problems.empty:
-            path = settings.reports_dir() / context.run.run_id / f"{target.name}_{obj.name}.csv"
-            metadata.update(problems_report(problems, path))
+        metadata, problems = outcome_metadata(store, target, obj, report, context.run.run_id)
         yield dg.MaterializeResult(
             metadata=metadata, check_results=[records_accepted(target, report, problems, config.max_rejected)])
 

@@ -14,6 +14,11 @@ random jitter, so that parallel clients do not retry in step:
   dropped while the body streams). urllib3 hands the response over once its headers are read, so
   its `Retry` never sees this; the whole request is sent again.
 
+Every retry is logged as it happens (a WARNING on this module's logger): the method, the URL's path
+with anything that looks like a credential masked (a vendor may put a session id there; the query
+string and the host's user info are never shown), the status or error, which attempt it was, and
+how long the session waits before the next one.
+
 When the budget is spent, the last reply is returned (a 429 or 5xx, for the client to report) or
 the last error is raised, as plain `requests` would. Only methods in `methods` are retried.
 
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -45,6 +51,13 @@ _MAX_TRIES = 10_000
 
 # When the call in progress on this thread must stop retrying (monotonic clock).
 _deadline: ContextVar[float] = ContextVar("b2b_http_deadline", default=math.inf)
+# A path segment that may be a credential: long, and not a plain word (SQUIZZ's session ids are 32 hex digits).
+_SECRET_LIKE = re.compile(r"(?<=/)(?=[^/\s]*\d)[A-Za-z0-9._~%+=-]{16,}(?![A-Za-z0-9._~%+=-])")
+
+
+def redacted_path(url: str) -> str:
+    """The path of `url` for a log line: no host, user info, query or fragment, credential-like segments as ***."""
+    return _SECRET_LIKE.sub("***", urlsplit(url).path) or "/"
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,21 @@ class _BudgetedRetry(Retry):
     def is_exhausted(self) -> bool:
         return super().is_exhausted() or time.monotonic() >= _deadline.get()
 
+    def sleep(self, response=None) -> None:  # noqa: ANN001 - urllib3's signature
+        """urllib3's wait (Retry-After when the reply has one, else the jittered backoff), logged first."""
+        wait = self.get_retry_after(response) if self.respect_retry_after_header and response else None
+        wait = wait or self.get_backoff_time()
+        last = self.history[-1] if self.history else None
+        if last is not None:
+            why = (f"answered {last.status}" if last.status else  # an error's text may quote the path
+                   _SECRET_LIKE.sub("***", f"failed ({type(last.error).__name__}: {last.error})"))
+            left = _deadline.get() - time.monotonic()
+            log.warning("%s %s %s; attempt %d failed, trying again in %.1f s (%s)", last.method,
+                        redacted_path(str(last.url)), why, len(self.history), wait,
+                        f"{left:.0f} s of the time budget left" if math.isfinite(left) else "no time budget")
+        if wait > 0:
+            time.sleep(wait)
+
 
 class RetryingSession(requests.Session):
     """A `requests.Session` that retries transient faults per its `RetryPolicy` (see the module docstring)."""
@@ -97,9 +125,6 @@ class RetryingSession(requests.Session):
                         retry = retry.increment(method.upper(), str(url), error=ProtocolError(str(cut)))
                     except (MaxRetryError, ProtocolError):  # budget spent, or a method not safe to repeat
                         raise cut from None
-                    # Host only: a vendor's path can carry a session id.
-                    log.warning("%s to %s: the reply was cut off mid-body; sending again (retry %d)",
-                                method.upper(), urlsplit(str(url)).netloc, len(retry.history))
-                    retry.sleep()
+                    retry.sleep()  # logs the retry
         finally:
             _deadline.reset(budget)

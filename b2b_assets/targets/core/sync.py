@@ -17,7 +17,8 @@ from b2b_assets.targets.core.plan import HELD, INVALID, PENDING, TO_SEND, UNCHAN
 from b2b_assets.targets.core.send import outcomes_frame, send_pipelined
 
 Progress = Callable[[dict[str, int]], None]
-"""Told the running counts (sent, rejected, submitted, deleted, charged) after every ledger write."""
+"""Told the running counts (sent, rejected, submitted, deleted, charged) after every ledger write, and
+`to_send`: how many records this run sends in all."""
 
 
 @dataclass
@@ -116,7 +117,7 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
 
     def report() -> None:
         if on_progress:
-            on_progress(dict(running))
+            on_progress({**running, "to_send": len(to_send)})
 
     def confirmed(outcomes) -> None:
         frame = outcomes_frame(outcomes, keys, send_hashes)
@@ -128,6 +129,7 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
         problems.append(bad.rename(columns={"last_error": "reason"})[[RECORD_KEY, "state", "reason"]])
         report()
 
+    report()  # before the first batch: what settled of earlier runs' jobs is not this run's progress
     if asynchronous:
         for positions in batches:
             part = slice(positions.start, positions.stop)

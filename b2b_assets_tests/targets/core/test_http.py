@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 import pytest
 import requests
 
@@ -74,3 +77,22 @@ def test_half_of_all_requests_failing_still_finishes_in_one_run(sandboxes):
     faults = sum(stats["faults_injected"].values())
     assert faults >= 50 and stats["faults_injected"]["cut"] > 0, stats["faults_injected"]
     assert stats["imports_by_type"] == {"1": 60}  # a faulted request never reached the platform
+
+
+def test_each_retry_is_logged_as_it_happens_and_no_credential_shows(sandboxes, caplog):
+    """A 429 (Retry-After: 1) and a dropped connection on import_esd: one WARNING per retry, naming the method, the
+    path with the session id masked, what went wrong, the attempt and the wait; no credential in any log line."""
+    caplog.set_level(logging.DEBUG)
+    sandboxes.squizz.set_faults({"sequence": ["429", "drop", "ok"], "apply_to": ["import_esd"]})
+    with SquizzClient(f"{sandboxes.base_url}/squizz", *CREDENTIALS, retry=squizz_retry(**fast(budget_seconds=20))) \
+            as client:
+        assert client.import_esd(1, [taxcode(1)], TAXCODE_FIELDS).code == "SERVER_SUCCESS"
+    retries = [r for r in caplog.records if r.name == "b2b_assets.targets.core.http"]
+    assert [r.levelno for r in retries] == [logging.WARNING, logging.WARNING]
+    first, second = (r.getMessage() for r in retries)
+    assert first.startswith("POST /squizz/rest/1/org/import_esd/*** answered 429; attempt 1 failed, "
+                            "trying again in 1.0 s (")  # the wait the server asked for
+    assert second.startswith("POST /squizz/rest/1/org/import_esd/*** failed (") and "attempt 2 failed" in second
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert all(secret not in logged for secret in CREDENTIALS[1:])
+    assert not re.search(r"import_esd/(?!\*\*\*)", logged)
