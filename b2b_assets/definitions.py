@@ -7,16 +7,19 @@ import dagster as dg
 from b2b_assets.defs.erp.assets import erp_assets
 from b2b_assets.defs.hub.assets import hub_assets
 from b2b_assets.defs.joor.schedules import joor_customer_sync_file_hourly, joor_customer_sync_file_job
-from b2b_assets.defs.ops.jobs import full_sync, inbox_sensor, nightly_full_sync
+from b2b_assets.defs.ops.failures import retry_failed_runs, run_failure_alert
+from b2b_assets.defs.ops.jobs import full_sync, settle_open_jobs, stock_and_prices
+from b2b_assets.defs.ops.schedules import nightly_full_sync, stock_and_prices_quarter_hourly
+from b2b_assets.defs.ops.sensors import inbox_sensor, open_jobs_sensor
 from b2b_assets.defs.resources import default_partner_api, default_store
 from b2b_assets.defs.targets.factory import build_target_assets
 from b2b_assets.targets.registry import TARGETS
 
 defs = dg.Definitions(
     assets=[*erp_assets, *hub_assets, *(a for t in TARGETS for a in build_target_assets(t))],
-    jobs=[full_sync, joor_customer_sync_file_job],
-    schedules=[nightly_full_sync, joor_customer_sync_file_hourly],
-    sensors=[inbox_sensor],
+    jobs=[full_sync, stock_and_prices, settle_open_jobs, joor_customer_sync_file_job],
+    schedules=[nightly_full_sync, stock_and_prices_quarter_hourly, joor_customer_sync_file_hourly],
+    sensors=[inbox_sensor, open_jobs_sensor, run_failure_alert, retry_failed_runs],
     resources={"store": default_store(), "partner_api": default_partner_api(),
                **{t.resource_key: t.default_resource() for t in TARGETS}},
 )
