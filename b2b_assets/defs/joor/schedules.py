@@ -2,9 +2,9 @@
 
 JOOR picks files up at most once an hour, so a file more often would only queue
 up behind it. Each hour the schedule looks at the export files JOOR's customers
-come from (organizations, users, locations and what they reference): none there
-yet, or the same files a successful or running run already took, and it skips,
-saying why. Entities read from the partner API have no file to look at, so
+come from (organizations, users, locations and what they reference): no
+organizations export there yet, or the same files a successful or running run
+already took, and it skips, saying why. Entities read from the partner API have no file to look at, so
 with one of those in the mapping it runs every hour (the pull is incremental).
 """
 
@@ -43,10 +43,11 @@ def _run_that_took(instance: dg.DagsterInstance, fingerprint: str) -> dg.Dagster
              execution_timezone=schedule_timezone(), default_status=dg.DefaultScheduleStatus.STOPPED)
 def joor_customer_sync_file_hourly(context: dg.ScheduleEvaluationContext):
     """Drop the Customer Sync file hourly, when the customers' export files exist and have changed."""
+    accounts = export_set(CUSTOMER_SYNC_FILE.source_entities[:1])  # JOOR's customers are the organizations
+    if not accounts.fingerprint and not accounts.unwatched:
+        expected = ", ".join(f.name for f in accounts.missing) or "none named in the mapping"
+        return dg.SkipReason(f"no export of {CUSTOMER_SYNC_FILE.source_entities[0]} yet (expected: {expected})")
     exports = export_set(with_parents(CUSTOMER_SYNC_FILE.source_entities))
-    if not exports.fingerprint and not exports.unwatched:
-        missing = ", ".join(f.name for f in exports.missing) or "none named in the mapping"
-        return dg.SkipReason(f"no export file for JOOR's customers yet (expected: {missing})")
     if not exports.unwatched:
         earlier = _run_that_took(context.instance, exports.fingerprint)
         if earlier is not None:
