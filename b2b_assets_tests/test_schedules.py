@@ -20,10 +20,16 @@ REPO = Path(__file__).resolve().parent.parent
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
 
-def test_every_schedule_runs_a_named_job_in_an_explicit_time_zone():
+def test_every_schedule_and_sensor_runs_a_named_job_and_schedules_an_explicit_time_zone():
     for schedule in defs.schedules:
         assert schedule.execution_timezone == "UTC", schedule.name
         assert not defs.resolve_job_def(schedule.job_name).name.startswith("__"), schedule.name
+    for sensor in defs.sensors:
+        assert all(not target.job_name.startswith("__") for target in sensor.targets), sensor.name
+    nightly = {s.name: s for s in defs.schedules}["nightly_full_sync"]
+    assert nightly.cron_schedule == "0 2 * * *"
+    [request] = nightly.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=AT)).run_requests
+    assert isinstance(request, dg.RunRequest)
     names = {s.name: s for s in defs.schedules}
     assert names["nightly_full_sync"].job_name == "full_sync"
     assert names["stock_and_prices_quarter_hourly"].job_name == "stock_and_prices"

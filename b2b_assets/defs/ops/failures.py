@@ -12,8 +12,9 @@ cursor past each failure on the evaluation that sees it. So
   ones and those skipped after them), once `B2B_RETRY_BACKOFF_SECONDS` (300)
   has passed since the failure, doubling with each attempt, until the run tag
   `b2b_assets/attempt` reaches `B2B_RETRY_MAX_ATTEMPTS` (3, the first run
-  included). A retry resends nothing the target acknowledged: the ledger holds
-  every confirmed batch.
+  included). Turned on, it looks back one day, not over the whole history. A
+  retry resends nothing the target acknowledged: the ledger holds every
+  confirmed batch.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ ATTEMPT_TAG = "b2b_assets/attempt"  # 1 for a first run, n for its (n-1)th retry
 RETRY_OF_TAG = "b2b_assets/retry_of"  # the failed run a retry re-executes
 RETRIED_JOBS = [full_sync, stock_and_prices, settle_open_jobs, joor_customer_sync_file_job]
 MAX_ERROR_CHARS = 300
+FIRST_LOOK_BACK_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -104,13 +106,15 @@ def run_failure_alert(context: dg.RunFailureSensorContext):
 class RetryCursor:
     """What `retry_failed_runs` remembers (stored as JSON): how far it has looked, and which retries wait."""
 
-    seen_until: float = 0.0  # update time of the last failed run looked at
+    seen_until: float  # update time of the last failed run looked at
     due: dict[str, float] = field(default_factory=dict)  # failed run id -> when its retry may start
 
     @classmethod
     def load(cls, text: str | None) -> "RetryCursor":
-        stored = json.loads(text) if text else {}
-        return cls(float(stored.get("seen_until", 0.0)), dict(stored.get("due", {})))
+        if not text:  # a sensor just turned on retries the last day's failures, not the whole history
+            return cls(seen_until=time.time() - FIRST_LOOK_BACK_SECONDS)
+        stored = json.loads(text)
+        return cls(float(stored["seen_until"]), dict(stored.get("due", {})))
 
     def dump(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
