@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from b2b_assets.defs.ops.exports import export_set, with_parents
-from b2b_assets.defs.ops.jobs import SYNC_TAG
+from b2b_assets.defs.ops.exports import EXPORT_TAG, export_set, with_parents
+from b2b_assets.defs.ops.jobs import IN_FLIGHT, SYNC_TAG
 from b2b_assets.defs.ops.schedules import schedule_timezone
 from b2b_assets.defs.targets.factory import object_key
 from b2b_assets.targets.joor.file_target import CUSTOMER_SYNC_FILE, TARGET as JOOR_FILE
 
 CUSTOMER_SYNC_FILE_KEY = object_key(JOOR_FILE, CUSTOMER_SYNC_FILE.name)
-EXPORT_TAG = "b2b_assets/export_fingerprint"  # which export files a run read: the schedule's memory
 
 joor_customer_sync_file_job = dg.define_asset_job(
     "joor_customer_sync_file",
@@ -32,10 +31,9 @@ joor_customer_sync_file_job = dg.define_asset_job(
 
 def _run_that_took(instance: dg.DagsterInstance, fingerprint: str) -> dg.DagsterRun | None:
     """The latest run of the job that read these export files and succeeded, or is still queued or running."""
-    statuses = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
-                dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
-    runs = instance.get_runs(filters=dg.RunsFilter(job_name=joor_customer_sync_file_job.name, statuses=statuses,
-                                                   tags={EXPORT_TAG: fingerprint}), limit=1)
+    runs = instance.get_runs(filters=dg.RunsFilter(
+        job_name=joor_customer_sync_file_job.name, statuses=[dg.DagsterRunStatus.SUCCESS, *IN_FLIGHT],
+        tags={EXPORT_TAG: fingerprint}), limit=1)
     return runs[0] if runs else None
 
 

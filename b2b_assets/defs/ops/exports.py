@@ -17,6 +17,8 @@ from b2b_assets import settings
 from b2b_assets.model.graph import entity
 from b2b_assets.sources.mapping import load_mapping_leniently
 
+EXPORT_TAG = "b2b_assets/export_fingerprint"  # run tag: the export set a run was started for
+
 
 @dataclass(frozen=True)
 class ExportSet:

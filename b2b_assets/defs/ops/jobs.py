@@ -10,6 +10,9 @@ from b2b_assets.defs.targets.factory import object_key
 from b2b_assets.targets.registry import TARGETS
 
 SYNC_TAG = "b2b_assets/sync"
+# A run in one of these states has yet to finish: a schedule or sensor does not start the same work beside it.
+IN_FLIGHT = (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+             dg.DagsterRunStatus.STARTED)
 
 # What changes during the day: stock on hand and prices. SQUIZZ's seed recommends its lightweight stock
 # quantities import (type 10) for frequent updates, over resending products.

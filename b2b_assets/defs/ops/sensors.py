@@ -11,17 +11,13 @@ from dataclasses import asdict, dataclass
 import dagster as dg
 
 from b2b_assets import settings
-from b2b_assets.defs.joor.schedules import EXPORT_TAG
-from b2b_assets.defs.ops.exports import export_set
-from b2b_assets.defs.ops.jobs import full_sync, settle_open_jobs
+from b2b_assets.defs.ops.exports import EXPORT_TAG, export_set
+from b2b_assets.defs.ops.jobs import IN_FLIGHT, full_sync, settle_open_jobs
 from b2b_assets.defs.resources import StoreResource
 from b2b_assets.defs.targets.factory import object_key
 from b2b_assets.sources.check import check_mapping
 from b2b_assets.store.open_jobs import open_jobs
 from b2b_assets.targets.registry import TARGETS
-
-IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-             dg.DagsterRunStatus.STARTED]
 
 
 @dataclass
@@ -86,7 +82,7 @@ def open_jobs_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
     waiting = [jobs for jobs in open_jobs(store.get().engine) if (jobs.target, jobs.entity) in objects]
     if not waiting:
         return dg.SkipReason("no records wait in an unfinished asynchronous job")
-    busy = context.instance.get_runs(filters=dg.RunsFilter(job_name=settle_open_jobs.name, statuses=IN_FLIGHT),
+    busy = context.instance.get_runs(filters=dg.RunsFilter(job_name=settle_open_jobs.name, statuses=list(IN_FLIGHT)),
                                      limit=1)
     if busy:
         return dg.SkipReason(f"run {busy[0].run_id} is already settling open jobs")
