@@ -155,6 +155,16 @@ def test_only_what_failed_is_retried_after_the_backoff_once_per_failure(setting,
     assert not evaluate(instance, cursor)[0].run_requests
 
 
+def test_a_failure_someone_re_executed_by_hand_is_not_retried_again(setting, monkeypatch):
+    sandboxes, instance, hub_url = setting
+    monkeypatch.setenv("B2B_RETRY_BACKOFF_SECONDS", "0")
+    result = failed_run(sandboxes, instance, hub_url)
+    # "Re-execute from failure" in the UI: Dagster tags the new run with its parent.
+    instance.add_run(dg.DagsterRun(job_name="full_sync", status=dg.DagsterRunStatus.STARTED,
+                                   tags={"dagster/parent_run_id": result.run_id}))
+    assert not evaluate(instance, None)[0].run_requests
+
+
 def test_retries_stop_at_the_attempt_limit(setting, monkeypatch):
     sandboxes, instance, hub_url = setting
     monkeypatch.setenv("B2B_RETRY_BACKOFF_SECONDS", "0")

@@ -33,6 +33,7 @@ from b2b_assets.defs.ops.jobs import full_sync, settle_open_jobs, stock_and_pric
 
 ATTEMPT_TAG = "b2b_assets/attempt"  # 1 for a first run, n for its (n-1)th retry
 RETRY_OF_TAG = "b2b_assets/retry_of"  # the failed run a retry re-executes
+PARENT_RUN_TAG = "dagster/parent_run_id"  # what Dagster tags a re-execution with
 RETRIED_JOBS = [full_sync, stock_and_prices, settle_open_jobs, joor_customer_sync_file_job]
 MAX_ERROR_CHARS = 300
 FIRST_LOOK_BACK_SECONDS = 24 * 3600
@@ -128,7 +129,9 @@ def _config_for(run_config: dict, assets: list[dg.AssetKey]) -> dict:
 
 
 def _already_retried(instance: dg.DagsterInstance, run_id: str) -> bool:
-    return bool(instance.get_runs(filters=dg.RunsFilter(tags={RETRY_OF_TAG: run_id}), limit=1))
+    """By this sensor, or by hand: a re-execution from the UI carries Dagster's parent-run tag."""
+    return any(instance.get_runs(filters=dg.RunsFilter(tags={tag: run_id}), limit=1)
+               for tag in (RETRY_OF_TAG, PARENT_RUN_TAG))
 
 
 @dg.sensor(jobs=RETRIED_JOBS, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
