@@ -3,7 +3,7 @@
 Real processes: the sandboxes in their own process (`python -m b2b_assets.sandbox.serve`),
 and `b2b-sync sync` as a user runs it, killed with SIGKILL once the sandbox has received
 three product batches. SQUIZZ's import replies are made slow (the sandbox stores each
-batch, then answers a second later), so the kill lands where it hurts most: a batch the
+batch, then answers three seconds later), so the kill lands where it hurts most: a batch the
 target has stored and the ledger does not know about.
 """
 
@@ -95,7 +95,7 @@ def test_a_sync_killed_mid_batch_resends_only_what_the_ledger_does_not_hold(tmp_
                B2B_REPORTS_DIR=str(tmp_path / "reports"), B2B_BATCH_SIZE=str(BATCH),
                # The sandbox process's ports are the "bundled sandbox" ports: b2b-sync finds it serving there.
                B2B_SANDBOX_PORT=str(port), B2B_SANDBOX_FTP_PORT=str(ftp_port))
-    _squizz(url, "faults", {"slow": 1.0, "slow_seconds": 1.0, "apply_to": ["import_esd"]})
+    _squizz(url, "faults", {"slow": 1.0, "slow_seconds": 3.0, "apply_to": ["import_esd"]})
 
     doomed = subprocess.Popen([sys.executable, "-m", "b2b_assets.cli", "sync"], env=env, cwd=REPO,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
