@@ -34,6 +34,11 @@ def reports_dir() -> Path:
     return _path("B2B_REPORTS_DIR", REPO_ROOT / "data" / "reports")
 
 
+def batch_size() -> int:
+    """Records per request to a target, unless a run's config says otherwise (B2B_BATCH_SIZE, default 500)."""
+    return int(os.environ.get("B2B_BATCH_SIZE", "500"))
+
+
 def default_hub_url() -> str:
     return f"sqlite:///{state_dir() / 'hub.sqlite'}"
 

@@ -10,6 +10,10 @@ request never changes stored data. Kinds:
 - `drop`: the server closes the connection without answering.
 - `cut`: the server sends a 200 with its headers and half the body it announced, then
   closes the connection (the reply is lost mid-response: IncompleteRead on the client).
+- `slow`: the server does the work, then answers after `slow_seconds`. Unlike the others
+  it changes stored data: a client that gives up or dies meanwhile was served without
+  knowing it (the crash window recovery must survive). Only routes a sandbox answers
+  through `serve` can be slow (SQUIZZ's import_esd).
 
 Each applies with its own probability per request. `sequence` scripts the next requests
 instead (e.g. `["429", "503", "ok"]`): while it lasts it wins over the probabilities, which
@@ -22,8 +26,8 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from b2b_assets.sandbox.wire import AdminRequestError, Response, text_response
@@ -31,7 +35,7 @@ from b2b_assets.sandbox.wire import AdminRequestError, Response, text_response
 # Order matters: each request draws once per kind, in this order, so a seed replays the
 # same decisions whatever the probabilities are.
 PROBABILISTIC_KINDS = ("drop", "timeout", "rate_limit", "server_error", "cut")
-SCRIPTED_WORDS = ("ok", "drop", "timeout", "429", "cut")
+SCRIPTED_WORDS = ("ok", "drop", "timeout", "429", "cut", "slow")
 # What a cut reply starts to say before the connection goes: JSON, as the vendors answer.
 CUT_BODY = b'{"status": "ok", "note": "this reply is cut off before it ends", "padding": "' + b"x" * 200 + b'"}'
 
@@ -47,8 +51,10 @@ class FaultConfig:
     rate_limit: float = 0.0
     server_error: float = 0.0
     cut: float = 0.0
+    slow: float = 0.0
     retry_after_seconds: int = 1
     timeout_seconds: float = 1.0
+    slow_seconds: float = 1.0
     server_error_statuses: tuple[int, ...] = (500, 502, 503)
     sequence: tuple[str, ...] = ()
     apply_to: frozenset[str] = field(default_factory=frozenset)
@@ -61,8 +67,10 @@ class FaultConfig:
             "rate_limit": self.rate_limit,
             "server_error": self.server_error,
             "cut": self.cut,
+            "slow": self.slow,
             "retry_after_seconds": self.retry_after_seconds,
             "timeout_seconds": self.timeout_seconds,
+            "slow_seconds": self.slow_seconds,
             "server_error_statuses": list(self.server_error_statuses),
             "sequence": list(self.sequence),
             "apply_to": sorted(self.apply_to),
@@ -76,7 +84,7 @@ def parse_fault_config(payload: Mapping[str, Any], routes: Iterable[str], defaul
     if unknown:
         raise AdminRequestError(f"unknown fault settings: {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {}
-    for kind in PROBABILISTIC_KINDS:
+    for kind in (*PROBABILISTIC_KINDS, "slow"):
         probability = payload.get(kind, 0.0)
         if not _is_number(probability) or not 0.0 <= probability <= 1.0:
             raise AdminRequestError(f"{kind} must be a probability between 0 and 1")
@@ -88,8 +96,10 @@ def parse_fault_config(payload: Mapping[str, Any], routes: Iterable[str], defaul
     if not isinstance(retry_after, int) or isinstance(retry_after, bool) or retry_after < 0:
         raise AdminRequestError("retry_after_seconds must be a whole number of seconds >= 0")
     timeout_seconds = payload.get("timeout_seconds", 1.0)
-    if not _is_number(timeout_seconds) or timeout_seconds < 0:
-        raise AdminRequestError("timeout_seconds must be a number >= 0")
+    slow_seconds = payload.get("slow_seconds", 1.0)
+    for name, seconds in (("timeout_seconds", timeout_seconds), ("slow_seconds", slow_seconds)):
+        if not _is_number(seconds) or seconds < 0:
+            raise AdminRequestError(f"{name} must be a number >= 0")
     statuses = payload.get("server_error_statuses", [500, 502, 503])
     if not isinstance(statuses, list) or not statuses or not all(isinstance(s, int) and 500 <= s <= 599 for s in statuses):
         raise AdminRequestError("server_error_statuses must be a non-empty list of 5xx codes")
@@ -107,6 +117,7 @@ def parse_fault_config(payload: Mapping[str, Any], routes: Iterable[str], defaul
         seed=seed,
         retry_after_seconds=retry_after,
         timeout_seconds=float(timeout_seconds),
+        slow_seconds=float(slow_seconds),
         server_error_statuses=tuple(statuses),
         sequence=tuple(sequence),
         apply_to=frozenset(apply_to),
@@ -143,14 +154,28 @@ class FaultInjector:
             return dict(self._injected)
 
     def intercept(self, route: str) -> Response | None:
-        """The fault response for this request, or None to let it through."""
+        """The fault response for this request, or None to let it through (a `slow` draw included)."""
         with self._lock:
-            if route not in self._config.apply_to:
-                return None
-            word = self._scripted.popleft() if self._scripted else self._draw()
-            if word is None or word == "ok":
-                return None
-            return self._fault_response(word)
+            word = self._next_word(route)
+            return None if word in (None, "ok", "slow") else self._fault_response(word)
+
+    def serve(self, route: str, handle: Callable[[], Response]) -> Response:
+        """The fault response for this request, or `handle()`'s answer: late when the draw is `slow`."""
+        with self._lock:
+            word = self._next_word(route)
+            fault = None if word in (None, "ok", "slow") else self._fault_response(word)
+            if word == "slow":
+                self._injected["slow"] += 1
+            slow_seconds = self._config.slow_seconds
+        if fault is not None:
+            return fault
+        answer = handle()
+        return replace(answer, delay_seconds=answer.delay_seconds + slow_seconds) if word == "slow" else answer
+
+    def _next_word(self, route: str) -> str | None:
+        if route not in self._config.apply_to:
+            return None
+        return self._scripted.popleft() if self._scripted else self._draw()
 
     def _draw(self) -> str | None:
         config = self._config
@@ -161,6 +186,9 @@ class FaultInjector:
         for kind, draw in zip(PROBABILISTIC_KINDS, draws):
             if draw < getattr(config, kind):
                 return words[kind]
+        # Drawn last and only when asked for, so a seed without `slow` replays the decisions it always did.
+        if config.slow and self._random.random() < config.slow:
+            return "slow"
         return None
 
     def _fault_response(self, word: str) -> Response:

@@ -175,8 +175,9 @@ def test_the_hourly_schedule_is_off_by_default_and_runs_the_file_with_what_it_ne
     assert joor_customer_sync_file_hourly.execution_timezone == "UTC"
     from b2b_assets.definitions import defs
 
-    context = dg.build_schedule_context(scheduled_execution_time=None)
-    requests = list(joor_customer_sync_file_hourly.evaluate_tick(context).run_requests or [])
+    with dg.instance_for_test() as instance:  # the schedule looks up which export files earlier runs took
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=None)
+        requests = list(joor_customer_sync_file_hourly.evaluate_tick(context).run_requests or [])
     assert len(requests) == 1
     assert requests[0].job_name is None or requests[0].job_name == joor_customer_sync_file_job.name
     keys = joor_customer_sync_file_job.selection.resolve(defs.resolve_asset_graph())

@@ -27,7 +27,7 @@ class OutboundConfig(dg.Config):
     """Per-run choices for an outbound asset, editable in the UI's launchpad (the `plan` job takes them too)."""
 
     full_refresh: bool = False  # resend everything (a COMPLETE upload where the target has one)
-    batch_size: int = 500
+    batch_size: int = settings.batch_size()  # B2B_BATCH_SIZE, read when the definitions load
     deletions_enabled: bool = False
     deletions_max_share: float = 0.10  # also the most a full refresh may deactivate
     deletions_override: bool = False

@@ -253,10 +253,9 @@ class SquizzSandbox:
         handler = handlers.get((request.method, action))
         if handler is None:
             return _flat_reply(ResultCode.INVALID_API_ACTION, "the API has no such action")
-        fault = self._faults.intercept(action) if action in FAULT_ROUTES else None
-        if fault is not None:
-            return fault
-        return handler(request, session_id)
+        if action not in FAULT_ROUTES:
+            return handler(request, session_id)
+        return self._faults.serve(action, lambda: handler(request, session_id))
 
     def _create_session(self, request: Request, _: str) -> Response:
         form = _form(request)

@@ -50,7 +50,9 @@ def to_file_payload(frames: Mapping[str, pd.DataFrame]) -> Payload:
                       index=pd.MultiIndex.from_arrays([locations["organization_number"].astype(TEXT_DTYPE),
                                                        locations["location_id"].astype(TEXT_DTYPE)]))
     shipping = (children[NODE] == "shipping_addresses").to_numpy()
-    at = pd.MultiIndex.from_arrays([children[PARENT_KEY], children["shipping_code"]])
+    # No shipping address at all (or no customer: an export without organizations) leaves no such column.
+    codes = children.get("shipping_code", pd.Series(pd.NA, index=children.index, dtype=TEXT_DTYPE))
+    at = pd.MultiIndex.from_arrays([children[PARENT_KEY], codes])
     children["shipping_email"] = pd.Series(email.reindex(at).to_numpy(), dtype=TEXT_DTYPE).where(shipping)
     return payload
 
