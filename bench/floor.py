@@ -178,7 +178,8 @@ class Floor:
                 cursor.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_key ON {table} ({', '.join(entity.key)})")
                 cursor.execute(f"INSERT OR REPLACE INTO {table} SELECT * FROM {stage}")
                 cursor.execute(f"DROP TABLE {stage}")
-                cursor.execute(f"CREATE TABLE IF NOT EXISTS ledger_{entity.name} (record_key TEXT PRIMARY KEY, "
+            for obj in OBJECTS:
+                cursor.execute(f"CREATE TABLE IF NOT EXISTS ledger_{obj.name} (record_key TEXT PRIMARY KEY, "
                                "hash INTEGER NOT NULL)")
         self.db.commit()
         return sum(len(f) for f in frames.values())
@@ -190,7 +191,10 @@ class Floor:
 
     def plan(self, obj: SquizzObject) -> pl.DataFrame:
         """The records of `obj` whose payload the ledger does not hold: (record_key, text, hash)."""
-        hub = {e.file: self._arrow(f"SELECT * FROM hub_{e.name}") for e in ENTITIES if e in (obj, obj.child)}
+        # In key order, as a planner streaming by key range reads it (and so that no column's first Arrow batch
+        # is all empty, from which the SQLite driver would infer the wrong type).
+        hub = {e.file: self._arrow(f"SELECT * FROM hub_{e.name} ORDER BY {', '.join(e.key)}")
+               for e in ENTITIES if e in (obj, obj.child)}
         mapped = records(hub, obj).with_columns(pl.col("text").hash(seed=0).reinterpret(signed=True).alias("hash"))
         ledger = self._arrow(f"SELECT record_key, hash FROM ledger_{obj.name}")
         if ledger.is_empty():

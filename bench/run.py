@@ -52,6 +52,8 @@ from b2b_assets.targets.registry import TARGETS
 from bench.floor import BATCH, OBJECTS as FLOOR_OBJECTS, ENTITIES as FLOOR_ENTITIES
 from bench.sandboxes import JOOR_CREDITS
 
+REPO = Path(__file__).resolve().parent.parent  # the child processes run `python -m bench.*` from here
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -98,7 +100,7 @@ class Sandboxes:
 
     def __init__(self):
         self.process = subprocess.Popen([sys.executable, "-m", "bench.sandboxes"], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
+                                        stdout=subprocess.PIPE, text=True, cwd=REPO)
         ready = self.process.stdout.readline().split()
         if not ready or ready[0] != "ready":
             raise SystemExit("bench: the sandboxes did not start")
@@ -159,7 +161,7 @@ class Bench:
         command = [sys.executable, "-m", "bench.generate", "--products", str(s.products), "--prices", str(s.prices),
                    "--organizations", str(s.organizations), "--locations", str(s.locations), "--users", str(s.users),
                    "--out", str(self.out)] + (["--change-percent", "1"] if change else [])
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=REPO)
 
     def project(self, run: str, run_id: str) -> None:
         mapping = load_mapping(self.out / "mapping.yaml")
@@ -186,7 +188,7 @@ class Bench:
                    "--squizz", f"{self.sandboxes.url}/squizz"] + (
             ["--state", str(self.work / "floor")] if who == "floor" else [])
         box = self.sandboxes.cpu_seconds()
-        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO) as process:
             for line in process.stdout:
                 data = json.loads(line)
                 now = self.sandboxes.cpu_seconds()
@@ -249,8 +251,10 @@ def report(rows: list[Row]) -> None:
     absorbed = [r for r in rows if r.who == "floor" and r.stage == "send" and r.name == "price_level_unit_prices"
                 and r.records]
     if absorbed:
-        rate = sum(r.records for r in absorbed) / sum(r.wall for r in absorbed)
-        print(f"SQUIZZ sandbox, fed pre-encoded {BATCH}-record price documents: {rate:,.0f} records/s absorbed")
+        records = sum(r.records for r in absorbed)
+        per_cpu = records / max(sum(r.sandbox_cpu for r in absorbed), 1e-9)  # what it needs, whatever else runs
+        print(f"SQUIZZ sandbox, fed pre-encoded {BATCH}-record price documents: "
+              f"{records / sum(r.wall for r in absorbed):,.0f} records/s absorbed ({per_cpu:,.0f} per sandbox CPU s)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{field}", type=int, help=f"override the scale's {field}")
     parser.add_argument("--out", type=Path, default=Path("bench/out"), help="where the export is generated")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()
     scale = Scale(**{f: getattr(args, f) or getattr(SCALES[args.scale], f) for f in Scale.__dataclass_fields__})
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
