@@ -39,8 +39,9 @@ test: $(STAMP)  ## the test suite, PostgreSQL path included (scripts/postgres.sh
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI over the same state, with the sandboxes running
 	$(BIN)/b2b-sync dev
 
-bench: $(STAMP)  ## scale benchmark: 1M products, 5M prices (prints figures)
-	$(BIN)/python -m bench.run
+SCALE ?= M
+bench: $(STAMP)  ## scale benchmark beside its floor and a naive script: SCALE=S|M|L (M by default)
+	$(BIN)/python -m bench.run --scale $(SCALE)
 
 clean:  ## forget all local state: hub, ledger, sandbox state, run history, reports
 	rm -rf data/state data/reports .dagster_home .tmp_pg

@@ -5,16 +5,18 @@
 
 Writes an ERP export in the same shape as the bundled sample (`data/inbox` +
 `data/mapping.yaml`): `<out>/inbox/*.csv` and `<out>/mapping.yaml`, for
-taxcodes, price_levels, sell_units, sites, organizations, products,
+taxcodes, price_levels, sell_units, sites, sales_reps, payment_types,
+organizations, locations, users (what SQUIZZ, JOOR and Norce read), products,
 product_sell_units, unit_prices (exactly `--prices` rows) and stock_levels.
 Everything is vectorised (numpy + pyarrow compute, no per-row Python) and
 derived from `--seed`, so the same arguments always give byte-identical files.
 
-`--change-percent P` writes the same export with P % of the products and P % of
-the unit prices changed (rows chosen deterministically from `--seed` and
-`--change-round`): changed products get a new name suffix and weight, changed
-prices move by a few percent. Products and unit prices are always rewritten;
-the other files only when missing. A delta benchmark runs a full sync on the
+`--change-percent P` writes the same export with P % of the products, P % of
+the unit prices and P % of the organizations changed (rows chosen
+deterministically from `--seed` and `--change-round`): changed products get a
+new name suffix and weight, changed prices move by a few percent, changed
+organizations get a new name suffix. Products, unit prices and organizations
+are always rewritten; the other files only when missing. A delta benchmark runs a full sync on the
 base export, then a sync on the changed one, and expects exactly the numbers in
 `<out>/changes.json` to be sent. All rows are valid and every reference resolves.
 """
@@ -54,6 +56,14 @@ WORDS_B = np.array(["knife", "skillet", "stockpot", "hammer", "drill", "tongs", 
                     "screws", "shelf", "gloves", "ladle", "saucepan", "board"])
 BRANDS = np.array(["Klingenwerk", "Seki Hamono", "Fonderie Lyonnaise", "Nordisk Stål", "Ørsted Keramik", "Hearthline",
                    "Stahlwerk", "Guangdong Metalware"])
+STATES = np.array(["NSW", "CA", "ON", "NW", "ARA", "27", "LND", "VG", "NH", "84"])  # one region per country
+FIRST_NAMES = np.array(["Stefan", "Lea", "Amélie", "Kenji", "Ingrid", "Olivia", "Mateo", "Søren", "Chloé", "Yuki",
+                        "Hannah", "Liam"])
+LAST_NAMES = np.array(["Müller", "Wagner", "Girard", "Tanaka", "Lindqvist", "Smith", "García", "Jørgensen", "Dubois",
+                       "Sato", "Becker", "O'Brien"])
+SALES_REPS = 20
+PAYMENT_TYPES = [("ACCT", "On account", "ACCOUNT"), ("CC", "Credit card", "CREDITCARD"),
+                 ("EFT", "Direct deposit", "DIRECTDEPOSIT"), ("COD", "Cash on delivery", "COD")]
 CLASSES = np.array(["Knives", "Cookware", "Catering", "Utensils", "Tableware", "Appliances", "Hand tools", "Fasteners"])
 
 
@@ -92,14 +102,11 @@ def layout(products: int, prices: int) -> tuple[int, int]:
 
 
 def small_tables(args, levels: int) -> dict[str, pa.Table]:
-    rng = np.random.default_rng(args.seed + 7)
-    n_sites, n_orgs = args.sites, args.organizations
+    n_sites = args.sites
     site_no = np.arange(1, n_sites + 1)
     country_of_site = (site_no - 1) % len(COUNTRIES)
     level_ids = ["RETAIL", "TRADE", "VIP", "DIST", "EXPORT"] + [f"LVL{i:03d}" for i in range(6, levels + 1)]
-    org_no = np.arange(1, n_orgs + 1)
-    org_country = rng.integers(0, len(COUNTRIES), n_orgs)
-    org_site = rng.integers(1, n_sites + 1, n_orgs)
+    rep_no = np.arange(1, SALES_REPS + 1)
     return {
         "taxcodes": pa.table({"tax_code_id": [t[0] for t in TAXCODES], "code": [t[1] for t in TAXCODES],
                               "rate_percent": [t[2] for t in TAXCODES], "label": [t[3] for t in TAXCODES]}),
@@ -115,17 +122,75 @@ def small_tables(args, levels: int) -> dict[str, pa.Table]:
             "site_type": pa.array(np.where(site_no % 10 == 0, "STORE", "WAREHOUSE")),
             "is_active": pa.array(np.ones(n_sites, bool)), "country": pick(COUNTRIES, country_of_site),
             "city": pick(CITIES, country_of_site)}),
-        "organizations": pa.table({
-            "organization_number": ids("C-", org_no, 7),
-            "organization_name": join(pick(WORDS_A, org_no % len(WORDS_A)), " Trading ", ids("", org_no, 7)),
-            "status": pa.array(np.where(org_no % 50 == 0, "inactive", "active")),
-            "email": join("accounts@c", ids("", org_no, 7), ".example"),
-            "currency": pick(CURRENCIES, org_country),
-            "price_level_id": pick(np.array(level_ids[:5]), org_no % 5),
-            "site_ids": ids("WH-", org_site, 3),
-            "credit_limit": pa.array(((org_no % 10) + 1) * 5000.0),
-            "territory": pick(COUNTRIES, org_country)}),
+        "sales_reps": pa.table({
+            "sales_rep_id": ids("SR-", rep_no, 2), "code": ids("R", rep_no, 3),
+            "name": join(pick(FIRST_NAMES, rep_no % len(FIRST_NAMES)), " ", pick(LAST_NAMES, rep_no % len(LAST_NAMES))),
+            "email": join("rep", ids("", rep_no, 2), "@seller.example"), "is_individual": pa.array(np.ones(len(rep_no), bool))}),
+        "payment_types": pa.table({
+            "payment_type_id": [p[0] for p in PAYMENT_TYPES], "code": [p[0] for p in PAYMENT_TYPES],
+            "label": [p[1] for p in PAYMENT_TYPES], "payment_method": [p[2] for p in PAYMENT_TYPES]}),
     }
+
+
+def organization_table(n: int, sites: int, seed: int) -> pa.Table:
+    """Customer organizations with what SQUIZZ customer accounts, JOOR connections and Norce companies carry."""
+    rng = np.random.default_rng(seed + 7)
+    no = np.arange(1, n + 1)
+    country = rng.integers(0, len(COUNTRIES), n)
+    site = rng.integers(1, sites + 1, n)
+    payment = np.array(["ACCT", "ACCT;CC", "CC;EFT", "ACCT;EFT;COD"])
+    return pa.table({
+        "organization_number": ids("C-", no, 7),
+        "organization_name": join(pick(WORDS_A, no % len(WORDS_A)), " Trading ", ids("", no, 7)),
+        "status": pa.array(np.where(no % 50 == 0, "inactive", "active")),
+        "email": join("accounts@c", ids("", no, 7), ".example"),
+        "phone": join("+61 2 9", ids("", no % 10_000_000, 7)),
+        "contact_name": join(pick(FIRST_NAMES, no % len(FIRST_NAMES)), " ", pick(LAST_NAMES, (no // 7) % len(LAST_NAMES))),
+        "currency": pick(CURRENCIES, country), "retail_currency": pick(CURRENCIES, country),
+        "price_type_label": pick(np.array(["Wholesale", "Retail", "Distributor"]), no % 3),
+        "price_level_id": pick(np.array(["RETAIL", "TRADE", "VIP", "DIST", "EXPORT"]), no % 5),
+        "sales_rep_id": ids("SR-", no % SALES_REPS + 1, 2),
+        "payment_type_ids": pick(payment, no % len(payment)),
+        "site_ids": ids("WH-", site, 3),
+        "shipping_method": pick(np.array(["dhl_freight", "ups_ground", "pickup"]), no % 3),
+        "discount_percent": pa.array(np.where(no % 4 == 0, 5.0, 0.0)),
+        "discount_line_item_level": pa.array(no % 8 == 0),
+        "credit_limit": pa.array(((no % 10) + 1) * 5000.0),
+        "vat_no": ids("VAT", no, 9),
+        "territory": pick(COUNTRIES, country)})
+
+
+def location_table(n: int, organizations: int) -> pa.Table:
+    """Locations spread over the organizations in turn: each organization's first is its primary billing address."""
+    i = np.arange(n)
+    org = i % organizations + 1
+    k = i // organizations
+    country = org % len(COUNTRIES)
+    billing = k == 0
+    return pa.table({
+        "organization_number": ids("C-", org, 7),
+        "location_id": join(ids("C-", org, 7), "-L", ids("", k + 1, 2)),
+        "location_name": join(pick(CITIES, country), " branch ", ids("", k + 1, 2)),
+        "address1": join(ids("", i % 997 + 1, 1), " Harbour Street"),
+        "city": pick(CITIES, country), "state": pick(STATES, country),
+        "postal_code": ids("", i % 90_000 + 10_000, 5), "country": pick(COUNTRIES, country),
+        "status": pa.array(np.full(n, "active")),
+        "address_type": pa.array(np.where(billing, "billing", "shipping")),
+        "is_primary": pa.array(billing)})
+
+
+def user_table(n: int, organizations: int) -> pa.Table:
+    """Buyers spread over the organizations in turn, each with a unique e-mail."""
+    no = np.arange(1, n + 1)
+    org = (no - 1) % organizations + 1
+    first, last = pick(FIRST_NAMES, no % len(FIRST_NAMES)), pick(LAST_NAMES, (no // 12) % len(LAST_NAMES))
+    username = ids("user", no, 7)
+    return pa.table({
+        "organization_number": ids("C-", org, 7), "user_id": ids("U-", no, 7), "username": username,
+        "name": join(first, " ", last), "email": join(username, "@c", ids("", org, 7), ".example"),
+        "phone": join("+61 4 ", ids("", no % 100_000_000, 8)),
+        "active": pa.array(no % 40 != 0), "role": pick(np.array(["buyer", "manager"]), (no % 5 == 0).astype(int)),
+        "title": pick(np.array(["Buyer", "Purchasing manager"]), (no % 5 == 0).astype(int))})
 
 
 def product_table(n: int, seed: int) -> tuple[pa.Table, np.ndarray]:
@@ -196,6 +261,16 @@ def changed_rows(count: int, percent: float, seed: int, salt: int) -> np.ndarray
     return np.sort(rng.choice(count, size=k, replace=False)) if k else np.array([], dtype=np.int64)
 
 
+def with_suffix(table: pa.Table, column: str, rows: np.ndarray, change_round: int) -> pa.Table:
+    """`table` with " (rev N)" appended to `column` in `rows`."""
+    mask = np.zeros(table.num_rows, bool)
+    mask[rows] = True
+    suffix = pa.array(np.where(mask, f" (rev {change_round})", ""))
+    return table.set_column(table.schema.get_field_index(column), column, join(table[column].combine_chunks(), suffix))
+
+
+# Organizations list their payment types ";"-separated in the file (the CSV delimiter is ",").
+SOURCE_OPTIONS = {"organizations": '    columns:\n      payment_type_ids: {from: payment_type_ids, split: ";"}'}
 MAPPING = """\
 # Scale export written by bench/generate.py ({args}). Same format as data/mapping.yaml.
 inbox: inbox
@@ -212,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--products", type=int, default=1_000_000)
     parser.add_argument("--prices", type=int, default=5_000_000, help="unit_prices rows (exact)")
     parser.add_argument("--organizations", type=int, default=10_000)
+    parser.add_argument("--locations", type=int, default=30_000, help="customer locations, over the organizations")
+    parser.add_argument("--users", type=int, default=50_000, help="buyers, over the organizations")
     parser.add_argument("--sites", type=int, default=20)
     parser.add_argument("--stock-per-product", type=int, default=2, help="stock_levels rows per product")
     parser.add_argument("--seed", type=int, default=20250316)
@@ -222,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.products < 1 or args.prices < 0 or not 0 <= args.change_percent <= 100:
         parser.error("--products must be >= 1, --prices >= 0, --change-percent within 0..100")
+    if args.organizations < 1 or args.locations < args.organizations or args.users < 0:
+        parser.error("--organizations must be >= 1 and --locations at least one per organization")
 
     started = time.perf_counter()
     inbox = args.out / "inbox"
@@ -242,15 +321,22 @@ def main(argv: list[str] | None = None) -> int:
     for entity, table in small_tables(args, levels).items():
         emit(entity, table, always=not changing)
 
-    products, base_price = product_table(args.products, args.seed)
     changes: dict[str, object] = {"change_percent": args.change_percent, "change_round": args.change_round}
+    organizations = organization_table(args.organizations, args.sites, args.seed)
+    if changing:
+        rows = changed_rows(args.organizations, args.change_percent, args.seed, 3000 + args.change_round)
+        organizations = with_suffix(organizations, "organization_name", rows, args.change_round)
+        changes["organizations_changed"] = int(len(rows))
+    emit("organizations", organizations)
+    emit("locations", location_table(args.locations, args.organizations), always=not changing)
+    emit("users", user_table(args.users, args.organizations), always=not changing)
+
+    products, base_price = product_table(args.products, args.seed)
     if changing:
         rows = changed_rows(args.products, args.change_percent, args.seed, 1000 + args.change_round)
         mask = np.zeros(args.products, bool)
         mask[rows] = True
-        suffix = pa.array(np.where(mask, f" (rev {args.change_round})", ""))
-        products = products.set_column(products.schema.get_field_index("name"), "name",
-                                       join(products["name"].combine_chunks(), suffix))
+        products = with_suffix(products, "name", rows, args.change_round)
         weight = products["weight"].to_numpy() + np.where(mask, 0.1 * args.change_round, 0.0)
         products = products.set_column(products.schema.get_field_index("weight"), "weight", pa.array(np.round(weight, 3)))
         changes["products_changed"] = int(mask.sum())
@@ -265,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     emit("unit_prices", prices.append_column("price", money(price)))
     emit("stock_levels", stock_table(args.products, args.sites, args.stock_per_product, args.seed), always=not changing)
 
-    sources = "\n".join(f"  {entity}:\n    file: {path.name}" for entity, path in written.items())
+    sources = "\n".join(f"  {entity}:\n    file: {path.name}" + (f"\n{SOURCE_OPTIONS[entity]}" if entity in SOURCE_OPTIONS else "")
+                        for entity, path in written.items())
     shown = f"--products {args.products} --prices {args.prices} --seed {args.seed}"
     (args.out / "mapping.yaml").write_text(MAPPING.format(args=shown, sources=sources), encoding="utf-8")
     if changing:
@@ -279,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     for entity, path in written.items():
         size = path.stat().st_size
         total += size
-        rows = {"products": args.products, "unit_prices": args.prices}.get(entity)
+        rows = {"products": args.products, "unit_prices": args.prices, "organizations": args.organizations,
+                "locations": args.locations, "users": args.users}.get(entity)
         rows_text = f"{rows:10d}" if rows is not None else " " * 10
         mark = f"{timings[entity]:8.2f}" if entity in timings else "    kept"
         print(f"{entity:20s} {rows_text} {size / 2**20:9.1f} {mark}")

@@ -97,12 +97,12 @@ class OrgData:
         import_type = document.import_type
         table = self.tables[import_type.type_id]
         outcome = ImportOutcome()
-        resolver = _Resolver(self, import_type, document.records)
+        keys = [record_key(import_type, record) for record in document.records]
+        resolver = _Resolver(self, import_type, keys)
         group_gaps = self._store_price_groups(document, resolver)
-        sent: set[Key] = set()
-        for index, record in enumerate(document.records):
-            key = record_key(import_type, record)
-            sent.add(key)
+        sent = set(keys)
+        written = _written_fields(document)
+        for index, (key, record) in enumerate(zip(keys, document.records)):
             operation = record.get("drop") or 0
             if operation == DROP_IGNORE:
                 continue
@@ -119,7 +119,7 @@ class OrgData:
             if stored is None:
                 stored = table[key] = _new_stored(import_type, record)
             stored["active"] = True
-            _write_fields(stored, record, document, resolver)
+            _write_fields(stored, record, written, resolver)
             _write_nested(stored, record, document, resolver, outcome, index)
             if import_type.price_group_member_type:
                 _note_price_group_gaps(stored, record, group_gaps)
@@ -158,11 +158,11 @@ class OrgData:
 class _Resolver:
     """Answers "was this id imported before?" for one document."""
 
-    def __init__(self, data: OrgData, import_type: ImportType, records: Iterable[Mapping[str, Any]]):
+    def __init__(self, data: OrgData, import_type: ImportType, keys: Iterable[Key]):
         self._data = data
         self._import_type = import_type
-        # A type's references to itself may point into the upload (a sell unit's parent).
-        self._own_ids = {record_key(import_type, record) for record in records}
+        # A type's references to itself may point into the upload (a sell unit's parent): `keys` are its records'.
+        self._own_ids = set(keys)
 
     def exists(self, type_id: int, value: Any) -> bool:
         key = (_canonical(value),)
@@ -198,17 +198,23 @@ def _new_stored(import_type: ImportType, record: Mapping[str, Any]) -> dict[str,
     return stored
 
 
-def _write_fields(stored: dict[str, Any], record: Mapping[str, Any], document: EsdDocument, resolver: _Resolver) -> None:
+def _written_fields(document: EsdDocument) -> list[tuple[str, Any, int | None]]:
+    """(field, default, referenced type or None) for each plain field the document writes, in table order
+    (not set order, so read-back shows fields in a stable order). Once per document, not per record."""
     import_type = document.import_type
-    # Table order, not set order, so read-back shows fields in a stable order.
-    for name, spec in import_type.fields.items():
-        if name not in document.listed or name in import_type.key or spec.kind == RECORD_LIST:
-            continue
-        value = _value_or_default(record, name, spec.default)
-        if name in import_type.references:
-            value, unknown = resolver.resolve(import_type.references[name], value)
+    return [(name, spec.default, import_type.references.get(name)) for name, spec in import_type.fields.items()
+            if name in document.listed and name not in import_type.key and spec.kind != RECORD_LIST]
+
+
+def _write_fields(stored: dict[str, Any], record: Mapping[str, Any], written: list[tuple[str, Any, int | None]],
+                  resolver: _Resolver) -> None:
+    fields = stored["fields"]
+    for name, default, referenced in written:
+        value = _value_or_default(record, name, default)
+        if referenced is not None:
+            value, unknown = resolver.resolve(referenced, value)
             _set_gap(stored, name, unknown)
-        stored["fields"][name] = value
+        fields[name] = value
 
 
 def _write_nested(

@@ -365,11 +365,12 @@ class SquizzSandbox:
         _add(ledger["imports_by_type"], type_id, 1)
         _add(ledger["records_by_type"], type_id, len(document.records))
         self._note_import(type_id, document, ResultCode.SUCCESS, tokens=cost, unassigned=outcome.unassigned)
-        rows = [
+        # A generator: a memory-only store never reads it, so a large import spends nothing on spelling keys.
+        rows = (
             (_collection(touched_type), key_text(key), self._data.tables[touched_type][key])
             for touched_type, keys in outcome.touched.items()
             for key in keys
-        ]
+        )
         self._store.write(rows, {"ledger": ledger, "price_groups": self._data.price_groups})
 
     def _note_import(

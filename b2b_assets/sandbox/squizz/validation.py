@@ -185,9 +185,10 @@ def record_problems(document: EsdDocument, rules: Iterable[RejectionRule] = ()) 
             continue
         reasons = _record_reasons(document, record)
         reasons += [f"{rule.code}: {rule.message}" for rule in rules if rule.matches(import_type, record)]
-        key = import_type.display_key(record)
-        label = f"record {index} ({key})" if key else f"record {index}"
-        problems.extend(f"{label}: {reason}" for reason in reasons)
+        if reasons:  # the label only for records that have a problem: most have none
+            key = import_type.display_key(record)
+            label = f"record {index} ({key})" if key else f"record {index}"
+            problems.extend(f"{label}: {reason}" for reason in reasons)
     return problems
 
 
