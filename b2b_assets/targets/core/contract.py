@@ -57,7 +57,7 @@ Senders
 
 Stability: JOOR and Norce build on this module. Change it compatibly only
 (new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
-and `Target.asset_prefix` (for the JOOR Customer Sync file target).
+and `Target.asset_prefix` (for the JOOR Customer Sync file target), `Target.pool`.
 """
 
 from __future__ import annotations
@@ -248,6 +248,9 @@ class Target:
     # Where a vendor has two channels (JOOR's API and its Customer Sync file), both keep the vendor's asset
     # prefix and group (joor/connections, joor/customer_sync_file) with a ledger target of their own.
     asset_prefix: str = ""
+    # The Dagster pool of its assets (dagster.yaml: one step per pool at a time, across runs), the target's
+    # name when empty: one import at a time per vendor account (SQUIZZ answers BUSY otherwise).
+    pool: str = ""
 
     @property
     def key_prefix(self) -> str:
