@@ -45,11 +45,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def fresh_environment(root: Path) -> dict[str, str]:
-    """Variables that give one run its own Dagster instance, hub, ledger, reports and sandboxes."""
+def fresh_environment(root: Path, instance_settings: str = "dagster.yaml") -> dict[str, str]:
+    """Variables that give one run its own Dagster instance (from the repository's `instance_settings`),
+    hub, ledger, reports and sandboxes."""
     home = root / "dagster_home"
     home.mkdir(parents=True)
-    shutil.copy(settings.REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(settings.REPO_ROOT / instance_settings, home / "dagster.yaml")
     return {**os.environ, "DAGSTER_HOME": str(home), "B2B_STATE_DIR": str(root / "state"),
             "B2B_REPORTS_DIR": str(root / "reports"), "B2B_SANDBOX_PORT": str(free_port()),
             "B2B_SANDBOX_FTP_PORT": str(free_port())}
