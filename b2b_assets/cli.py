@@ -288,7 +288,11 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
     unread = [name for name in hub_entities_no_target_reads(defs) if name in mapping.sources]
     notes = [f"loaded into the hub but read by no target yet: {', '.join(unread)}"] if unread else []
     print_summary(result, mapping.not_mapped, notes)
-    return 0 if result.success else 1
+    if not result.success:
+        return 1
+    from b2b_assets.defs.health.run_report import print_failed_error_checks
+
+    return print_failed_error_checks(result)  # 2 when a check failed at ERROR (a target rejected records)
 
 
 def dev(port: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from b2b_assets.defs.erp.assets import erp_assets
+from b2b_assets.defs.health.assets import build_sync_health_asset
 from b2b_assets.defs.hub.assets import hub_assets
 from b2b_assets.defs.joor.schedules import joor_customer_sync_file_hourly, joor_customer_sync_file_job
 from b2b_assets.defs.ops.jobs import full_sync, inbox_sensor, nightly_full_sync
@@ -14,7 +15,8 @@ from b2b_assets.defs.targets.factory import build_target_assets
 from b2b_assets.targets.registry import TARGETS
 
 defs = dg.Definitions(
-    assets=[*erp_assets, *hub_assets, *(a for t in TARGETS for a in build_target_assets(t))],
+    assets=[*erp_assets, *hub_assets, *(a for t in TARGETS for a in build_target_assets(t)),
+            build_sync_health_asset(TARGETS)],
     jobs=[full_sync, joor_customer_sync_file_job, purge_old_runs],
     schedules=[nightly_full_sync, joor_customer_sync_file_hourly, purge_old_runs_daily],
     sensors=[inbox_sensor],

@@ -32,7 +32,6 @@ class HubLoad:
     released: int = 0
     absent_from_export: int = 0
     dangling: dict[str, int] = field(default_factory=dict)  # optional references the hub lacks, by reference
-    held_sample: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _split_orphans(name: str, frame: pd.DataFrame, parent_keys: dict[str, pd.DataFrame], load: HubLoad,
@@ -78,8 +77,6 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
         if not held.empty:
             store.held.hold(name, held, reasons)
             load.held += len(held)
-            if load.held_sample.empty:
-                load.held_sample = held[key].assign(reason=reasons.to_numpy()).head(20)
 
     for batch in read_staged(staging, name):
         if held_keys is not None:

@@ -1,8 +1,8 @@
 """`b2b-sync check`: the whole mapping validated before anything runs, every problem once, with file and line.
 
 Looks at what a run would trip over: the mapping's own mistakes (unknown
-entities, fields and keys, bad options), files that are missing or cannot be
-read, required fields (keys included) that nothing maps, and transforms whose
+entities, fields and keys, bad options), files that are missing (unless the
+source is `optional`) or cannot be read, required fields (keys included) that nothing maps, and transforms whose
 SQL does not compile. Files are opened for real, through the same readers and
 transforms a run uses, but only the first rows are prepared.
 """
@@ -24,7 +24,7 @@ EMPTY_EXPORT = ("file is empty", "file has a header but no data rows")
 @dataclass
 class CheckResult:
     errors: list[str] = field(default_factory=list)  # a run would fail or lose data: it does not start
-    notes: list[str] = field(default_factory=list)  # worth knowing, not wrong: entities not mapped, absent exports
+    notes: list[str] = field(default_factory=list)  # worth knowing, not wrong: entities not mapped, optional exports
 
     @property
     def ok(self) -> bool:
@@ -49,9 +49,12 @@ def check_mapping(path: str | Path) -> CheckResult:
 def source_problems(mapping: Mapping, name: str, source: EntitySource, result: CheckResult) -> None:
     entry = f"sources.{name}"
     absent = [f for f in source.files if not f.is_file()]
-    if absent:  # today's export lacks the file: the run skips the entity and the hub keeps what it has
+    if absent and source.optional:  # expected now and then: the run skips the entity, the hub keeps what it has
         result.notes.append(f"{mapping.where(entry + '.file')}: {entry}: no export file {absent[0]} in the inbox; "
-                            "a run skips it")
+                            "it is optional, so a run skips it")
+        return
+    if absent:
+        result.errors.append(missing_file_reason(mapping, name, absent[0]))
         return
     unreadable = _file_problems(source)
     if unreadable:
@@ -68,6 +71,13 @@ def source_problems(mapping: Mapping, name: str, source: EntitySource, result: C
                 found.append(f"{mapping.where(at)}: {entry}: {reason}")
     except TransformError as exc:
         result.errors.append(f"{mapping.where(exc.entry)}: {exc.entry}: {exc.message}")
+
+
+def missing_file_reason(mapping: Mapping, name: str, file: Path) -> str:
+    """One line naming the missing file and the mapping entry that asks for it."""
+    entry = f"sources.{name}"
+    return (f"{mapping.where(entry + '.file')}: {entry}: no export file {file} in the inbox; add it, or mark the "
+            "source `optional: true` if exports may lack it")
 
 
 def _file_problems(source: EntitySource) -> list[str]:

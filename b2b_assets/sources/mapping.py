@@ -22,6 +22,8 @@ this is that layer. One YAML file describes every inbound source::
           organization_name: {expr: "trim(Name1) || ' ' || trim(Name2)"}   # a DuckDB SQL expression
         constants: {currency: EUR}   # a fixed value; always wins over a same-named source column
         keys_case_insensitive: true  # optional: keys (and references) upper-cased, so c-1 and C-1 are one record
+        optional: true           # an export may lack this file: the run skips the entity (the hub keeps what it
+                                 # has) instead of failing erp/<entity>
       locations:
         api: locations           # read from the partner GET API (seed 000 shape) instead of a file
       price_levels:
@@ -65,7 +67,7 @@ USERS_KEYS = ("user", "organization")
 API_ENTITIES = ("organizations", "locations", "users")  # what the seed-000 partner API serves
 DEFAULT_BATCH_ROWS = 100_000
 SOURCE_KEYS = {"file", "api", "rows", "query", "tables", "format", "delimiter", "encoding", "batch_rows", "columns",
-               "constants", "match_by_name", "filter", "lookup", "unpivot", "dedupe", "keys_case_insensitive"}
+               "constants", "match_by_name", "filter", "lookup", "unpivot", "dedupe", "keys_case_insensitive", "optional"}
 TRUE_FALSE = {"true": True, "yes": True, "false": False, "no": False}
 
 
@@ -165,6 +167,7 @@ class EntitySource:
         """Every inbox file this source reads."""
         return (*self.files, *self.tables.values(), *(lookup.file for lookup in self.lookups))
     keys_case_insensitive: bool = False  # False: C-1 and c-1 are two records (and are reported as look-alikes)
+    optional: bool = False  # True: an export without this entity's file is expected (the entity is skipped)
 
 
 @dataclass(frozen=True)
@@ -368,6 +371,7 @@ def _parse_source(p: _Parser, name: str, spec: Any, defaults: dict, inbox: Path)
     match_by_name = _flag(p, spec.get("match_by_name", "true"), f"{entry}.match_by_name")
     case_insensitive = _flag(p, spec.get("keys_case_insensitive", defaults.get("keys_case_insensitive", "false")),
                              f"{entry}.keys_case_insensitive")
+    optional = _flag(p, spec.get("optional", "false"), f"{entry}.optional")
     for key in ("filter", "query"):
         if key in spec and not isinstance(spec[key], str):
             p.record(f"{entry}.{key}", "expected one SQL text")
@@ -377,7 +381,7 @@ def _parse_source(p: _Parser, name: str, spec: Any, defaults: dict, inbox: Path)
         entity=name, file=files[0] if files else None, files=files, api=api, read=read, columns=columns,
         constants=constants, rows=rows, row_lines=row_lines, query=spec.get("query"), tables=tables,
         match_by_name=match_by_name, filter=spec.get("filter"), lookups=lookups, unpivot=unpivot,
-        dedupe=dedupe, origin=p.where, keys_case_insensitive=case_insensitive,
+        dedupe=dedupe, origin=p.where, keys_case_insensitive=case_insensitive, optional=optional,
     )
 
 

@@ -51,7 +51,7 @@ class Store:
 
 # Columns added after a table first shipped. create_all leaves an existing table as it is, so each is added
 # here, explicitly, as a nullable column (an ADD COLUMN both databases run without rewriting the table).
-ADDED_COLUMNS = {sync_ledger: ("job_id",)}
+ADDED_COLUMNS = {sync_ledger: ("job_id", "first_seen_at")}
 
 
 def _add_missing_columns(connection: Connection) -> None:

@@ -8,7 +8,7 @@ plus bookkeeping columns (`_row_hash`, `_in_source`, `_loaded_at`).
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, Numeric, String, Table, Text, cast, text,
+    BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, Numeric, String, Table, Text, cast, func, text,
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -125,6 +125,9 @@ sync_ledger = Table(
     Column("first_sent_at", DateTime(timezone=True)),
     Column("last_attempt_at", DateTime(timezone=True), nullable=False),
     Column("confirmed_at", DateTime(timezone=True)),
+    # Set by the database when the ledger first records the key (no writer names it): how long a record has
+    # been rejected or held. NULL on rows from before this column (an ADD COLUMN cannot give them a time).
+    Column("first_seen_at", DateTime(timezone=True), server_default=func.current_timestamp()),
 )
 
 source_cursors = Table(

@@ -6,12 +6,14 @@ import pandas as pd
 import pandera.pandas as pa
 
 from b2b_assets import settings
-from b2b_assets.defs.checks import check_result
+from b2b_assets.defs.checks import check_result, report_metadata
+from b2b_assets.defs.health.policy import NIGHTLY, OWNERS
 from b2b_assets.defs.resources import PartnerApiResource, StoreResource
 from b2b_assets.model import ENTITIES, Entity
-from b2b_assets.pipeline.inbound import stage_entity
+from b2b_assets.pipeline.inbound import StageResult, stage_entity
 from b2b_assets.pipeline.staging import read_staged
-from b2b_assets.sources import load_mapping, schema_for
+from b2b_assets.sources import Mapping, load_mapping, schema_for
+from b2b_assets.sources.check import missing_file_reason
 
 
 def erp_key(name: str) -> dg.AssetKey:
@@ -34,6 +36,16 @@ def staged_violations(model: Entity) -> pd.DataFrame:
     return pd.concat(failures, ignore_index=True) if failures else pd.DataFrame()
 
 
+def fail_unless_optional(mapping: Mapping, result: StageResult) -> None:
+    """An export without this entity's file fails the asset in one line, unless the mapping calls it optional."""
+    source = mapping.source(result.entity)
+    if source.optional:
+        return
+    missing = next((f for f in source.files if not f.exists()), source.file)
+    raise dg.Failure(description=missing_file_reason(mapping, result.entity, missing), allow_retries=False,
+                     metadata={"missing_file": str(missing), "mapping_entry": f"sources.{result.entity}"})
+
+
 def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
     key = erp_key(model.name)
     checks = [
@@ -48,6 +60,9 @@ def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
         key=key,
         group_name="erp",
         kinds={"pandas", "pandera"},
+        owners=list(OWNERS),
+        tags={"area": "erp", "entity": model.name},
+        freshness_policy=NIGHTLY,
         description=f"{model.description}\n\nValidated rows of the latest export (key: {', '.join(model.key)}). "
                     "Invalid rows are quarantined with file, row, field and reason; valid rows flow on.",
         check_specs=checks,
@@ -67,7 +82,8 @@ def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
                 check_results=[dg.AssetCheckResult(check_name=name, passed=True, metadata={"not_mapped": True})
                                for name in ("staged_rows_valid", "no_quarantined_rows")])
         if result.skipped:
-            context.log.warning(result.skipped)
+            fail_unless_optional(mapping, result)
+            context.log.info(f"{result.skipped} (the mapping marks it optional)")
         metadata: dict = {
             "rows_read": result.rows_read,
             "rows_valid": result.rows_valid,
@@ -76,10 +92,11 @@ def build_erp_asset(model: Entity) -> dg.AssetsDefinition:
             "rows_skipped": result.rows_skipped,
             "source": result.source,
             "rows_look_alike_keys": result.look_alike_keys,  # keys like an earlier one but for case or spacing
+            "dagster/row_count": result.rows_valid,
         }
-        if result.report_path:
-            metadata["quarantine_report"] = dg.MetadataValue.path(str(result.report_path))
         quarantined = result.issues[["source", "row_number", "field", "value", "reason"]]
+        if result.report_path:
+            metadata.update(report_metadata("quarantine_report", quarantined, result.report_path))
         return dg.MaterializeResult(
             metadata=metadata,
             check_results=[

@@ -5,15 +5,25 @@ import dagster as dg
 import pandas as pd
 
 from b2b_assets import settings
-from b2b_assets.defs.checks import check_result
+from b2b_assets.defs.checks import SAMPLE_ROWS, check_result, readable_keys, table
+from b2b_assets.defs.health.policy import NIGHTLY, OWNERS
 from b2b_assets.defs.resources import StoreResource
 from b2b_assets.model import ENTITIES, Entity
 from b2b_assets.pipeline.hub_load import load_entity
 from b2b_assets.sources import load_mapping
+from b2b_assets.store import Store
+from b2b_assets.store.health import held_problems
 
 
 def hub_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["hub", name])
+
+
+def held_sample(hub: Store, name: str) -> pd.DataFrame:
+    """The entity's held records as the check shows them: full key, state, reason, attempts, first held."""
+    held = held_problems(hub.engine, SAMPLE_ROWS, name).drop(columns=["target", "entity"])
+    held["record_key"] = readable_keys(held["record_key"])
+    return held.rename(columns={"record_key": "key", "first_seen_at": "first_seen"})
 
 
 def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
@@ -25,6 +35,9 @@ def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
         deps=[dg.AssetKey(["erp", model.name]), *(hub_key(p) for p in model.parents)],
         group_name="hub",
         kinds={"sqlalchemy", "pandas"},
+        owners=list(OWNERS),
+        tags={"area": "hub", "entity": model.name},
+        freshness_policy=NIGHTLY,
         description=f"{model.description}\n\nUpserted by {', '.join(model.key)}; records whose required parent is "
                     "missing are held and retried on every later run.",
         check_specs=[check],
@@ -36,8 +49,9 @@ def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
             load = load_entity(hub, settings.staging_dir(), model.name, not_mapped)
         context.log.info(f"hub/{model.name}: {load.inserted} inserted, {load.updated} updated, "
                          f"{load.unchanged} unchanged, {load.held} held, {load.released} released")
-        dangling = pd.DataFrame([{"reference": k, "records": v} for k, v in load.dangling.items()])
-        problems = pd.concat([load.held_sample, dangling], ignore_index=True)
+        dangling = pd.DataFrame({"reference": pd.Series(list(load.dangling), dtype="string"),
+                                 "records": pd.Series(list(load.dangling.values()), dtype="int64")})
+        hub_rows = int(hub.hub.count(model.name))
         return dg.MaterializeResult(
             metadata={
                 "rows_inserted": load.inserted,
@@ -46,12 +60,15 @@ def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
                 "rows_held": load.held,
                 "rows_released": load.released,
                 "rows_absent_from_export": load.absent_from_export,
-                "hub_rows": int(hub.hub.count(model.name)),
+                "hub_rows": hub_rows,
+                "dagster/row_count": hub_rows,
             },
             # Counted in records (held, plus dangling references), not in sample rows.
-            check_results=[check_result("references_resolved", problems, dg.AssetCheckSeverity.WARN,
+            check_results=[check_result("references_resolved", held_sample(hub, model.name),
+                                        dg.AssetCheckSeverity.WARN,
                                         failure_count=load.held + int(sum(load.dangling.values())),
-                                        held=load.held, dangling=int(sum(load.dangling.values())))],
+                                        held=load.held, dangling=int(sum(load.dangling.values())),
+                                        dangling_references=table(dangling))],
         )
 
     return _hub_asset

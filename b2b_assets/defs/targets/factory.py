@@ -10,16 +10,14 @@ Every target's assets get the same config, check and metadata.
 import dagster as dg
 
 from b2b_assets import settings
-from b2b_assets.defs.checks import check_result
+from b2b_assets.defs.health.policy import NIGHTLY, OWNERS
 from b2b_assets.defs.hub.assets import hub_key
 from b2b_assets.defs.targets.retries import retry_transport_failures
+from b2b_assets.defs.targets.problems import CHECK, problem_details, problems_report, records_accepted
 from b2b_assets.pipeline.outbound import OutboundOptions, sync_object
-from b2b_assets.store.quarantine import write_report
-from b2b_assets.targets.core.contract import RECORD_KEY, Target, TargetObject
+from b2b_assets.targets.core.contract import Target, TargetObject
 from b2b_assets.targets.core.plan import DeletionPolicy
 from b2b_assets.targets.core.sync import SyncReport
-
-CHECK = "records_accepted"
 
 
 class OutboundConfig(dg.Config):
@@ -32,6 +30,7 @@ class OutboundConfig(dg.Config):
     deletions_max_share: float = 0.10  # also the most a full refresh may deactivate
     deletions_override: bool = False
     poll_budget_seconds: float = 60.0  # asynchronous targets: how long to wait for open jobs in this run
+    max_rejected: int | None = None  # rejected records tolerated before the check fails at ERROR (None: the target's)
 
 
 def object_key(target: Target, name: str) -> dg.AssetKey:
@@ -59,14 +58,18 @@ def report_metadata(target: Target, report: SyncReport) -> dict:
 
 def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition:
     key = object_key(target, obj.name)
-    check = dg.AssetCheckSpec(CHECK, asset=key, description=f"Records {target.title} rejected, or that wait for a "
-                                                           f"reference {target.title} lacks.")
+    check = dg.AssetCheckSpec(CHECK, asset=key, description=f"Records {target.title} rejected (ERROR above the "
+                                                           f"target's max_rejected), or that wait for a reference "
+                                                           f"{target.title} lacks (WARN).")
 
     @dg.asset(
         key=key,
         deps=[*(hub_key(e) for e in obj.source_entities), *(object_key(target, o) for o in obj.depends_on)],
         group_name=target.key_prefix,
         kinds=set(target.kinds),
+        owners=list(OWNERS),
+        tags={"target": target.name, "object": obj.name},
+        freshness_policy=NIGHTLY,
         required_resource_keys={"store", target.resource_key},
         description=f"{obj.description} Sends only new and changed records; records whose references "
                     f"{target.title} lacks are held until they land.",
@@ -101,15 +104,13 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
         if report.refusal:
             context.log.warning(f"dry run: the real run would refuse this: {report.refusal}")
         metadata = report_metadata(target, report)
-        if not report.problems.empty:
+        metadata["dagster/row_count"] = store.ledger.counts(target.name, obj.name)["sent"]  # what the target holds
+        problems = problem_details(store, target, obj, report.problems)
+        if not problems.empty:
             path = settings.reports_dir() / context.run.run_id / f"{target.name}_{obj.name}.csv"
-            problems = report.problems.rename(columns={RECORD_KEY: "value"}).assign(
-                source=f"{target.name}/{obj.name}", row_number=None, field=RECORD_KEY)
-            metadata["problems_report"] = dg.MetadataValue.path(str(write_report(problems, path, obj.name)))
+            metadata.update(problems_report(problems, path))
         yield dg.MaterializeResult(
-            metadata=metadata,
-            check_results=[check_result(CHECK, report.problems, dg.AssetCheckSeverity.WARN)],
-        )
+            metadata=metadata, check_results=[records_accepted(target, report, problems, config.max_rejected)])
 
     return _object_asset
 

@@ -57,7 +57,8 @@ Senders
 
 Stability: JOOR and Norce build on this module. Change it compatibly only
 (new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
-and `Target.asset_prefix` (for the JOOR Customer Sync file target), `Target.pool`.
+and `Target.asset_prefix` (for the JOOR Customer Sync file target); `Target.max_rejected`
+(the rejected records a target's checks tolerate before they fail at ERROR); `Target.pool`.
 """
 
 from __future__ import annotations
@@ -251,6 +252,9 @@ class Target:
     # The Dagster pool of its assets (dagster.yaml: one step per pool at a time, across runs), the target's
     # name when empty: one import at a time per vendor account (SQUIZZ answers BUSY otherwise).
     pool: str = ""
+    # Rejected records above this fail the target's checks at ERROR (0: any rejected record does). The
+    # environment (B2B_<NAME>_MAX_REJECTED) and a run's config override it; see defs/health/policy.py.
+    max_rejected: int = 0
 
     @property
     def key_prefix(self) -> str:
