@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from b2b_assets.definitions import defs
+from b2b_assets.store import Store
+from b2b_assets.store.tables import sync_ledger
 from bench.ui_launch import TERMINAL, RunningUI, launch_full_sync, running_ui
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,16 +88,19 @@ def asset_groups() -> dict[str, list[str]]:
 
 
 def test_the_asset_graph_lists_every_asset(synced_ui, page: Page):
+    """The global lineage: one node per group with its asset count, and the graph's tree lists every asset."""
     ui, _ = synced_ui
     groups = asset_groups()
-    # The graph draws only the nodes in view, and stacks a group's assets in a column (~200 px a node).
-    page.set_viewport_size({"width": 1600, "height": 250 * max(len(names) for names in groups.values()) + 500})
+    page.set_viewport_size({"width": 1600, "height": 3000})  # the tree draws only the rows in view
+    page.goto(f"{ui.url}/asset-groups")
     for group, names in groups.items():
-        page.goto(f"{ui.url}/locations/b2b_assets.definitions/asset-groups/{group}")
-        for name in names:
-            # A graph node's label; the group's upstream assets from other groups are drawn as links, not nodes.
-            expect(page.locator(f'[data-tooltip="{name}"]').first).to_be_visible()
-        screenshot(page, f"asset_graph_{group}")
+        expect(page.get_by_text(f"{len(names)} assets" if len(names) > 1 else "1 asset").first).to_be_visible()
+        page.get_by_text(group, exact=True).first.click()  # the group's row in the tree ...
+        page.keyboard.press("ArrowRight")  # ... opened, listing its assets
+    shown = {name: sum(name in names for names in groups.values()) for names in groups.values() for name in names}
+    for name, groups_with_it in shown.items():  # erp/products and hub/products are both "products"
+        expect(page.locator(f'[title="{name}"]')).to_have_count(groups_with_it)
+    screenshot(page, "asset_graph")
 
 
 def test_a_failing_check_shows_as_failed(synced_ui, page: Page):
@@ -105,3 +111,20 @@ def test_a_failing_check_shows_as_failed(synced_ui, page: Page):
     check = page.locator("span:has(> [title='records_accepted'])").first
     expect(check).to_contain_text("Failed")
     screenshot(page, "squizz_products_checks")
+
+
+def rejected_messages(ui: RunningUI) -> list[str]:
+    """The vendor's messages for the records the sync ledger holds as rejected by SQUIZZ."""
+    store = Store(f"sqlite:///{Path(ui.environment['B2B_STATE_DIR']) / 'hub.sqlite'}")
+    c = sync_ledger.c
+    with store.engine.connect() as db:
+        return db.execute(sa.select(c.last_error).where(c.target == "squizz", c.state == "rejected")).scalars().all()
+
+
+def test_the_sync_health_table_shows_the_rejected_records_full_vendor_message(synced_ui, page: Page):
+    ui, _ = synced_ui
+    messages = rejected_messages(ui)
+    assert len(messages) == 1  # the sample's zero-price product
+    page.goto(f"{ui.url}/assets/ops/sync_health")
+    expect(page.locator("table", has_text=messages[0]).first).to_be_visible()
+    screenshot(page, "ops_sync_health")

@@ -12,8 +12,8 @@ import dagster as dg
 from b2b_assets import settings
 from b2b_assets.defs.health.policy import NIGHTLY, OWNERS
 from b2b_assets.defs.hub.assets import hub_key
-from b2b_assets.defs.targets.retries import retry_transport_failures
 from b2b_assets.defs.targets.problems import CHECK, problem_details, problems_report, records_accepted
+from b2b_assets.defs.targets.retries import retry_transport_failures
 from b2b_assets.pipeline.outbound import OutboundOptions, sync_object
 from b2b_assets.targets.core.contract import Target, TargetObject
 from b2b_assets.targets.core.plan import DeletionPolicy
