@@ -71,3 +71,17 @@ def key_isin(values: pd.Series | pd.Index, known: pd.Series | pd.Index) -> np.nd
     value_set = pa.array(pd.Series(known).astype(TEXT_DTYPE).array)
     found = pc.is_in(probe, value_set=value_set, skip_nulls=True)
     return found.fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def key_positions(values: pd.Series | pd.Index, known: pd.Series | pd.Index) -> np.ndarray:
+    """Where each of `values` is in `known` (the first place, if it is there more than once), -1 where it is not.
+
+    A hash lookup in Arrow, like `key_isin`, for joining a frame to another by text key without an index
+    (pandas' Index.map on pyarrow strings is the slow path again).
+    """
+    if len(values) == 0 or len(known) == 0:
+        return np.full(len(values), -1, dtype=np.int64)
+    probe = pa.array(pd.Series(values).astype(TEXT_DTYPE).array)
+    value_set = pa.array(pd.Series(known).astype(TEXT_DTYPE).array)
+    return pc.index_in(probe, value_set=value_set, skip_nulls=True).fill_null(-1).to_numpy(
+        zero_copy_only=False).astype(np.int64)

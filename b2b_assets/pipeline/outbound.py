@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from b2b_assets.pipeline.outbound_ranges import plan_inputs_by_key_range
 from b2b_assets.store import Store
-from b2b_assets.targets.core.contract import RECORD_KEY, LedgerState, Sender, Target, TargetObject
+from b2b_assets.targets.core.contract import RECORD_KEY, AsyncSender, LedgerState, Sender, Target, TargetObject
 from b2b_assets.targets.core.plan import DeletionPolicy, payload_hash
 from b2b_assets.targets.core.references import held_reasons, hold_back_children
 from b2b_assets.targets.core.sync import Progress, SyncReport, sync_entity
@@ -30,6 +31,7 @@ class OutboundOptions:
     # Dry runs only: where each object notes the keys it would send, so that the objects after it count those
     # as present at the target (as they would be in a real run) instead of holding everything that uses them.
     dry_run_dir: Path | None = None
+    plan_range_rows: int = 100_000  # hub records mapped and planned at a time, for key_ranges objects
 
 
 def hub_frames(store: Store, entities: tuple[str, ...]) -> dict[str, pd.DataFrame]:
@@ -40,24 +42,28 @@ def hub_frames(store: Store, entities: tuple[str, ...]) -> dict[str, pd.DataFram
 def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender | None,
                 options: OutboundOptions = OutboundOptions(), on_progress: Progress | None = None) -> SyncReport:
     """Map, plan and send one object; the report's counts carry the cost in the target's unit."""
-    payload = obj.to_payload(hub_frames(store, obj.source_entities))
-    payload.records = payload.records.reset_index(drop=True)
-    records = payload.records
     # Self-references (a sell unit's parent) resolve within the same batch, so only other objects can hold.
     foreign = tuple(r for r in obj.references if r.object != obj.name)
     known = {r.object: pd.Index(store.ledger.keys_in_state(target.name, r.object, LedgerState.SENT.value))
                        .union(_planned_keys(options, target, r.object)) for r in foreign}
-    nested_held = hold_back_children(payload, [r for r in foreign if r.in_child], known)
-    hashes = payload_hash(records, payload.children)
-    held = held_reasons(records, None, tuple(r for r in foreign if not r.in_child), known)
-    invalid = obj.limits(payload) if obj.limits is not None else None
-
-    report = sync_entity(
-        target=target.name, obj=obj, payload=payload, hashes=hashes, ledger=store.ledger, sender=sender,
-        batch_size=options.batch_size, held=held, invalid=invalid, dry_run=options.dry_run,
-        full_refresh=options.full_refresh, deletions=options.deletions,
-        poll_budget_seconds=options.poll_budget_seconds, on_progress=on_progress,
-    )
+    common = dict(target=target.name, obj=obj, ledger=store.ledger, sender=sender, batch_size=options.batch_size,
+                  dry_run=options.dry_run, full_refresh=options.full_refresh, deletions=options.deletions,
+                  poll_budget_seconds=options.poll_budget_seconds, on_progress=on_progress)
+    nested_held = 0
+    if obj.key_ranges and not isinstance(sender, AsyncSender):
+        ranged = plan_inputs_by_key_range(store, target.name, obj, foreign, known, rows=options.plan_range_rows,
+                                          full_refresh=options.full_refresh)
+        report = sync_entity(payload=ranged.payload, hashes=ranged.present, held=ranged.held,
+                             invalid=ranged.invalid, ledger_rows=ranged.ledger_rows, **common)
+    else:
+        payload = obj.to_payload(hub_frames(store, obj.source_entities))
+        payload.records = payload.records.reset_index(drop=True)
+        records = payload.records
+        nested_held = hold_back_children(payload, [r for r in foreign if r.in_child], known)
+        hashes = payload_hash(records, payload.children)
+        held = held_reasons(records, None, tuple(r for r in foreign if not r.in_child), known)
+        invalid = obj.limits(payload) if obj.limits is not None else None
+        report = sync_entity(payload=payload, hashes=hashes, held=held, invalid=invalid, **common)
     counts = report.counts
     counts["nested_held"] = nested_held
     if options.dry_run:

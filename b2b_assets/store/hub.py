@@ -13,20 +13,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, Select, and_, exists, false, func, literal, not_, select, true, update
+from sqlalchemy import Engine, Numeric, and_, cast, exists, false, func, literal, not_, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from b2b_assets.model import Entity
-from b2b_assets.model.frames import cast_frame, empty_frame
-from b2b_assets.store.engine import write_transaction
+from b2b_assets.model import Entity, Kind
+from b2b_assets.model.decimals import PRECISION, SCALE
+from b2b_assets.model.frames import cast_frame
+from b2b_assets.store import adbc
+from b2b_assets.store.engine import is_postgres
 from b2b_assets.store.hashing import row_hashes
 from b2b_assets.store.keys import as_entity, text_key_columns
-from b2b_assets.store.sql import (
-    batches, count, load_stage, lock_for_writing, staging_table, upsert_insert, utcnow,
-)
-from b2b_assets.store.tables import HUB_TABLES, IN_SOURCE, LOADED_AT, ROW_HASH
-
-STAGE_BATCH = 50_000  # rows per COPY / executemany into the staging table
+from b2b_assets.store.sql import count, upsert_insert, utcnow
+from b2b_assets.store.tables import BOOKKEEPING, HUB_TABLES, IN_SOURCE, LOADED_AT, ROW_HASH
 
 
 @dataclass(frozen=True)
@@ -46,10 +44,20 @@ def _only(ent: Entity, columns: list[str]) -> Entity:
                   fields=tuple(ent.field(c) for c in columns))
 
 
-def _stored(ent: Entity, column: ColumnElement) -> ColumnElement:
+def _typed(engine: Engine, ent: Entity, staged: ColumnElement) -> ColumnElement:
+    """A staged column in the hub column's type: exact decimals are staged as their fixed-scale text,
+    which is what SQLite stores and what PostgreSQL casts to NUMERIC."""
+    if is_postgres(engine) and ent.field(staged.name).kind is Kind.DECIMAL:
+        return cast(staged, Numeric(PRECISION, SCALE))
+    return staged
+
+
+def _stored(engine: Engine, ent: Entity, staged: ColumnElement) -> ColumnElement:
     """A staged (canonical) column as the hub stores it: missing optional text key parts as ''
     (a primary key cannot hold NULL); `cast_frame` turns them back into NA on reading."""
-    return func.coalesce(column, "").label(column.name) if column.name in text_key_columns(ent) else column
+    if staged.name in text_key_columns(ent):
+        return func.coalesce(staged, "").label(staged.name)
+    return _typed(engine, ent, staged).label(staged.name)
 
 
 class HubTables:
@@ -64,11 +72,12 @@ class HubTables:
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def upsert(self, entity_name: str, frame: pd.DataFrame, *, batch_size: int = STAGE_BATCH) -> UpsertCounts:
+    def upsert(self, entity_name: str, frame: pd.DataFrame) -> UpsertCounts:
         """Insert new records, update changed ones, leave unchanged ones unwritten.
 
         Rows are compared by `_row_hash`; when the frame holds a key twice, the
-        last row wins. All batches are written in one transaction.
+        last row wins. The frame is bulk-loaded (ADBC ingest) into a staging table
+        and merged by one INSERT ... ON CONFLICT statement, in one transaction.
         """
         ent = as_entity(entity_name)
         table = HUB_TABLES[ent.name]
@@ -79,27 +88,23 @@ class HubTables:
             return UpsertCounts(0, 0, 0)
         stored = canonical.assign(**{ROW_HASH: row_hashes(ent, canonical, canonical=True)})
 
-        with write_transaction(self._engine) as connection:
-            lock_for_writing(connection, table)
-            before = count(connection, table)
-            now = utcnow()
-            with staging_table(connection, [table.c[c] for c in (*ent.columns, ROW_HASH)]) as stage:
-                for batch in batches(stored, batch_size):
-                    load_stage(connection, stage, batch)
-                insert = upsert_insert(connection, table)
-                source = select(
-                    *[_stored(ent, stage.c[c]) for c in ent.columns], stage.c[ROW_HASH],
-                    literal(now, table.c[LOADED_AT].type), true(),
-                ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
-                changing = [c for c in ent.columns if c not in key] + [ROW_HASH, LOADED_AT, IN_SOURCE]
-                statement = insert.from_select([*ent.columns, ROW_HASH, LOADED_AT, IN_SOURCE], source)
-                statement = statement.on_conflict_do_update(
-                    index_elements=[table.c[c] for c in key],
-                    set_={c: statement.excluded[c] for c in changing},
-                    where=table.c[ROW_HASH].is_distinct_from(statement.excluded[ROW_HASH]),
-                )
-                written = connection.execute(statement).rowcount
-            inserted = count(connection, table) - before
+        with adbc.staged_write(self._engine, adbc.arrow_for_ingest(stored[[*ent.columns, ROW_HASH]])) as write:
+            write.lock(table)
+            before = write.count(table)
+            insert = upsert_insert(self._engine, table)
+            source = select(
+                *[_stored(self._engine, ent, write.stage.c[c]) for c in ent.columns], write.stage.c[ROW_HASH],
+                literal(utcnow(), table.c[LOADED_AT].type), true(),
+            ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
+            changing = [c for c in ent.columns if c not in key] + [ROW_HASH, LOADED_AT, IN_SOURCE]
+            statement = insert.from_select([*ent.columns, ROW_HASH, LOADED_AT, IN_SOURCE], source)
+            statement = statement.on_conflict_do_update(
+                index_elements=[table.c[c] for c in key],
+                set_={c: statement.excluded[c] for c in changing},
+                where=table.c[ROW_HASH].is_distinct_from(statement.excluded[ROW_HASH]),
+            )
+            written = write.execute(statement)
+            inserted = write.count(table) - before
         return UpsertCounts(inserted=inserted, updated=written - inserted, unchanged=len(canonical) - written)
 
     def mark_presence(self, entity_name: str, present_keys: pd.DataFrame) -> int:
@@ -112,45 +117,42 @@ class HubTables:
         table = HUB_TABLES[ent.name]
         key = list(ent.key)
         keys = cast_frame(_only(ent, key), present_keys[key])
-        for column in text_key_columns(ent):  # as stored, so the stage's primary key index serves the lookups
+        for column in text_key_columns(ent):  # as stored, so the stage's unique index serves the lookups
             keys[column] = keys[column].fillna("")
         keys = keys[~keys.duplicated(keep="first")]
-        with write_transaction(self._engine) as connection:
-            lock_for_writing(connection, table)
-            with staging_table(connection, [table.c[c] for c in key], primary_key=ent.key) as stage:
-                for batch in batches(keys, STAGE_BATCH):
-                    load_stage(connection, stage, batch)
-                present = exists().where(and_(*[stage.c[c] == table.c[c] for c in key]))
-                connection.execute(
-                    update(table).where(table.c[IN_SOURCE] == false(), present).values({IN_SOURCE: True}))
-                connection.execute(
-                    update(table).where(table.c[IN_SOURCE] == true(), not_(present)).values({IN_SOURCE: False}))
-            return count(connection, table, table.c[IN_SOURCE] == false())
+        with adbc.staged_write(self._engine, adbc.arrow_for_ingest(keys), unique_index=key) as write:
+            write.lock(table)
+            present = exists().where(and_(*[_typed(self._engine, ent, write.stage.c[c]) == table.c[c] for c in key]))
+            write.execute(update(table).where(table.c[IN_SOURCE] == false(), present).values({IN_SOURCE: True}))
+            write.execute(update(table).where(table.c[IN_SOURCE] == true(), not_(present)).values({IN_SOURCE: False}))
+            return write.count(table, table.c[IN_SOURCE] == false())
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def read(self, entity_name: str, batch_size: int = 100_000, *, with_meta: bool = False,
-             in_source: bool | None = None) -> Iterator[pd.DataFrame]:
-        """The entity's records in key order, in frames of at most `batch_size` rows, canonical dtypes.
+    def iter_batches(self, entity_name: str, *, batch_rows: int = 100_000, with_meta: bool = False,
+                     in_source: bool | None = None) -> Iterator[pd.DataFrame]:
+        """The entity's records in key order, as canonical frames of at most `batch_rows` rows.
 
+        Key order is the same on SQLite and PostgreSQL: text key parts byte-wise (as Arrow and
+        Python compare strings; a missing optional part, stored as '', first), a decimal key part
+        by its fixed-scale text.
+        Read as Arrow (store/adbc.py) and streamed: memory holds one batch at a time.
         with_meta adds `_row_hash`, `_in_source` and `_loaded_at`; in_source filters on presence.
         """
         ent = as_entity(entity_name)
-        table = HUB_TABLES[ent.name]
-        columns = ent.columns + (list((ROW_HASH, IN_SOURCE, LOADED_AT)) if with_meta else [])
-        statement = select(*[table.c[c] for c in columns]).order_by(*[table.c[c] for c in ent.key])
-        if in_source is not None:
-            statement = statement.where(table.c[IN_SOURCE] == in_source)
-        for frame in self._stream(statement, columns, batch_size):
-            yield self._canonical(ent, frame, with_meta)
+        statement, key, schema = self._query(ent, _columns(ent, with_meta), in_source)
+        for data in adbc.read_in_key_order(self._engine, statement, key, schema, batch_rows):
+            yield self._canonical(ent, adbc.to_frame(data), with_meta)
+
+    def read(self, entity_name: str, batch_size: int = 100_000, *, with_meta: bool = False,
+             in_source: bool | None = None) -> Iterator[pd.DataFrame]:
+        """`iter_batches` with the batch size as its second argument."""
+        return self.iter_batches(entity_name, batch_rows=batch_size, with_meta=with_meta, in_source=in_source)
 
     def read_all(self, entity_name: str, *, with_meta: bool = False, in_source: bool | None = None) -> pd.DataFrame:
         ent = as_entity(entity_name)
-        frames = list(self.read(ent.name, with_meta=with_meta, in_source=in_source))
-        if not frames:
-            columns = ent.columns + (list((ROW_HASH, IN_SOURCE, LOADED_AT)) if with_meta else [])
-            return self._canonical(ent, pd.DataFrame(columns=columns), with_meta)
-        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        data = adbc.read_table(self._engine, *self._query(ent, _columns(ent, with_meta), in_source))
+        return self._canonical(ent, adbc.to_frame(data), with_meta)
 
     def count(self, entity_name: str, *, in_source: bool | None = None) -> int:
         table = HUB_TABLES[as_entity(entity_name).name]
@@ -161,15 +163,9 @@ class HubTables:
     def keys(self, entity_name: str, *, in_source: bool | None = None) -> pd.DataFrame:
         """The key columns of every record (canonical dtypes, missing optional parts as NA), in key order."""
         ent = as_entity(entity_name)
-        table = HUB_TABLES[ent.name]
         key = list(ent.key)
-        statement = select(*[table.c[c] for c in key]).order_by(*[table.c[c] for c in key])
-        if in_source is not None:
-            statement = statement.where(table.c[IN_SOURCE] == in_source)
-        frames = [cast_frame(_only(ent, key), f) for f in self._stream(statement, key, 500_000)]
-        if not frames:
-            return empty_frame(_only(ent, key))
-        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        data = adbc.read_table(self._engine, *self._query(ent, key, in_source))
+        return cast_frame(_only(ent, key), adbc.to_frame(data))
 
     def absent_keys(self, entity_name: str) -> pd.DataFrame:
         """Keys of records that were not in the latest full export."""
@@ -177,21 +173,27 @@ class HubTables:
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _stream(self, statement: Select, columns: list[str], batch_size: int) -> Iterator[pd.DataFrame]:
-        with self._engine.connect() as connection:
-            result = connection.execution_options(stream_results=True, yield_per=batch_size).execute(statement)
-            for rows in result.partitions(batch_size):
-                values = list(zip(*rows))  # transpose in C; from_records on Row objects is slow
-                yield pd.DataFrame({name: pd.Series(column, dtype=object) for name, column in zip(columns, values)})
+    @staticmethod
+    def _query(ent: Entity, columns: list[str], in_source: bool | None):  # noqa: ANN205
+        """(statement, its unique key, its Arrow schema) selecting `columns` of the entity's hub table."""
+        table = HUB_TABLES[ent.name]
+        selected = [table.c[c] for c in columns]
+        statement = select(*selected)
+        if in_source is not None:
+            statement = statement.where(table.c[IN_SOURCE] == in_source)
+        return statement, [table.c[c] for c in ent.key], adbc.schema_of(selected)
 
     @staticmethod
     def _canonical(ent: Entity, frame: pd.DataFrame, with_meta: bool) -> pd.DataFrame:
         out = cast_frame(ent, frame)
         if with_meta:
-            out[ROW_HASH] = frame[ROW_HASH].astype("int64[pyarrow]")
-            out[IN_SOURCE] = frame[IN_SOURCE].astype("bool[pyarrow]")
-            out[LOADED_AT] = pd.to_datetime(frame[LOADED_AT], utc=True)
+            for name in BOOKKEEPING:
+                out[name] = frame[name]
         return out
+
+
+def _columns(ent: Entity, with_meta: bool) -> list[str]:
+    return ent.columns + (list(BOOKKEEPING) if with_meta else [])
 
 
 __all__ = ["HubTables", "UpsertCounts"]

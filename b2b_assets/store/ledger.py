@@ -8,17 +8,22 @@ target confirmed it.
 
 from __future__ import annotations
 
-import pandas as pd
-from sqlalchemy import Engine, case, func, literal, null, select, true
+from collections.abc import Iterator
 
-from b2b_assets.store.engine import write_transaction
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Engine, case, func, literal, null, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from b2b_assets.store import adbc
 from b2b_assets.store.hashing import hash_series
-from b2b_assets.store.sql import batches, load_stage, staging_table, upsert_insert, utcnow
+from b2b_assets.store.sql import upsert_insert, utcnow
 from b2b_assets.store.tables import sync_ledger
 from b2b_assets.targets.core.contract import LEDGER_STATES, LedgerState
 
 SENT, SUBMITTED = LedgerState.SENT.value, LedgerState.SUBMITTED.value
 OUTCOME_COLUMNS = ("record_key", "payload_hash", "state", "last_error", "job_id")
+LOAD_COLUMNS = ("record_key", "payload_hash", "state", "attempts")
 _TEXT = "string[pyarrow]"
 
 
@@ -54,66 +59,52 @@ class SyncLedger:
             return 0
         now = utcnow()
         stamp = sync_ledger.c.last_attempt_at.type
-        with write_transaction(self._engine) as connection:
-            stage_columns = [sync_ledger.c[c] for c in OUTCOME_COLUMNS]
-            with staging_table(connection, stage_columns) as stage:
-                for batch in batches(frame, 100_000):
-                    load_stage(connection, stage, batch)
-                sent_now = case((stage.c.state == SENT, literal(now, stamp)), else_=null())
-                source = select(
-                    literal(target, sync_ledger.c.target.type), literal(entity_name, sync_ledger.c.entity.type),
-                    *[stage.c[c] for c in OUTCOME_COLUMNS], literal(1, sync_ledger.c.attempts.type),
-                    sent_now, literal(now, stamp), sent_now,
-                ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
-                insert = upsert_insert(connection, sync_ledger).from_select(
-                    ["target", "entity", *OUTCOME_COLUMNS, "attempts", "first_sent_at", "last_attempt_at",
-                     "confirmed_at"], source)
-                excluded = insert.excluded
-                connection.execute(insert.on_conflict_do_update(
-                    index_elements=[sync_ledger.c.target, sync_ledger.c.entity, sync_ledger.c.record_key],
-                    set_={
-                        "payload_hash": excluded.payload_hash,
-                        "state": excluded.state,
-                        "last_error": excluded.last_error,
-                        "job_id": excluded.job_id,
-                        "attempts": sync_ledger.c.attempts + 1,
-                        "last_attempt_at": excluded.last_attempt_at,
-                        "first_sent_at": func.coalesce(sync_ledger.c.first_sent_at, excluded.first_sent_at),
-                        "confirmed_at": case((excluded.state == SENT, excluded.confirmed_at),
-                                             else_=sync_ledger.c.confirmed_at),
-                    },
-                ))
+        with adbc.staged_write(self._engine, adbc.arrow_for_ingest(frame)) as write:
+            stage = write.stage
+            sent_now = case((stage.c.state == SENT, literal(now, stamp)), else_=null())
+            source = select(
+                literal(target, sync_ledger.c.target.type), literal(entity_name, sync_ledger.c.entity.type),
+                *[stage.c[c] for c in OUTCOME_COLUMNS], literal(1, sync_ledger.c.attempts.type),
+                sent_now, literal(now, stamp), sent_now,
+            ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
+            insert = upsert_insert(self._engine, sync_ledger).from_select(
+                ["target", "entity", *OUTCOME_COLUMNS, "attempts", "first_sent_at", "last_attempt_at",
+                 "confirmed_at"], source)
+            excluded = insert.excluded
+            write.execute(insert.on_conflict_do_update(
+                index_elements=[sync_ledger.c.target, sync_ledger.c.entity, sync_ledger.c.record_key],
+                set_={
+                    "payload_hash": excluded.payload_hash,
+                    "state": excluded.state,
+                    "last_error": excluded.last_error,
+                    "job_id": excluded.job_id,
+                    "attempts": sync_ledger.c.attempts + 1,
+                    "last_attempt_at": excluded.last_attempt_at,
+                    "first_sent_at": func.coalesce(sync_ledger.c.first_sent_at, excluded.first_sent_at),
+                    "confirmed_at": case((excluded.state == SENT, excluded.confirmed_at),
+                                         else_=sync_ledger.c.confirmed_at),
+                },
+            ))
         return len(frame)
 
     def load(self, target: str, entity_name: str) -> pd.DataFrame:
         """record_key, payload_hash, state, attempts of every record this target has seen, in key order."""
-        c = sync_ledger.c
-        statement = (select(c.record_key, c.payload_hash, c.state, c.attempts)
-                     .where(c.target == target, c.entity == entity_name).order_by(c.record_key))
-        with self._engine.connect() as connection:
-            rows = connection.execute(statement).all()
-        raw = pd.DataFrame.from_records(rows, columns=["record_key", "payload_hash", "state", "attempts"])
-        return pd.DataFrame({
-            "record_key": raw["record_key"].astype(_TEXT),
-            "payload_hash": pd.to_numeric(raw["payload_hash"]).astype("int64[pyarrow]"),
-            "state": raw["state"].astype(_TEXT),
-            "attempts": pd.to_numeric(raw["attempts"]).astype("int64[pyarrow]"),
-        })
+        return adbc.to_frame(self._read(target, entity_name, LOAD_COLUMNS))
+
+    def iter_batches(self, target: str, entity_name: str, *, batch_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+        """`load`, streamed: frames of at most `batch_rows` rows (same columns and dtypes) in record_key
+        order, byte-wise on SQLite and PostgreSQL alike (as Arrow and Python compare strings)."""
+        statement, key, schema = self._query(target, entity_name, LOAD_COLUMNS)
+        for data in adbc.read_in_key_order(self._engine, statement, key, schema, batch_rows):
+            yield adbc.to_frame(data)
 
     def open_jobs(self, target: str, entity_name: str) -> pd.DataFrame:
-        """record_key, payload_hash, job_id of the records waiting in a job the target has not finished."""
-        c = sync_ledger.c
-        statement = (select(c.record_key, c.payload_hash, c.job_id)
-                     .where(c.target == target, c.entity == entity_name, c.state == SUBMITTED)
-                     .order_by(c.job_id, c.record_key))
-        with self._engine.connect() as connection:
-            rows = connection.execute(statement).all()
-        raw = pd.DataFrame.from_records(rows, columns=["record_key", "payload_hash", "job_id"])
-        return pd.DataFrame({
-            "record_key": raw["record_key"].astype(_TEXT),
-            "payload_hash": pd.to_numeric(raw["payload_hash"]).astype("int64"),
-            "job_id": raw["job_id"].astype(_TEXT),
-        })
+        """record_key, payload_hash, job_id of the records waiting in a job the target has not finished,
+        by job then record_key."""
+        columns = ("record_key", "payload_hash", "job_id")
+        data = self._read(target, entity_name, columns, sync_ledger.c.state == SUBMITTED)
+        frame = adbc.to_frame(data.sort_by([("job_id", "ascending"), ("record_key", "ascending")]))
+        return frame.assign(payload_hash=frame["payload_hash"].astype("int64"))
 
     def counts(self, target: str, entity_name: str) -> dict[str, int]:
         """Records per state (every state present, 0 when none)."""
@@ -128,9 +119,16 @@ class SyncLedger:
         """record_keys of this target's records in `state`, in key order."""
         if state not in LEDGER_STATES:
             raise ValueError(f"unknown ledger state {state!r}; one of {LEDGER_STATES}")
+        keys = self._read(target, entity_name, ("record_key",), sync_ledger.c.state == state)
+        return adbc.to_frame(keys)["record_key"]
+
+    @staticmethod
+    def _query(target: str, entity_name: str, columns: tuple[str, ...], *where: ColumnElement[bool]):  # noqa: ANN205
+        """(statement, its unique key, its Arrow schema) selecting `columns` of one target's entity."""
         c = sync_ledger.c
-        statement = (select(c.record_key).where(c.target == target, c.entity == entity_name,
-                                                c.state == state).order_by(c.record_key))
-        with self._engine.connect() as connection:
-            keys = connection.execute(statement).scalars().all()
-        return pd.Series(keys, dtype=_TEXT, name="record_key")
+        selected = [c[name] for name in columns]
+        statement = select(*selected).where(c.target == target, c.entity == entity_name, *where)
+        return statement, [c.record_key], adbc.schema_of(selected)
+
+    def _read(self, target: str, entity_name: str, columns: tuple[str, ...], *where: ColumnElement[bool]) -> pa.Table:
+        return adbc.read_table(self._engine, *self._query(target, entity_name, columns, *where))

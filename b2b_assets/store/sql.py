@@ -1,19 +1,17 @@
-"""Small SQL helpers shared by the store's modules: dialect inserts, batches, staging tables, rows."""
+"""Small SQL helpers shared by the store's modules: dialect inserts, batches, rows.
+
+Bulk loads (staging tables) are store/adbc.py's.
+"""
 
 from __future__ import annotations
 
-import io
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-from pyarrow import csv as pa_csv
-from sqlalchemy import Column, Connection, MetaData, Table, func, select
+from sqlalchemy import Connection, Engine, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,7 +24,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def upsert_insert(connection: Connection, table: Table):  # noqa: ANN201 - dialect-specific Insert
+def upsert_insert(connection: Connection | Engine, table: Table):  # noqa: ANN201 - dialect-specific Insert
     """The dialect's INSERT that supports ON CONFLICT (SQLite and PostgreSQL)."""
     name = connection.dialect.name
     if name == "postgresql":
@@ -81,49 +79,3 @@ def to_records(frame: pd.DataFrame, **constants: Any) -> list[dict[str, Any]]:
         names += list(constants)
         columns += [[value] * len(frame) for value in constants.values()]
     return [dict(zip(names, row)) for row in zip(*columns)]
-
-
-def load_stage(connection: Connection, stage: Table, frame: pd.DataFrame) -> None:
-    """Bulk-load `frame` (columns named like the stage's, canonical values, NA as missing) into `stage`.
-
-    PostgreSQL: COPY ... FROM STDIN of pyarrow-written CSV (strings quoted, nulls unquoted
-    empty, doubles in shortest round-trip form, decimals as plain text). SQLite: the driver's executemany with
-    plain tuples, without SQLAlchemy's per-row parameter processing.
-    """
-    if frame.empty:
-        return
-    names = [c.name for c in stage.columns]
-    preparer = connection.dialect.identifier_preparer
-    table_name = preparer.format_table(stage)
-    column_list = ", ".join(preparer.quote(n) for n in names)
-    if connection.dialect.name == "postgresql":
-        buffer = io.BytesIO()
-        table = pa.Table.from_pandas(frame[names], preserve_index=False)
-        for position, name in enumerate(names):  # Arrow's CSV writes small decimals as 1.000E-7: write plain text
-            if frame[name].dtype == DECIMAL_DTYPE:
-                table = table.set_column(position, name, canonical_text(frame[name]))
-        pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))  # nulls: unquoted empty
-        buffer.seek(0)
-        with connection.connection.driver_connection.cursor() as cursor:
-            cursor.copy_expert(f"COPY {table_name} ({column_list}) FROM STDIN WITH (FORMAT csv)", buffer)
-        return
-    rows = list(zip(*[column_values(frame[n]) for n in names]))
-    placeholders = ", ".join("?" for _ in names)
-    connection.exec_driver_sql(f"INSERT INTO {table_name} ({column_list}) VALUES ({placeholders})", rows)
-
-
-@contextmanager
-def staging_table(connection: Connection, columns: list[Column], primary_key: tuple[str, ...] = ()) -> Iterator[Table]:
-    """A temporary table with copies of `columns` (nullable unless in `primary_key`), dropped when the block ends.
-
-    Give a primary key when the table is probed by key (joins, EXISTS), so lookups use its index.
-    """
-    table = Table(f"_stage_{uuid.uuid4().hex[:12]}", MetaData(),
-                  *[Column(c.name, c.type, primary_key=c.name in primary_key, autoincrement=False) for c in columns],
-                  prefixes=["TEMPORARY"])
-    table.create(connection)
-    yield table
-    # Dropped only when the block succeeded: after a failure the transaction (or the connection, if the
-    # server went away) is unusable, a DROP would raise over the real error, and a temporary table goes
-    # with its session anyway.
-    table.drop(connection)

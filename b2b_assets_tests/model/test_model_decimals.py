@@ -88,7 +88,7 @@ def test_the_squizz_document_writes_decimals_digit_for_digit():
     from b2b_assets.targets.squizz.envelope import build_document, encode_document
 
     records = pd.DataFrame({"record_key": ["A", "B", "C"], "price": parse_decimals(text(["12.3456789", "100", "0.0001"]))})
-    docs = Payload(records).to_esd_records(records)
+    docs = Payload(records).data_records(records)
     body = gzip.decompress(encode_document(build_document(1, docs, ["price"]))).decode()
     assert '{"price":12.3456789},{"price":100},{"price":0.0001}' in body  # not 12.345678899999999, 1E+2, 1e-04
     assert json.loads(body, parse_float=Decimal)["dataRecords"][0]["price"] == Decimal("12.3456789")

@@ -44,6 +44,11 @@ Senders
   a job runs leaves them `submitted`; the next run polls them first and never
   submits a record that is still in an open job. A failed job makes its
   records `rejected` with the target's message; they are retried next run.
+- A `SyncSender` may also implement `prepare(batch) -> document` (build and
+  encode, no network) and `deliver(document)` (send it; raise RecordsRejected
+  as `send` does). The core then builds the next batch while the current one
+  is in flight, one request at a time; without them it calls `send` on its
+  worker thread. Either way a sender is used by one thread at a time.
 - Both may implement `delete(batch)` (mode.deletes) to remove records gone
   from the source (`batch.records` then holds only RECORD_KEY). With
   mode.full_refresh (synchronous senders only), `batch.complete` asks the
@@ -57,7 +62,8 @@ Senders
 
 Stability: JOOR and Norce build on this module. Change it compatibly only
 (new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
-and `Target.asset_prefix` (for the JOOR Customer Sync file target); `Target.max_rejected`
+and `Target.asset_prefix` (for the JOOR Customer Sync file target); the optional
+`PreparingSender` methods (pipelined sends) and `TargetObject.key_ranges`; `Target.max_rejected`
 (the rejected records a target's checks tolerate before they fail at ERROR); `Target.pool`.
 """
 
@@ -69,6 +75,8 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
+
+from b2b_assets.model.frames import key_isin
 
 RECORD_KEY = "record_key"  # a target record's key field values joined with KEY_SEPARATOR
 PARENT_KEY = "parent_key"  # in nested children: the record_key of the record they belong to
@@ -134,7 +142,7 @@ class Payload:
         """The nested rows of these records (a slice of `records`)."""
         if self.children is None:
             return None
-        return self.children[self.children[PARENT_KEY].isin(records[RECORD_KEY])]
+        return self.children[key_isin(self.children[PARENT_KEY], records[RECORD_KEY])]
 
 
 @dataclass
@@ -188,6 +196,17 @@ class SyncSender(Protocol):
 
 
 @runtime_checkable
+class PreparingSender(Protocol):
+    """A SyncSender whose send splits in two, so the core can build one batch while the last is in flight."""
+
+    def prepare(self, batch: Batch) -> Any:
+        """The batch as the document to send (built and encoded here; no network)."""
+
+    def deliver(self, document: Any) -> None:
+        """Send a prepared document; return when the target confirmed it, raise RecordsRejected if it refused it."""
+
+
+@runtime_checkable
 class AsyncSender(Protocol):
     poll_interval_seconds: float  # how long the core waits between polls of an open job
 
@@ -213,6 +232,10 @@ class TargetObject:
     references: tuple[Reference, ...] = ()
     mode: Mode = Mode()
     description: str = ""
+    # to_payload maps each row of the primary (and only) source entity on its own, with no nested rows: the
+    # core may then build, hash and plan the object a key range of the hub at a time, keeping only what
+    # changed, instead of holding the whole entity (pipeline/outbound_ranges.py).
+    key_ranges: bool = False
 
     @property
     def depends_on(self) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""Sending a plan: batches, isolation of rejected records, per-record outcomes.
+"""Sending a plan: batches, isolation of rejected records, per-record outcomes, pipelining.
 
 Vendors such as SQUIZZ accept or reject a whole document; nothing public
 describes per-record results. When a batch is rejected for its data, the
@@ -7,12 +7,21 @@ stands alone, so one bad record costs a few extra requests, never the rest of
 the batch. Transport retries (429, 5xx, dropped connections) happen below
 this layer, in the vendor client. Asynchronous targets are not bisected: a
 failed job's records are rejected with the target's message (see jobs.py).
+
+Batches go out pipelined (`send_pipelined`): while one request is in flight on
+a worker thread, the next batch is built and compressed on this one, so the
+run takes about the longer of the client's time and the target's, not their
+sum. One request is in flight at a time, never more (SQUIZZ answers BUSY to a
+second concurrent import of an organisation), and the outcomes of each batch
+are handed on in batch order, once the target answered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,11 +52,52 @@ def send_isolating_rejects(positions: Sequence[int], send: SendBatch) -> Outcome
         send(positions)
         return Outcomes(sent=list(positions))
     except RecordsRejected as rejected:
-        if len(positions) == 1:
-            return Outcomes(rejected={positions[0]: f"{rejected.code}: {rejected.vendor_message}"})
-        middle = len(positions) // 2
-        return send_isolating_rejects(positions[:middle], send).extend(
-            send_isolating_rejects(positions[middle:], send))
+        return _isolate(positions, rejected, send)
+
+
+def _isolate(positions: Sequence[int], rejected: RecordsRejected, send: SendBatch) -> Outcomes:
+    """Outcomes of `positions`, which the target just refused as one document."""
+    if len(positions) == 1:
+        return Outcomes(rejected={positions[0]: f"{rejected.code}: {rejected.vendor_message}"})
+    middle = len(positions) // 2
+    return send_isolating_rejects(positions[:middle], send).extend(send_isolating_rejects(positions[middle:], send))
+
+
+def send_pipelined(batches: Iterable[range], prepare: Callable[[range], Any], deliver: Callable[[Any], None],
+                   confirmed: Callable[[Outcomes], None]) -> None:
+    """Send each range of positions as one document, preparing the next while the current one is in flight.
+
+    prepare(positions) builds a document (this thread); deliver(document) sends it (a worker thread) and
+    raises RecordsRejected if the target refuses it, which is bisected here, one request at a time.
+    confirmed(outcomes) is called once per batch, in batch order, after the target answered; it runs
+    while the next batch is in flight. Any other error stops the sending: every batch before the one that
+    failed has been confirmed, and nothing after it was sent.
+    """
+    def one_at_a_time(positions: range) -> None:  # halves of a range are ranges
+        deliver(prepare(positions))
+
+    def settle(positions: range, request: Future) -> Outcomes:
+        try:
+            request.result()
+            return Outcomes(sent=list(positions))
+        except RecordsRejected as rejected:
+            return _isolate(positions, rejected, one_at_a_time)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="b2b-send") as worker:
+        in_flight: tuple[range, Future] | None = None
+        for positions in batches:
+            try:
+                document = prepare(positions)  # overlaps the request in flight
+            except BaseException:
+                if in_flight is not None:  # it may have landed: record it before stopping
+                    confirmed(settle(*in_flight))
+                raise
+            done = settle(*in_flight) if in_flight is not None else None
+            in_flight = (positions, worker.submit(deliver, document))
+            if done is not None:
+                confirmed(done)  # overlaps the next request
+        if in_flight is not None:
+            confirmed(settle(*in_flight))
 
 
 def outcomes_frame(outcomes: Outcomes, keys: np.ndarray, hashes: np.ndarray) -> pd.DataFrame:

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from b2b_assets.model.frames import key_isin, key_positions
 from b2b_assets.targets.core.contract import (
-    RECORD_KEY, AsyncSender, Batch, LedgerState, Payload, RecordsRejected, Sender, TargetObject,
+    RECORD_KEY, AsyncSender, Batch, LedgerState, Payload, PreparingSender, RecordsRejected, Sender, TargetObject,
 )
 from b2b_assets.targets.core.jobs import settle_open_jobs
 from b2b_assets.targets.core.plan import HELD, INVALID, PENDING, TO_SEND, UNCHANGED, DeletionPolicy, Plan, plan
-from b2b_assets.targets.core.send import outcomes_frame, send_isolating_rejects
+from b2b_assets.targets.core.send import outcomes_frame, send_pipelined
 
 Progress = Callable[[dict[str, int]], None]
 """Told the running counts (sent, rejected, submitted, deleted, charged) after every ledger write."""
@@ -44,13 +45,17 @@ class SyncReport:
         }
 
 
-def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.Series, ledger,
+def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.Series | pd.DataFrame, ledger,
                 sender: Sender | None, batch_size: int = 500, held: pd.Series | None = None,
                 invalid: pd.Series | None = None, dry_run: bool = False, full_refresh: bool = False,
                 deletions: DeletionPolicy = DeletionPolicy(), poll_budget_seconds: float = 60.0,
-                on_progress: Progress | None = None) -> SyncReport:
+                on_progress: Progress | None = None, ledger_rows: pd.DataFrame | None = None) -> SyncReport:
     """Plan `payload.records` against the ledger and send what changed.
 
+    hashes: one per row of `payload.records`; or, when the caller planned in key ranges and kept
+    only the records a run may send or must record, a frame (record_key, payload_hash) of every
+    record in the source. ledger_rows: the object's ledger rows, if the caller has read them
+    already (synchronous senders only: settling open jobs would change them).
     The ledger is written after every batch the target confirmed (or every job
     it accepted), so a run that dies half-way keeps what was acknowledged and
     resends only the rest next time.
@@ -68,15 +73,22 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
     if complete and asynchronous:
         raise ValueError(f"{target}/{entity}: a COMPLETE batch needs a synchronous sender: the core must know it "
                          "landed before it records what the target deactivated")
-    the_plan: Plan = plan(target, entity, pd.DataFrame({RECORD_KEY: records[RECORD_KEY].to_numpy(),
-                                                        "payload_hash": hashes.to_numpy()}),
-                          ledger.load(target, entity), held_reasons=held, invalid_reasons=invalid,
-                          full_refresh=full_refresh, complete=complete, deletions=deletions, enforce=not dry_run)
+    if ledger_rows is not None and asynchronous:
+        raise ValueError(f"{target}/{entity}: ledger rows read before the open jobs settled would be stale")
+    present = hashes if isinstance(hashes, pd.DataFrame) else pd.DataFrame(
+        {RECORD_KEY: records[RECORD_KEY].to_numpy(), "payload_hash": hashes.to_numpy()})
+    the_plan: Plan = plan(target, entity, present, ledger.load(target, entity) if ledger_rows is None else ledger_rows,
+                          held_reasons=held, invalid_reasons=invalid, full_refresh=full_refresh, complete=complete,
+                          deletions=deletions, enforce=not dry_run)
     counts = the_plan.counts()
-    counts["total"] = int(len(records))
+    counts["total"] = int(len(present))
     parked = the_plan.records[the_plan.records["action"].isin((HELD, INVALID))]
     problems.insert(0, parked[[RECORD_KEY, "action", "reason"]].rename(columns={"action": "state"}))
-    sending = the_plan.records["action"].isin(TO_SEND).to_numpy()
+    planned = the_plan.records[the_plan.records["action"].isin(TO_SEND).to_numpy()]
+    sending = key_isin(records[RECORD_KEY], planned[RECORD_KEY])
+    if sending.sum() != len(planned):
+        raise RuntimeError(f"{target}/{entity}: the payload lacks {len(planned) - int(sending.sum())} of the "
+                           "records the plan sends")
     if complete and sending.sum() > obj.mode.full_refresh_max_records:
         raise ValueError(f"{target}/{entity}: a full refresh sends one COMPLETE batch, and {int(sending.sum())} "
                          f"records exceed the {obj.mode.full_refresh_max_records} this project puts in one")
@@ -94,34 +106,41 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
             "last_error": parked["reason"],
         }))
 
-    to_send = records[sending]
-    keys, send_hashes = to_send[RECORD_KEY].to_numpy(), hashes.to_numpy()[sending]
+    # One contiguous frame of what is sent, so that every batch (and every half of a bisected one) is a slice.
+    to_send = records[sending].reset_index(drop=True)
+    keys = to_send[RECORD_KEY].to_numpy()
+    planned_hashes = planned["payload_hash"].to_numpy(dtype="int64")
+    send_hashes = planned_hashes[key_positions(to_send[RECORD_KEY], planned[RECORD_KEY])]
     size = max(1, len(to_send)) if complete or obj.mode.one_batch else max(1, batch_size)
+    batches = [range(start, min(start + size, len(to_send))) for start in range(0, len(to_send), size)]
 
     def report() -> None:
         if on_progress:
             on_progress(dict(running))
 
-    for start in range(0, len(to_send), size):
-        positions = list(range(start, min(start + size, len(to_send))))
-        if asynchronous:
-            batch = Batch(obj, payload, to_send.iloc[positions])
-            job_id = sender.submit(batch)
+    def confirmed(outcomes) -> None:
+        frame = outcomes_frame(outcomes, keys, send_hashes)
+        ledger.record(target, entity, frame)
+        bad = frame[frame["state"] == LedgerState.REJECTED.value]
+        running["sent"] += len(frame) - len(bad)
+        running["charged"] += len(frame) - len(bad)
+        running["rejected"] += len(bad)
+        problems.append(bad.rename(columns={"last_error": "reason"})[[RECORD_KEY, "state", "reason"]])
+        report()
+
+    if asynchronous:
+        for positions in batches:
+            part = slice(positions.start, positions.stop)
+            job_id = sender.submit(Batch(obj, payload, to_send.iloc[part]))
             ledger.record(target, entity, pd.DataFrame({
-                RECORD_KEY: keys[positions], "payload_hash": send_hashes[positions],
+                RECORD_KEY: keys[part], "payload_hash": send_hashes[part],
                 "state": LedgerState.SUBMITTED.value, "last_error": pd.NA, "job_id": job_id}))
             running["submitted"] += len(positions)
             running["charged"] += len(positions)
-        else:
-            outcomes = send_isolating_rejects(positions, _sending(sender, obj, payload, to_send, complete))
-            frame = outcomes_frame(outcomes, keys, send_hashes)
-            ledger.record(target, entity, frame)
-            bad = frame[frame["state"] == LedgerState.REJECTED.value]
-            running["sent"] += len(frame) - len(bad)
-            running["charged"] += len(frame) - len(bad)
-            running["rejected"] += len(bad)
-            problems.append(bad.rename(columns={"last_error": "reason"})[[RECORD_KEY, "state", "reason"]])
-        report()
+            report()
+    else:
+        prepare, deliver = _pipeline(sender, obj, payload, to_send, complete)
+        send_pipelined(batches, prepare, deliver, confirmed)
 
     if complete and len(to_send) and len(the_plan.deactivations):
         # The COMPLETE batch landed: the target has deactivated every confirmed record it lacked.
@@ -149,19 +168,26 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
     return SyncReport(target, entity, counts, False, _problems(problems))
 
 
-def _sending(sender, obj: TargetObject, payload: Payload, to_send: pd.DataFrame, complete: bool):
-    def send(positions) -> None:
-        batch = Batch(obj, payload, to_send.iloc[list(positions)], complete=complete)
-        if not complete:
-            sender.send(batch)
-            return
+def _pipeline(sender, obj: TargetObject, payload: Payload, to_send: pd.DataFrame, complete: bool):
+    """(prepare, deliver) for send_pipelined: the sender's own halves where it has them, else its send."""
+    def batch(positions: range) -> Batch:
+        return Batch(obj, payload, to_send.iloc[positions.start:positions.stop], complete=complete)
+
+    if isinstance(sender, PreparingSender):
+        prepare, send = (lambda positions: sender.prepare(batch(positions))), sender.deliver
+    else:
+        prepare, send = batch, sender.send
+    if not complete:
+        return prepare, send
+
+    def deliver_complete(document) -> None:
         try:
-            sender.send(batch)
+            send(document)
         except RecordsRejected as rejected:
             # Splitting a COMPLETE batch would deactivate everything outside each half.
             raise RuntimeError(f"{obj.name}: the full refresh batch was refused, nothing changed: "
                                f"{rejected}") from rejected
-    return send
+    return prepare, deliver_complete
 
 
 def _absorb(settled, running: dict[str, int], problems: list[pd.DataFrame]) -> None:

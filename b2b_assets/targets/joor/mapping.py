@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from b2b_assets.model import LIST_SEPARATOR
-from b2b_assets.model.frames import TEXT_DTYPE
+from b2b_assets.model.frames import TEXT_DTYPE, key_isin
 from b2b_assets.targets.core.contract import PARENT_KEY, RECORD_KEY, Payload
 from b2b_assets.targets.joor.fields import (
     CONNECTION_FIELDS,
@@ -202,7 +202,7 @@ def _children(keys: pd.Series, parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Every node's entries in one frame, only for these connections, in a stable order."""
     frame = pd.concat([p for p in parts if not p.empty] or [pd.DataFrame({PARENT_KEY: [], NODE: []})],
                       ignore_index=True)
-    frame = frame[frame[PARENT_KEY].isin(keys)]
+    frame = frame[key_isin(frame[PARENT_KEY], keys)]
     order = {node.name: i for i, node in enumerate(NODES)}
     frame = frame.assign(_order=frame[NODE].map(order)).sort_values([PARENT_KEY, "_order"], kind="stable")
     frame = frame.drop(columns="_order").reset_index(drop=True)

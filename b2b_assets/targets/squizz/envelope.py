@@ -8,12 +8,18 @@ from typing import Any
 
 import simplejson
 
+from b2b_assets.targets.core.json_columns import JsonArray
+
 ESD_VERSION = 1.5  # a number, as the vendor's libraries send it (a Java double; the seed's examples show 1.3)
 TRANSFER_MODES = ("INCREMENT", "INCREMENT_AVAILABLE", "COMPLETE")
+# Measured on a 5,000-price document (434 kB of JSON; README, "Streaming the outbound side"): level 1 takes
+# 1.1 ms for 41.3 kB, level 6 (the old setting) 2.4 ms for 34.5 kB, level 9 35 ms for 33.2 kB. The client's
+# CPU is the scarce part on two cores; a fifth more bytes is not, even off a LAN.
+GZIP_LEVEL = 1
 LOCATIONS_TYPE_ID = 23  # the one type whose configs name the record and nested-stock fields separately
 
 
-def build_document(type_id: int, records: Sequence[dict], data_fields: Sequence[str], *,
+def build_document(type_id: int, records: Sequence[dict] | JsonArray, data_fields: Sequence[str], *,
                    transfer_mode: str = "INCREMENT", child_data_fields: Sequence[str] | None = None,
                    price_groups: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """The ESD document for `records`.
@@ -38,7 +44,7 @@ def build_document(type_id: int, records: Sequence[dict], data_fields: Sequence[
     }
     if price_groups:
         document["priceGroups"] = price_groups
-    document["dataRecords"] = list(records)
+    document["dataRecords"] = records if isinstance(records, JsonArray) else list(records)
     return document
 
 
@@ -47,6 +53,17 @@ def encode_document(document: dict[str, Any]) -> bytes:
 
     Decimals are written digit for digit (simplejson's use_decimal): the standard library
     would need floats, and a float cannot hold every 14.4 decimal the way it was written.
+    Records already written as JSON (`JsonArray`, from `Payload.data_records`) are spliced in
+    as they are: `dataRecords` is the document's last member.
     """
-    text = simplejson.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False, use_decimal=True)
-    return gzip.compress(text.encode("utf-8"), compresslevel=6)
+    records = document.get("dataRecords")
+    if isinstance(records, JsonArray):
+        head = _dumps({k: v for k, v in document.items() if k != "dataRecords"})
+        text = head[:-1] + ',"dataRecords":' + records.text + "}"
+    else:
+        text = _dumps(document)
+    return gzip.compress(text.encode("utf-8"), compresslevel=GZIP_LEVEL)
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    return simplejson.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, use_decimal=True)

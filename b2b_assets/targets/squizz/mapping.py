@@ -2,27 +2,27 @@
 
 `to_payload` turns the hub's canonical frames into one row per ESD record
 (values already in ESD form) plus the nested records for products and
-locations. Only `Payload.to_esd_records` walks records one by one, and it runs
-only on the records actually being sent.
+locations. `Payload.data_records` writes the records being sent as JSON column
+by column (`targets/core/json_columns.py`), with no Python object per record.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from decimal import Decimal
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pycountry
 
 from b2b_assets.model import LIST_SEPARATOR
 from b2b_assets.model.decimals import DECIMAL_DTYPE, decimal_text, to_decimals
-from b2b_assets.model.frames import TEXT_DTYPE
+from b2b_assets.model.frames import TEXT_DTYPE, key_isin
 from b2b_assets.targets.core.contract import KEY_SEPARATOR, PARENT_KEY, RECORD_KEY
 from b2b_assets.targets.core.contract import Payload as CorePayload
+from b2b_assets.targets.core.json_columns import JsonArray, json_array, json_objects, nested_arrays
 from b2b_assets.targets.squizz.field_map import CHILD_COLUMNS, RECORD_COLUMNS
 from b2b_assets.targets.squizz.import_types import PRICE_GROUP_ACCOUNTS, EsdType, FieldSpec, ImportType, import_type
 
@@ -40,16 +40,14 @@ class Payload(CorePayload):
     price_groups: dict[str, list[str]] | None = None
     child_field: str | None = None
 
-    def to_esd_records(self, rows: pd.DataFrame) -> list[dict]:
-        """JSON-ready dicts for `rows` (a slice of `records`), children nested, NA left out."""
+    def data_records(self, rows: pd.DataFrame) -> JsonArray:
+        """The ESD dataRecords for `rows` (a slice of `records`), written as JSON: children nested, NA left out."""
         columns = [c for c in rows.columns if c != RECORD_KEY and not c.startswith("_")]
-        keys = rows[RECORD_KEY].tolist()
-        docs = [_without_na(r) for r in _json_ready(rows[columns]).to_dict("records")]
+        nested = None
         if self.child_field:
-            for doc, nested in zip(docs, self._nested_for(keys)):
-                # The array is a managed field: an empty list says "none", which omitting it would not.
-                doc[self.child_field] = nested
-        return docs
+            # The array is a managed field: an empty list says "none", which omitting it would not.
+            nested = {self.child_field: self._nested_for(rows[RECORD_KEY].tolist())}
+        return json_array(json_objects(rows[columns], nested))
 
     def price_groups_for(self, rows: pd.DataFrame) -> dict[str, list[str]] | None:
         """The priceGroups object a document carrying `rows` needs (only the groups those rows use)."""
@@ -64,20 +62,15 @@ class Payload(CorePayload):
             return {}
         return {str(k): v for k, v in self.children.groupby(PARENT_KEY, sort=False).indices.items()}
 
-    def _nested_for(self, keys: list[str]) -> list[list[dict]]:
-        # One iloc and one to_dict for the whole slice, then split: no per-record frame access.
+    def _nested_for(self, keys: list[str]) -> pa.Array:
+        """The JSON array of each record's nested rows: one take of the slice's children, written by column."""
         empty = np.array([], dtype=np.intp)
         positions = [self._child_positions.get(k, empty) for k in keys]
-        if self.children is None or not sum(len(p) for p in positions):
-            return [[] for _ in keys]
-        columns = [c for c in self.children.columns if c != PARENT_KEY]
-        flat = [_without_na(r) for r in
-                _json_ready(self.children.iloc[np.concatenate(positions)][columns]).to_dict("records")]
-        out, start = [], 0
-        for p in positions:
-            out.append(flat[start:start + len(p)])
-            start += len(p)
-        return out
+        lengths = np.fromiter((len(p) for p in positions), dtype=np.int64, count=len(positions))
+        columns = [c for c in self.children.columns if c != PARENT_KEY] if self.children is not None else []
+        chosen = (self.children.iloc[np.concatenate(positions)][columns] if lengths.sum()
+                  else pd.DataFrame({c: self.children[c].iloc[:0] for c in columns}))
+        return nested_arrays(json_objects(chosen), lengths)
 
 
 def to_payload(spec: ImportType | str, frames: Mapping[str, pd.DataFrame]) -> Payload:
@@ -94,7 +87,7 @@ def to_payload(spec: ImportType | str, frames: Mapping[str, pd.DataFrame]) -> Pa
     if spec.name in CHILD_COLUMNS:
         entity, parent_column, table = CHILD_COLUMNS[spec.name]
         nested = frames[entity]
-        nested = nested[nested[parent_column].isin(records[RECORD_KEY])].reset_index(drop=True)
+        nested = nested[key_isin(nested[parent_column], records[RECORD_KEY])].reset_index(drop=True)
         children = _esd_columns(spec.name, nested, table, spec.child_field_limits)[list(spec.child_data_fields)]
         children.insert(0, PARENT_KEY, nested[parent_column].astype(TEXT_DTYPE))
 
@@ -192,31 +185,3 @@ def _price_groups(used: pd.Series, members: pd.DataFrame) -> dict[str, list[str]
     relevant = members[members["price_group_id"].isin(groups)]
     by_group = relevant.groupby("price_group_id")["organization_number"].agg(lambda s: sorted(map(str, s)))
     return {g: list(by_group.get(g, [])) for g in groups}
-
-
-def _json_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Exact decimals as Decimal objects of their shortest spelling (12.5, not 12.5000000000), formatted in Arrow;
-    the envelope writes them digit for digit."""
-    decimals = [c for c in frame.columns if frame[c].dtype == DECIMAL_DTYPE]
-    if not decimals:
-        return frame
-    texts = {c: decimal_text(frame[c]).to_numpy(dtype=object, na_value=None) for c in decimals}
-    return frame.assign(**{c: pd.Series([None if t is None else Decimal(t) for t in values], index=frame.index,
-                                        dtype=object) for c, values in texts.items()})
-
-
-def _without_na(record: dict) -> dict:
-    return {k: _plain(v) for k, v in record.items() if not _is_na(v)}
-
-
-def _is_na(value: object) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def _plain(value: object) -> object:
-    """numpy scalars -> Python scalars, so the JSON encoder takes every value."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    return value

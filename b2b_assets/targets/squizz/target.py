@@ -14,8 +14,9 @@ import pandas as pd
 from b2b_assets.defs.squizz.resources import SquizzResource, default_squizz
 from b2b_assets.targets.core.contract import KEY_SEPARATOR, RECORD_KEY, Batch, Mode, Reference, Target, TargetObject
 from b2b_assets.targets.core.contract import RecordsRejected
-from b2b_assets.targets.squizz.client import CREDENTIAL_ENV_NAMES, SquizzClient
+from b2b_assets.targets.squizz.client import CREDENTIAL_ENV_NAMES, EncodedImport, SquizzClient, encode_import
 from b2b_assets.targets.squizz.errors import SquizzDocumentRejected
+from b2b_assets.targets.squizz.field_map import CHILD_COLUMNS
 from b2b_assets.targets.squizz.import_types import IMPORT_TYPES, ImportType, import_type
 from b2b_assets.targets.squizz.limits import check_target_limits, rejection_reasons
 from b2b_assets.targets.squizz.mapping import Payload, to_payload
@@ -25,18 +26,29 @@ SANDBOX_CREDENTIALS = dict(zip(CREDENTIAL_ENV_NAMES, ("sandbox-org", "sandbox-ke
 
 
 class SquizzSender:
-    """import_esd per batch: accepted in the same answer, or refused as a whole document (the core bisects)."""
+    """import_esd per batch: accepted in the same answer, or refused as a whole document (the core bisects).
+
+    Split into prepare (build and gzip, on the core's thread) and deliver (POST, on its worker thread),
+    so the next document is built while SQUIZZ imports the last one.
+    """
 
     def __init__(self, client: SquizzClient):
         self.client = client
 
     def send(self, batch: Batch) -> None:
+        self.deliver(self.prepare(batch))
+
+    def prepare(self, batch: Batch) -> EncodedImport:
+        """The batch's ESD document, written column by column and compressed: no network."""
         spec, payload = import_type(batch.object.name), batch.payload
+        return encode_import(spec.type_id, payload.data_records(batch.records), spec.data_fields,
+                             transfer_mode="COMPLETE" if batch.complete else "INCREMENT",
+                             child_data_fields=spec.child_data_fields or None,
+                             price_groups=payload.price_groups_for(batch.records))
+
+    def deliver(self, document: EncodedImport) -> None:
         try:
-            self.client.import_esd(spec.type_id, payload.to_esd_records(batch.records), spec.data_fields,
-                                   transfer_mode="COMPLETE" if batch.complete else "INCREMENT",
-                                   child_data_fields=spec.child_data_fields or None,
-                                   price_groups=payload.price_groups_for(batch.records))
+            self.client.post_import(document)
         except SquizzDocumentRejected as rejected:
             raise RecordsRejected(rejected.code, rejected.vendor_message) from rejected
 
@@ -52,6 +64,15 @@ def _limits(spec: ImportType, payload: Payload) -> pd.Series:
     return rejection_reasons(check_target_limits(spec, payload))
 
 
+def _row_by_row(spec: ImportType) -> bool:
+    """Whether the type's mapping takes each hub row on its own, so the core may plan it a key range at a time.
+
+    Not for types with nested records (products, locations), several source entities, or stock
+    quantities: those sum a product's stock over sites, which a range boundary could split.
+    """
+    return len(spec.source_entities) == 1 and spec.name not in CHILD_COLUMNS and spec.name != "stock_quantities"
+
+
 def _object(spec: ImportType) -> TargetObject:
     return TargetObject(
         name=spec.name,
@@ -62,6 +83,7 @@ def _object(spec: ImportType) -> TargetObject:
         references=tuple(Reference(r.field, r.import_type, r.in_child, r.many) for r in spec.references),
         # COMPLETE uploads: SQUIZZ deactivates every record of the type the document lacks.
         mode=Mode(deletes=True, full_refresh=True),
+        key_ranges=_row_by_row(spec),
         description=f"SQUIZZ import type {spec.type_id} ({spec.name}) from hub {', '.join(spec.source_entities)}.",
     )
 

@@ -200,7 +200,7 @@ def test_every_import_type_maps_and_imports_in_dependency_order(sandbox):
         for spec in IMPORT_TYPES:
             payload = to_payload(spec, frames)
             rows = payload.records
-            result = client.import_esd(spec.type_id, payload.to_esd_records(rows), spec.data_fields,
+            result = client.import_esd(spec.type_id, payload.data_records(rows), spec.data_fields,
                                        child_data_fields=spec.child_data_fields or None,
                                        price_groups=payload.price_groups_for(rows))
             assert result.records == len(rows), spec.name

@@ -125,7 +125,12 @@ def frames() -> dict[str, pd.DataFrame]:
 
 def esd_records(name: str, frames: dict) -> list[dict]:
     payload = to_payload(name, frames)
-    return payload.to_esd_records(payload.records)
+    return sent_records(payload, payload.records)
+
+
+def sent_records(payload, rows) -> list[dict]:
+    """The dataRecords of a document carrying `rows`, as SQUIZZ reads them (decimals exact)."""
+    return simplejson.loads(payload.data_records(rows).text, use_decimal=True)
 
 
 def check_value(type_name: str, field: str, value: object, spec: tuple[str, int | None, bool]) -> None:
@@ -285,7 +290,7 @@ def test_sell_units_type_28(frames):
 
 def test_locations_use_country_names_city_as_address3_and_nest_stock(frames):
     payload = to_payload("locations", frames)
-    w1, s2 = payload.to_esd_records(payload.records)
+    w1, s2 = sent_records(payload, payload.records)
     assert w1["country"] == "Australia" and s2["country"] == "United Kingdom"
     assert w1["address3"] == "Melbourne" and w1["locationType"] == "WAREHOUSE"
     assert w1["isActive"] == "Y" and w1["latitude"] == Decimal("-37.81")
@@ -313,7 +318,7 @@ def test_customer_accounts_split_lists_and_fall_back_to_the_organization_number(
 def test_customer_account_prices_carry_price_groups(frames):
     payload = to_payload("customer_account_prices", frames)
     assert payload.price_groups == {"G1": ["C1", "C2"]}
-    account_price, group_price = payload.to_esd_records(payload.records)
+    account_price, group_price = sent_records(payload, payload.records)
     assert account_price["keyAccountID"] == "C1" and "keyPriceGroupID" not in account_price
     assert group_price["keyPriceGroupID"] == "G1" and "keyAccountID" not in group_price
     assert "_priceGroupAccountIDs" not in group_price  # planner context, never sent
@@ -333,9 +338,9 @@ def test_quantity_prices_are_keyed_by_quantity(frames):
     assert payload.records["record_key"].tolist() == ["P1\x1fPL1\x1fEA\x1f10", "P1\x1fPL1\x1fEA\x1f20.5"]
 
 
-def test_to_esd_records_handles_any_slice(frames):
+def test_data_records_handle_any_slice(frames):
     payload = to_payload("products", frames)
-    (only_p2,) = payload.to_esd_records(payload.records.iloc[[1]])
+    (only_p2,) = sent_records(payload, payload.records.iloc[[1]])
     assert only_p2["keyProductID"] == "P2" and only_p2["sellUnits"] == []
 
 

@@ -1,0 +1,89 @@
+"""send_pipelined: the next batch is prepared while the current one is in flight, one request at a time.
+
+The deliveries here are plain functions on the worker thread that record what they saw; the waits
+have a generous timeout only so that a broken pipeline fails instead of hanging.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from b2b_assets.targets.core.contract import RecordsRejected
+from b2b_assets.targets.core.send import send_pipelined
+
+WAIT = 10.0
+
+
+class Recorder:
+    def __init__(self, bad: set[int] = frozenset(), fail_at: int | None = None):
+        self.bad, self.fail_at = bad, fail_at
+        self.lock = threading.Lock()
+        self.in_flight = self.most_in_flight = 0
+        self.prepared: list[range] = []
+        self.delivered: list[range] = []
+        self.confirmed: list = []
+
+    def prepare(self, positions: range) -> range:
+        self.prepared.append(positions)
+        return positions
+
+    def deliver(self, positions: range) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if positions.start == self.fail_at:
+                raise ConnectionError("the platform went away")
+            if any(p in self.bad for p in positions):
+                raise RecordsRejected("BAD", f"refused {list(positions)}")
+            self.delivered.append(positions)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def batches(total: int, size: int) -> list[range]:
+    return [range(s, min(s + size, total)) for s in range(0, total, size)]
+
+
+def test_the_next_batch_is_prepared_while_the_current_one_is_in_flight():
+    changed = threading.Condition()
+    seen: list[range] = []
+    overlapped: list[bool] = []
+
+    def prepare(positions: range) -> range:
+        with changed:
+            seen.append(positions)
+            changed.notify_all()
+        return positions
+
+    def deliver(positions: range) -> None:
+        if positions.stop < 30:  # every batch but the last has a successor, prepared while this one is out
+            with changed:
+                overlapped.append(changed.wait_for(lambda: seen[-1].start == positions.stop, WAIT))
+
+    confirmed: list = []
+    send_pipelined(batches(30, 10), prepare, deliver, confirmed.append)
+    assert overlapped == [True, True]
+    assert [o.sent for o in confirmed] == [list(range(0, 10)), list(range(10, 20)), list(range(20, 30))]
+
+
+def test_one_request_at_a_time_outcomes_in_order_and_rejects_isolated():
+    recorder = Recorder(bad={13, 27})
+    send_pipelined(batches(40, 10), recorder.prepare, recorder.deliver, recorder.confirmed.append)
+    assert recorder.most_in_flight == 1
+    assert [sorted(o.sent + list(o.rejected)) for o in recorder.confirmed] == [
+        list(range(s, s + 10)) for s in range(0, 40, 10)]
+    rejected = {p: reason for o in recorder.confirmed for p, reason in o.rejected.items()}
+    assert sorted(rejected) == [13, 27] and rejected[13] == "BAD: refused [13]"
+
+
+def test_a_failure_stops_the_stream_after_the_batches_before_it_were_confirmed():
+    recorder = Recorder(fail_at=20)
+    with pytest.raises(ConnectionError):
+        send_pipelined(batches(50, 10), recorder.prepare, recorder.deliver, recorder.confirmed.append)
+    assert [o.sent[0] for o in recorder.confirmed] == [0, 10]  # not the failed batch, nothing after it
+    assert [r.start for r in recorder.delivered] == [0, 10]
+    assert recorder.most_in_flight == 1
