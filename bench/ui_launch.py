@@ -81,9 +81,25 @@ def running_ui(root: Path) -> Iterator[RunningUI]:
         yield RunningUI(f"http://127.0.0.1:{port}", DagsterGraphQLClient("127.0.0.1", port_number=port),
                         environment)
     finally:
-        os.killpg(dev.pid, signal.SIGTERM)  # dagster dev, its webserver and daemon, the sandboxes: nothing else
-        dev.wait(timeout=60)
+        stop_process_group(dev)
         log.close()
+
+
+def stop_process_group(leader: subprocess.Popen, grace_seconds: float = 60) -> None:
+    """Stop `b2b-sync dev` as Ctrl-C does (dagster dev then stops its webserver and daemon, b2b-sync its
+    sandboxes); whatever of its process group outlives the grace period is killed. Nothing else is touched."""
+    os.killpg(leader.pid, signal.SIGINT)
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(leader.pid, 0)  # anyone of the group left?
+        except ProcessLookupError:
+            break
+        leader.poll()  # reap the leader, so that it does not linger as a zombie member
+        time.sleep(0.5)
+    else:
+        os.killpg(leader.pid, signal.SIGKILL)
+    leader.wait(timeout=30)
 
 
 def launch_full_sync(client: DagsterGraphQLClient) -> tuple[str, str, float]:
