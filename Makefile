@@ -36,8 +36,9 @@ plan: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## dry run: what the next sync woul
 test: $(STAMP)  ## the test suite, PostgreSQL path included (scripts/postgres.sh installs and starts it)
 	$(BIN)/python -m pytest -n 2 -q
 
-dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI over the same state, with the sandboxes running
-	$(BIN)/b2b-sync dev
+PORT ?= 3000
+dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI over the same state, with the sandboxes running (PORT=3000)
+	$(BIN)/b2b-sync dev --port $(PORT)
 
 SCALE ?= M
 bench: $(STAMP)  ## scale benchmark beside its floor and a naive script: SCALE=S|M|L (M by default)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 import requests
+from dotenv import load_dotenv
 
 from b2b_assets import settings
 from b2b_assets.ops_cli.console import one_line_console
@@ -375,14 +376,18 @@ def print_plan(result: dg.ExecuteInProcessResult) -> None:
     print(render_plan(rows))
 
 
-def dev() -> int:
+def dev(port: int) -> int:
+    # What `dagster dev` would load from .env must count before the sandbox-or-real decision, so that
+    # sandbox credentials never go to a real endpoint named only in .env.
+    load_dotenv(settings.REPO_ROOT / ".env", override=True)
     _prepare_environment()
     with ExitStack() as stack:
         if _uses_sandboxes() and not _sandbox_already_served():
             server = subprocess.Popen([sys.executable, "-m", "b2b_assets.sandbox.serve", "--port",
                                        str(settings.SANDBOX_PORT), "--ftp-port", str(settings.SANDBOX_FTP_PORT), "--state-dir", str(settings.state_dir() / "sandbox")])
             stack.callback(server.terminate)
-        command = [sys.executable, "-m", "dagster", "dev", "-w", str(settings.REPO_ROOT / "workspace.yaml")]
+        command = [sys.executable, "-m", "dagster", "dev", "-w", str(settings.REPO_ROOT / "workspace.yaml"),
+                   "--port", str(port)]
         return subprocess.call(command, cwd=settings.REPO_ROOT)
 
 
@@ -393,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dry-run", action="store_true",
                      help="run the plan job: what the sync would load and send, with nothing written or sent")
     run.add_argument("--full-refresh", action="store_true", help="resend everything as COMPLETE uploads")
-    commands.add_parser("dev", help="open the Dagster UI (and the sandboxes) over the same state")
+    ui = commands.add_parser("dev", help="open the Dagster UI (and the sandboxes) over the same state")
+    ui.add_argument("--port", type=int, default=3000, help="the UI's port on 127.0.0.1 (default 3000)")
     commands.add_parser("check", help="validate the mapping and its files; every problem once, with file and line")
     shown = commands.add_parser("preview", help="the first mapped rows of one entity, where each field comes from")
     shown.add_argument("entity")
@@ -419,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         return ping()
     if args.command == "why":
         return why(args.key, args.entity)
-    return dev()
+    return dev(args.port)
 
 
 if __name__ == "__main__":

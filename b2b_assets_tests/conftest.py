@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,3 +55,18 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+BROWSER_ARTIFACTS = REPO / "test-artifacts" / "browser"
+_session_started = 0.0
+
+
+def pytest_sessionstart(session) -> None:
+    global _session_started
+    _session_started = time.time()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say where the browser test (ops/test_browser.py) left this session's screenshots."""
+    if BROWSER_ARTIFACTS.is_dir() and any(p.stat().st_mtime >= _session_started for p in BROWSER_ARTIFACTS.iterdir()):
+        terminalreporter.write_line(f"browser screenshots: {BROWSER_ARTIFACTS}")

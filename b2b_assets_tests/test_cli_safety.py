@@ -138,12 +138,12 @@ def test_a_taken_sandbox_port_gives_a_clear_message_not_a_traceback(workspace):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("config", ["dagster.yaml", "dagster.postgres.yaml"])
+@pytest.mark.parametrize("config", ["dagster.yaml", "dagster.production.yaml"])
 def test_the_run_queue_admits_one_sync_at_a_time(config, tmp_path, monkeypatch, request):
     """Runs launched from the UI, a schedule or the sensor queue behind a sync already in progress."""
     from b2b_assets.definitions import defs
 
-    if "postgres" in config:
+    if "production" in config:
         url = request.getfixturevalue("postgres_url")
         monkeypatch.setenv("DAGSTER_PG_URL", url.replace("postgresql://", "postgresql+psycopg2://", 1))
     shutil.copy(REPO / config, tmp_path / "dagster.yaml")

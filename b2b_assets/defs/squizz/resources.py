@@ -1,7 +1,7 @@
 """SquizzResource: one SQUIZZ API session per process, reused by every squizz/* asset it runs, destroyed at the end.
 
-Under the in-process executor (b2b-sync sync) that is one session per run; under the
-multiprocess executor (the UI default) each step runs in its own process, so one per step.
+Every job runs in process (definitions.py), so that is one session per run, from the CLI and the UI
+alike; an executor with a process per step would open one per step.
 """
 
 from __future__ import annotations

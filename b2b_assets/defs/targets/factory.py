@@ -16,6 +16,7 @@ from b2b_assets.defs.health.policy import NIGHTLY, OWNERS
 from b2b_assets.defs.hub.assets import hub_key
 from b2b_assets.defs.targets.problems import CHECK, problem_details, problems_report, records_accepted
 from b2b_assets.defs.targets.progress import BatchProgress, retries_logged
+from b2b_assets.defs.targets.retries import retry_transport_failures
 from b2b_assets.pipeline.outbound import OutboundOptions, sync_object
 from b2b_assets.store import Store
 from b2b_assets.targets.core.contract import Target, TargetObject
@@ -97,7 +98,9 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
         description=f"{obj.description} Sends only new and changed records; records whose references "
                     f"{target.title} lacks are held until they land.",
         check_specs=[check],
+        pool=target.pool or target.name,  # dagster.yaml: one step per pool at a time, across runs
     )
+    @retry_transport_failures
     def _object_asset(context: dg.AssetExecutionContext, config: OutboundConfig):
         # A generator, so that a failing run can still yield what the target confirmed (an observation)
         # before the failure propagates; events logged with context.log_event are dropped when a step raises.

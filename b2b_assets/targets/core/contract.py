@@ -65,7 +65,7 @@ Stability: JOOR and Norce build on this module. Change it compatibly only
 and `Target.asset_prefix` (for the JOOR Customer Sync file target); the optional
 `PreparingSender` methods (pipelined sends) and `TargetObject.key_ranges`; `Target.max_rejected`
 (the rejected records a target's checks tolerate before they fail at ERROR); `Target.check_credentials`
-(b2b-sync ping).
+(b2b-sync ping); `Target.pool`.
 """
 
 from __future__ import annotations
@@ -273,6 +273,9 @@ class Target:
     # Where a vendor has two channels (JOOR's API and its Customer Sync file), both keep the vendor's asset
     # prefix and group (joor/connections, joor/customer_sync_file) with a ledger target of their own.
     asset_prefix: str = ""
+    # The Dagster pool of its assets (dagster.yaml: one step per pool at a time, across runs), the target's
+    # name when empty: one import at a time per vendor account (SQUIZZ answers BUSY otherwise).
+    pool: str = ""
     # Rejected records above this fail the target's checks at ERROR (0: any rejected record does). The
     # environment (B2B_<NAME>_MAX_REJECTED) and a run's config override it; see defs/health/policy.py.
     max_rejected: int = 0
