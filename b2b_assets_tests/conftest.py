@@ -16,10 +16,21 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import shutil
+
 import pytest
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def sample_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the bundled sample export (inbox and mapping) that B2B_MAPPING points at; returns its inbox."""
+    shutil.copytree(REPO / "data" / "inbox", tmp_path / "inbox")
+    shutil.copy(REPO / "data" / "mapping.yaml", tmp_path / "mapping.yaml")
+    monkeypatch.setenv("B2B_MAPPING", str(tmp_path / "mapping.yaml"))
+    return tmp_path / "inbox"
 
 
 def _psycopg2(url: str) -> sa.URL:

@@ -7,10 +7,8 @@ the SQUIZZ sandbox with a wrong API password; the retry runs with the right one.
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -22,16 +20,12 @@ from b2b_assets.defs.resources import PartnerApiResource, StoreResource
 from b2b_assets.defs.squizz.resources import SquizzResource
 from b2b_assets.sandbox.serve import start_sandboxes
 
-REPO = Path(__file__).resolve().parent.parent
 TAXCODES = [dg.AssetKey(["erp", "taxcodes"]), dg.AssetKey(["hub", "taxcodes"]), dg.AssetKey(["squizz", "taxcodes"])]
 FAILED = [dg.AssetKey(["squizz", "taxcodes"])]
 
 
 @pytest.fixture
-def setting(tmp_path, monkeypatch):
-    shutil.copytree(REPO / "data" / "inbox", tmp_path / "inbox")
-    shutil.copy(REPO / "data" / "mapping.yaml", tmp_path / "mapping.yaml")
-    monkeypatch.setenv("B2B_MAPPING", str(tmp_path / "mapping.yaml"))
+def setting(sample_export, tmp_path, monkeypatch):
     monkeypatch.setenv("B2B_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("B2B_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.delenv("B2B_ALERT_WEBHOOK_URL", raising=False)

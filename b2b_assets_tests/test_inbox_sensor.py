@@ -12,15 +12,11 @@ import pytest
 
 from b2b_assets.defs.ops.sensors import inbox_sensor
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def inbox(tmp_path, monkeypatch) -> Path:
-    shutil.copytree(REPO / "data" / "inbox", tmp_path / "inbox")
-    shutil.copy(REPO / "data" / "mapping.yaml", tmp_path / "mapping.yaml")
-    monkeypatch.setenv("B2B_MAPPING", str(tmp_path / "mapping.yaml"))
-    return tmp_path / "inbox"
+def inbox(sample_export) -> Path:
+    return sample_export
 
 
 def evaluate(instance, cursor: str | None):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -16,7 +14,6 @@ from b2b_assets.defs.resources import StoreResource
 from b2b_assets.sandbox.serve import start_sandboxes
 from b2b_assets.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def submitted(keys: list[str], job_id: str, state: str = "submitted") -> pd.DataFrame:
@@ -58,11 +55,8 @@ def test_open_jobs_start_a_run_of_only_their_objects_and_settled_ones_do_not(tmp
     store.dispose()
 
 
-def test_a_job_joor_has_not_finished_is_settled_by_the_run_the_sensor_requests(tmp_path, monkeypatch):
+def test_a_job_joor_has_not_finished_is_settled_by_the_run_the_sensor_requests(sample_export, tmp_path, monkeypatch):
     """A real JOOR bulk job left open by a sync is settled by the settling run, without a sync."""
-    shutil.copytree(REPO / "data" / "inbox", tmp_path / "inbox")
-    shutil.copy(REPO / "data" / "mapping.yaml", tmp_path / "mapping.yaml")
-    monkeypatch.setenv("B2B_MAPPING", str(tmp_path / "mapping.yaml"))
     monkeypatch.setenv("B2B_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("B2B_REPORTS_DIR", str(tmp_path / "reports"))
     url = f"sqlite:///{tmp_path}/hub.sqlite"

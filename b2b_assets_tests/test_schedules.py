@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from b2b_assets.definitions import defs
 from b2b_assets.defs.joor import schedules as joor_schedules
 from b2b_assets.defs.ops import schedules
 
-REPO = Path(__file__).resolve().parent.parent
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
 
@@ -71,11 +69,8 @@ def test_the_light_sync_reads_stock_and_prices_only_and_sends_squizz_stock_quant
 
 
 @pytest.fixture
-def export(tmp_path, monkeypatch) -> Path:
-    shutil.copytree(REPO / "data" / "inbox", tmp_path / "inbox")
-    shutil.copy(REPO / "data" / "mapping.yaml", tmp_path / "mapping.yaml")
-    monkeypatch.setenv("B2B_MAPPING", str(tmp_path / "mapping.yaml"))
-    return tmp_path / "inbox"
+def export(sample_export) -> Path:
+    return sample_export
 
 
 def joor_tick(instance):
