@@ -92,12 +92,16 @@ class PlannedHub:
             rows = rows[rows[IN_SOURCE] == in_source].reset_index(drop=True)
         return rows if with_meta else rows[ent.columns]
 
+    def iter_batches(self, entity_name: str, *, batch_rows: int = 100_000, with_meta: bool = False,
+                     in_source: bool | None = None) -> Iterator[pd.DataFrame]:
+        """`read_all` in frames of at most `batch_rows` rows (for the planner's key ranges)."""
+        rows = self.read_all(entity_name, with_meta=with_meta, in_source=in_source)
+        for start in range(0, len(rows), batch_rows):
+            yield rows.iloc[start:start + batch_rows].reset_index(drop=True)
+
     def read(self, entity_name: str, batch_size: int = 100_000, *, with_meta: bool = False,
              in_source: bool | None = None) -> Iterator[pd.DataFrame]:
-        """`read_all` in frames of at most `batch_size` rows (for the planner's key ranges)."""
-        rows = self.read_all(entity_name, with_meta=with_meta, in_source=in_source)
-        for start in range(0, len(rows), batch_size):
-            yield rows.iloc[start:start + batch_size].reset_index(drop=True)
+        return self.iter_batches(entity_name, batch_rows=batch_size, with_meta=with_meta, in_source=in_source)
 
     def keys(self, entity_name: str, *, in_source: bool | None = None) -> pd.DataFrame:
         ent, key = entity(entity_name), list(entity(entity_name).key)
@@ -218,6 +222,7 @@ class PlannedStore:
         self.quarantine = _UnwrittenQuarantine(real.quarantine)
         self.cursors = _UnwrittenCursors(real.cursors)
         self.ledger = ReadOnlyLedger(real.ledger)
+        self.engine = real.engine  # for the read-only queries of the outcome's problem details (store/health.py)
 
     def lock(self, target: str, entity_name: str, holder: str):  # noqa: ANN201
         """No lock: a dry run writes nothing the locks protect, so it never waits for (or blocks) a real run."""

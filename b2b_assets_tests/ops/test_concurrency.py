@@ -29,12 +29,16 @@ def test_each_target_syncs_in_a_pool_of_its_own():
     assert {pools[key] for key in pools if key.path[0] in ("erp", "hub")} == {None}
 
 
-@pytest.mark.parametrize("settings", ["dagster.yaml", "dagster.production.yaml"])
-def test_a_pool_admits_one_step_at_a_time(settings, tmp_path, monkeypatch, request):
-    """SQUIZZ answers BUSY to a second import of the same organisation: one step per pool, across runs."""
-    if settings == "dagster.production.yaml":
-        url = request.getfixturevalue("postgres_url")
-        monkeypatch.setenv("DAGSTER_PG_URL", url.replace("postgresql://", "postgresql+psycopg2://", 1))
-    shutil.copy(REPO / settings, tmp_path / "dagster.yaml")
-    pools = dg.DagsterInstance.from_config(str(tmp_path)).get_concurrency_config().pool_config
-    assert pools.default_pool_limit == 1
+def test_production_admits_one_step_per_pool_and_the_local_instance_no_limit(tmp_path, monkeypatch, postgres_url):
+    """SQUIZZ answers BUSY to a second import of the same organisation: in production one step per pool,
+    across runs. Locally no limit, so that a run killed with kill -9 cannot hold a slot its re-execution waits for
+    (the run queue and the store's sync locks keep one sync at a time there)."""
+    monkeypatch.setenv("DAGSTER_PG_URL", postgres_url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    limits = {}
+    for settings in ("dagster.yaml", "dagster.production.yaml"):
+        home = tmp_path / settings
+        home.mkdir()
+        shutil.copy(REPO / settings, home / "dagster.yaml")
+        limits[settings] = dg.DagsterInstance.from_config(str(home)).get_concurrency_config().pool_config
+    assert limits["dagster.production.yaml"].default_pool_limit == 1
+    assert limits["dagster.yaml"].default_pool_limit is None

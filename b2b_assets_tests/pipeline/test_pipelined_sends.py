@@ -40,7 +40,8 @@ def test_a_failure_mid_stream_keeps_exactly_the_confirmed_batches_and_the_rerun_
     confirmed = env.ledger_keys(PRICES)
     assert len(confirmed) == LANDED * BATCH  # the failed batch and the one being built are not in it
     assert set(env.active_keys(PRICES)) == confirmed  # and SQUIZZ holds exactly what the ledger says
-    assert [p["sent"] for p in progress] == [BATCH * (i + 1) for i in range(LANDED)]  # once per confirmed batch
+    # Told once before the first batch (0 sent of the total), then once per confirmed batch.
+    assert [p["sent"] for p in progress] == [BATCH * i for i in range(LANDED + 1)]
 
     env.post_admin("faults", {})
     rerun = sync(env, PRICES)
