@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from unittest.mock import patch
 
 import dagster as dg
 import pytest
@@ -120,9 +121,10 @@ def test_a_sandbox_url_needs_no_credentials_and_only_real_urls_are_checked(monke
     for name in SANDBOX_CREDENTIALS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", os.environ.get("DAGSTER_HOME", str(REPO / ".dagster_home")))
-    cli._prepare_environment()
-    assert os.environ["SQUIZZ_ORG_ID"] == "sandbox-org"  # SQUIZZ is the sandbox: its own credentials apply
-    assert cli._uses_sandboxes()
+    with patch.dict(os.environ):  # what it fills in must not reach the tests after this one
+        cli._prepare_environment()
+        assert os.environ["SQUIZZ_ORG_ID"] == "sandbox-org"  # SQUIZZ is the sandbox: its own credentials apply
+        assert cli._uses_sandboxes()
 
 
 def test_a_taken_sandbox_port_gives_a_clear_message_not_a_traceback(workspace):
