@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine, inspect, text
 
 from b2b_assets.store.cursors import SourceCursors
-from b2b_assets.store.engine import DEFAULT_URL, is_postgres, make_engine, normalise_url
+from b2b_assets.store.engine import DEFAULT_URL, is_postgres, make_engine, normalise_url, write_transaction
 from b2b_assets.store.held import HeldRecords
 from b2b_assets.store.hub import HubTables
 from b2b_assets.store.ledger import SyncLedger
@@ -34,8 +34,16 @@ class Store:
         return self.locks.lock(target, entity, holder)
 
     def create_all(self) -> None:
-        """Create every missing table and index, and add the columns a store from an older version lacks."""
-        with self.engine.begin() as connection:
+        """Create every missing table and index, and add the columns a store from an older version lacks.
+
+        A complete schema is only read. Otherwise the write lock comes first (BEGIN IMMEDIATE on SQLite,
+        an advisory lock on PostgreSQL) and the check is repeated under it: two runs starting on a new
+        store would each read "missing", and on SQLite the second's read-then-write transaction fails
+        with "database is locked" instead of waiting for the first."""
+        with self.engine.connect() as connection:
+            if _schema_complete(connection):
+                return
+        with write_transaction(self.engine) as connection:
             if is_postgres(connection):
                 connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SCHEMA_LOCK})
             metadata.create_all(connection, checkfirst=True)
@@ -52,6 +60,14 @@ class Store:
 # Columns added after a table first shipped. create_all leaves an existing table as it is, so each is added
 # here, explicitly, as a nullable column (an ADD COLUMN both databases run without rewriting the table).
 ADDED_COLUMNS = {sync_ledger: ("job_id", "first_seen_at")}
+
+
+def _schema_complete(connection: Connection) -> bool:
+    inspector = inspect(connection)
+    if not set(metadata.tables) <= set(inspector.get_table_names()):
+        return False
+    return all(set(names) <= {c["name"] for c in inspector.get_columns(table.name)}
+               for table, names in ADDED_COLUMNS.items())
 
 
 def _add_missing_columns(connection: Connection) -> None:

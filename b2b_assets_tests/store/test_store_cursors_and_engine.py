@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -25,6 +27,30 @@ def test_create_all_is_idempotent_and_keeps_data(store: Store) -> None:
     store.hub.upsert("organizations", pd.DataFrame({"organization_number": ["A"], "organization_name": ["Alpha"]}))
     store.create_all()
     assert store.hub.count("organizations") == 1
+
+
+def test_runs_starting_together_on_a_new_sqlite_store_all_get_its_schema(tmp_path) -> None:  # noqa: ANN001
+    """Two syncs started at once on a fresh state each create the schema; neither may fail "database is locked"."""
+    for attempt in range(5):
+        stores = [Store(f"sqlite:///{tmp_path}/{attempt}/hub.sqlite") for _ in range(6)]
+        start, errors = threading.Barrier(len(stores)), []
+
+        def create(store: Store) -> None:
+            start.wait()
+            try:
+                store.create_all()
+            except Exception as error:  # noqa: BLE001 - the test reports every thread's failure
+                errors.append(error)
+
+        threads = [threading.Thread(target=create, args=(store,)) for store in stores]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert stores[0].hub.count("organizations") == 0
+        for store in stores:
+            store.dispose()
 
 
 def test_hub_tables_follow_the_model(store: Store) -> None:
