@@ -17,7 +17,7 @@ from b2b_assets.store.ledger import SyncLedger
 from b2b_assets.store.locks import LockHeld, SyncLocks
 from b2b_assets.store.quarantine import Quarantine, write_report
 from b2b_assets.store.store import Store
-from b2b_assets.store.tables import LEDGER_STATES
+from b2b_assets.targets.core.contract import LEDGER_STATES
 
 __all__ = [
     "DEFAULT_URL", "KEY_SEPARATOR", "LEDGER_STATES", "HeldRecords", "HubTables", "LockHeld", "Quarantine",

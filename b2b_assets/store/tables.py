@@ -14,7 +14,6 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from b2b_assets.model import ENTITIES, Entity, Field, Kind
 from b2b_assets.model.decimals import PRECISION, SCALE
-from b2b_assets.targets.core.contract import LEDGER_STATES
 
 metadata = MetaData()
 

@@ -32,7 +32,7 @@ from b2b_assets.targets.joor.file_fields import (
     ADDRESS_TYPE, ADDRESSES, BOOLEAN_TEXT, CUSTOMER_COLUMNS, DISCOUNT_COLUMNS, DISCOUNT_DIGITS, MAX_LENGTH,
     REPEATED, REQUIRED, REQUIRED_FIRST, REQUIRED_WITH, SALES_REP_COLUMN,
 )
-from b2b_assets.targets.joor.mapping import NODE, SOURCE_ENTITIES, to_payload
+from b2b_assets.targets.joor.mapping import NODE, to_payload
 
 DEFAULT_DELIMITER = "|"  # the seed's recommendation: "unlikely to appear in the customer data"
 LINE_TERMINATOR = "\r\n"
