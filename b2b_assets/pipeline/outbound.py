@@ -65,6 +65,7 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
                                           full_refresh=options.full_refresh)
         report = sync_entity(payload=ranged.payload, hashes=ranged.present, held=ranged.held,
                              invalid=ranged.invalid, ledger_rows=ranged.ledger_rows, **common)
+        nested_held = ranged.nested_held
     else:
         payload = obj.to_payload(hub_frames(store, obj.source_entities))
         payload.records = payload.records.reset_index(drop=True)

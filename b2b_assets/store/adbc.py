@@ -224,6 +224,14 @@ def read_in_key_order(engine: Engine, statement: Select, key: Sequence[ColumnEle
         yield from _sqlite_batches(engine, ordered, schema, batch_rows)
 
 
+def in_key_range(engine: Engine, column: ColumnElement, *, above: Any = None, upto: Any = None
+                 ) -> list[ColumnElement[bool]]:
+    """WHERE terms for `column` after `above` and up to `upto` (None: unbounded on that side), compared
+    as `read_in_key_order` orders it, so consecutive ranges of one key-ordered read partition the column."""
+    ordered = _byte_order(engine, column)
+    return ([ordered > above] if above is not None else []) + ([ordered <= upto] if upto is not None else [])
+
+
 def read_table(engine: Engine, statement: Select, key: Sequence[ColumnElement], schema: pa.Schema,
                batch_rows: int = 500_000) -> pa.Table:
     """All rows of `statement` in `key` order as one Arrow table typed as `schema`."""

@@ -202,3 +202,24 @@ def test_a_record_without_a_payload_hash_leaves_every_other_hash_exact(store: St
         "record_key": ["held-one", "sent-one"], "payload_hash": pd.array([None, 3932614460934721123], dtype="Int64"),
         "state": ["held", "sent"]}))
     assert store.ledger.load("squizz", "products")["payload_hash"].tolist() == [pd.NA, 3932614460934721123]
+
+
+def test_key_ranges_of_a_parent_cut_its_children_between_parents_on_both_databases(store: Store) -> None:
+    """A product range's sell units (read_key_range after the last range's key, up to its own last key)
+    hold exactly that range's products' units: byte-wise, so "Z" < "a" < "é" on PostgreSQL too."""
+    ids = [["a", "Z", "é", "ß", "日本", "x y"][i % 6] + f"-{i:03}" for i in range(23)]
+    store.hub.upsert("products", pd.DataFrame({"product_id": ids, "name": "Ring"}))
+    store.hub.upsert("product_sell_units", pd.DataFrame({
+        "product_id": [p for p in ids for _ in (0, 1)], "sell_unit_id": ["EA", "PK6"] * len(ids),
+        "label": "Each", "base_quantity": "1"}))
+    ranges, above = [], None
+    for batch in store.hub.iter_batches("products", batch_rows=4):
+        upto = batch["product_id"].iloc[-1]
+        units = store.hub.read_key_range("product_sell_units", "product_id", above=above, upto=upto)
+        assert sorted(units["product_id"].unique()) == sorted(batch["product_id"])
+        ranges.append(units)
+        above = upto
+    assert len(ranges) == 6
+    pd.testing.assert_frame_equal(pd.concat(ranges, ignore_index=True), store.hub.read_all("product_sell_units"))
+    assert dict(store.hub.empty("product_sell_units").dtypes) == dict(
+        store.hub.read_all("product_sell_units").dtypes)

@@ -16,7 +16,7 @@ How a target implements it
      target record (`RECORD_KEY` + payload fields; columns starting with "_"
      are hashed and checked but never sent) and, for nested arrays, a
      `children` frame with `PARENT_KEY`. It must be a pure function of the rows
-     it is given: the core may later hand it a bounded batch (a key range of
+     it is given: the core may hand it a bounded batch (a key range of
      the primary entity, with every nested child of those keys) instead of the
      whole entity, so a target never assumes it sees everything at once;
    - `limits(payload) -> Series` per object: the target's own rules (lengths,
@@ -63,7 +63,7 @@ Senders
 Stability: JOOR and Norce build on this module. Change it compatibly only
 (new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
 and `Target.asset_prefix` (for the JOOR Customer Sync file target); the optional
-`PreparingSender` methods (pipelined sends) and `TargetObject.key_ranges`; `Target.max_rejected`
+`PreparingSender` methods (pipelined sends), `TargetObject.key_ranges` and `range_columns`; `Target.max_rejected`
 (the rejected records a target's checks tolerate before they fail at ERROR); `Target.check_credentials`
 (b2b-sync ping); `Target.pool`.
 """
@@ -233,10 +233,14 @@ class TargetObject:
     references: tuple[Reference, ...] = ()
     mode: Mode = Mode()
     description: str = ""
-    # to_payload maps each row of the primary (and only) source entity on its own, with no nested rows: the
-    # core may then build, hash and plan the object a key range of the hub at a time, keeping only what
-    # changed, instead of holding the whole entity (pipeline/outbound_ranges.py).
+    # to_payload maps each row of the primary source entity on its own: the core may then build, hash and
+    # plan the object a key range of the hub at a time, keeping only what changed, instead of holding the
+    # whole entity (pipeline/outbound_ranges.py).
     key_ranges: bool = False
+    # With key_ranges, each other source entity (nested rows) and its column holding the primary entity's
+    # one (text) key, as (entity, column): a range of products comes with the sell units whose product_id
+    # falls in it. The Payload's own fields beside records and children must not depend on the range.
+    range_columns: tuple[tuple[str, str], ...] = ()
 
     @property
     def depends_on(self) -> tuple[str, ...]:

@@ -67,10 +67,19 @@ def _limits(spec: ImportType, payload: Payload) -> pd.Series:
 def _row_by_row(spec: ImportType) -> bool:
     """Whether the type's mapping takes each hub row on its own, so the core may plan it a key range at a time.
 
-    Not for types with nested records (products, locations), several source entities, or stock
-    quantities: those sum a product's stock over sites, which a range boundary could split.
+    Nested records (a product's sell units, a location's stock) come with their parent's range. Not for
+    customer account prices (price groups gather several entities) or stock quantities: those sum a
+    product's stock over sites, which a range boundary could split.
     """
-    return len(spec.source_entities) == 1 and spec.name not in CHILD_COLUMNS and spec.name != "stock_quantities"
+    return len(spec.source_entities) == 1 + len(_range_columns(spec)) and spec.name != "stock_quantities"
+
+
+def _range_columns(spec: ImportType) -> tuple[tuple[str, str], ...]:
+    """The nested entity and its column holding the parent's key, for types with nested records."""
+    if spec.name not in CHILD_COLUMNS:
+        return ()
+    entity, parent_column, _fields = CHILD_COLUMNS[spec.name]
+    return ((entity, parent_column),)
 
 
 def _object(spec: ImportType) -> TargetObject:
@@ -84,6 +93,7 @@ def _object(spec: ImportType) -> TargetObject:
         # COMPLETE uploads: SQUIZZ deactivates every record of the type the document lacks.
         mode=Mode(deletes=True, full_refresh=True),
         key_ranges=_row_by_row(spec),
+        range_columns=_range_columns(spec),
         description=f"SQUIZZ import type {spec.type_id} ({spec.name}) from hub {', '.join(spec.source_entities)}.",
     )
 
