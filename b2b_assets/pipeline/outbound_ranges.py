@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -54,50 +55,55 @@ def plan_inputs_by_key_range(store: Store, target: str, obj: TargetObject, refer
     `references` are the object's references to other objects; nested ones leave the nested row out
     (hold_back_children), the others hold the record, as for an object planned whole.
     """
-    in_child = [r for r in references if r.in_child]
-    on_record = tuple(r for r in references if not r.in_child)
     ledger_rows = store.ledger.load(target, obj.name)
     confirmed = ledger_rows[ledger_rows["state"] == LedgerState.SENT.value]
-    confirmed_hashes = confirmed["payload_hash"].to_numpy(dtype="int64", na_value=0)
-    kept: list[pd.DataFrame] = []
-    kept_children: list[pd.DataFrame] = []
-    present: list[pd.DataFrame] = []
-    held: list[pd.Series] = []
-    invalid: list[pd.Series] = []
-    nested_held = 0
-    template: Payload | None = None
-    for frames in key_range_frames(store, obj, rows):
-        payload = obj.to_payload(frames)
-        payload.records = records = payload.records.reset_index(drop=True)
-        nested_held += hold_back_children(payload, in_child, known)
-        hashes = payload_hash(records, payload.children).to_numpy()
-        range_held = held_reasons(records, None, on_record, known)
-        range_invalid = obj.limits(payload) if obj.limits is not None else pd.Series([], dtype="string")
-        keys = records[RECORD_KEY]
-        at = key_positions(keys, confirmed[RECORD_KEY])
-        settled = (at >= 0) & (confirmed_hashes[np.maximum(at, 0)] == hashes) if len(confirmed) else (
-            np.zeros(len(records), dtype=bool))
-        settled &= ~key_isin(keys, range_held.index) & ~key_isin(keys, range_invalid.index)
-        if full_refresh:
-            settled[:] = False
-        kept.append(records[~settled])
-        if payload.children is not None:
-            kept_children.append(payload.children_of(kept[-1]))
-        present.append(pd.DataFrame({RECORD_KEY: keys.to_numpy(), "payload_hash": hashes}))
-        held.append(range_held)
-        invalid.append(range_invalid)
-        template = payload
-    if template is None:  # nothing in the hub: map the empty entities once, for the payload's shape
-        template = obj.to_payload({name: store.hub.empty(name) for name in obj.source_entities})
-        kept = [template.records]
-        kept_children = [template.children] if template.children is not None else []
-        present = [pd.DataFrame({RECORD_KEY: template.records[RECORD_KEY],
-                                 "payload_hash": pd.Series([], dtype="int64")})]
-    children = pd.concat(kept_children, ignore_index=True) if template.children is not None else None
+    settle = partial(_settle_range, obj, references, known, confirmed[RECORD_KEY],
+                     confirmed["payload_hash"].to_numpy(dtype="int64", na_value=0), full_refresh)
+    # map(): no name holds a range's frames or payload while the next range is read, so one range is in memory.
+    ranges = list(map(settle, map(obj.to_payload, key_range_frames(store, obj, rows))))
+    if not ranges:  # nothing in the hub: map the empty entities once, for the payload's shape
+        ranges = [settle(obj.to_payload({name: store.hub.empty(name) for name in obj.source_entities}))]
+    kept = [r.kept for r in ranges]
+    children = None if kept[0].children is None else pd.concat([k.children for k in kept], ignore_index=True)
     return RangedPlanInputs(
-        payload=dataclasses.replace(template, records=pd.concat(kept, ignore_index=True), children=children),
-        present=pd.concat(present, ignore_index=True),
-        held=_joined(held), invalid=_joined(invalid), ledger_rows=ledger_rows, nested_held=nested_held)
+        payload=dataclasses.replace(kept[-1], records=pd.concat([k.records for k in kept], ignore_index=True),
+                                    children=children),
+        present=pd.concat([r.present for r in ranges], ignore_index=True),
+        held=_joined([r.held for r in ranges]), invalid=_joined([r.invalid for r in ranges]),
+        ledger_rows=ledger_rows, nested_held=sum(r.nested_held for r in ranges))
+
+
+@dataclass
+class _SettledRange:
+    """What one range leaves behind once its settled records are dropped."""
+
+    kept: Payload  # the range's payload, only the records (and their nested rows) a run may send or record
+    present: pd.DataFrame  # record_key, payload_hash of every record of the range
+    held: pd.Series
+    invalid: pd.Series
+    nested_held: int
+
+
+def _settle_range(obj: TargetObject, references: tuple[Reference, ...], known: dict[str, pd.Index],
+                  confirmed_keys: pd.Series, confirmed_hashes: np.ndarray, full_refresh: bool,
+                  payload: Payload) -> _SettledRange:
+    """Hash and check one range's payload as sync_object does a whole one; drop what the target already has."""
+    payload.records = records = payload.records.reset_index(drop=True)
+    nested_held = hold_back_children(payload, [r for r in references if r.in_child], known)
+    hashes = payload_hash(records, payload.children).to_numpy()
+    held = held_reasons(records, None, tuple(r for r in references if not r.in_child), known)
+    invalid = obj.limits(payload) if obj.limits is not None else pd.Series([], dtype="string")
+    keys = records[RECORD_KEY]
+    at = key_positions(keys, confirmed_keys)
+    settled = at >= 0
+    settled[settled] = confirmed_hashes[at[settled]] == hashes[settled]
+    settled &= ~key_isin(keys, held.index) & ~key_isin(keys, invalid.index)
+    if full_refresh:
+        settled[:] = False
+    changing = records[~settled].reset_index(drop=True)
+    kept = dataclasses.replace(payload, records=changing, children=payload.children_of(changing))
+    return _SettledRange(kept, pd.DataFrame({RECORD_KEY: keys.array, "payload_hash": hashes}), held, invalid,
+                         nested_held)
 
 
 def key_range_frames(store: Store, obj: TargetObject, rows: int) -> Iterator[Mapping[str, pd.DataFrame]]:

@@ -122,7 +122,12 @@ def schema_of(columns: Sequence[ColumnElement]) -> pa.Schema:
 
 def _conform(data: pa.Table, schema: pa.Schema) -> pa.Table:
     """`data` with the names and types of `schema`: SQLite's driver infers int64 for an all-NULL column,
-    reads booleans as 0/1 and timestamps as the text SQLAlchemy wrote (UTC, without an offset)."""
+    reads booleans as 0/1 and timestamps as the text SQLAlchemy wrote (UTC, without an offset).
+
+    Copied into Arrow's own memory pool: a column imported from a driver's batch keeps that whole
+    batch alive, so a planner keeping only the record keys of each range it read would otherwise keep
+    every range (found at 400k products: 16 MB more per 50k-product range, with nothing to show for it).
+    """
     arrays = []
     for position, field in enumerate(schema):
         array = data.column(position)
@@ -131,7 +136,9 @@ def _conform(data: pa.Table, schema: pa.Schema) -> pa.Table:
                 array = array.cast(pa.timestamp(field.type.unit))
             array = array.cast(field.type)
         arrays.append(array)
-    return pa.Table.from_arrays(arrays, schema=schema)
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    pool = pa.default_cpu_memory_manager()
+    return pa.Table.from_batches([batch.copy_to(pool) for batch in table.to_batches()], schema=schema)
 
 
 def to_frame(data: pa.Table) -> pd.DataFrame:
