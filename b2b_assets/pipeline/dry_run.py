@@ -99,6 +99,21 @@ class PlannedHub:
         for start in range(0, len(rows), batch_rows):
             yield rows.iloc[start:start + batch_rows].reset_index(drop=True)
 
+    def read_key_range(self, entity_name: str, column: str, *, above: object = None, upto: object = None,
+                       in_source: bool | None = None) -> pd.DataFrame:
+        """`HubTables.read_key_range` over the overlay: Python compares text as the store does, by code point."""
+        rows = self.read_all(entity_name, in_source=in_source)
+        values = rows[column].astype(object)
+        inside = pd.Series(True, index=rows.index)
+        if above is not None:
+            inside &= values.map(lambda v: v is not None and v is not pd.NA and v > above).astype(bool)
+        if upto is not None:
+            inside &= values.map(lambda v: v is not None and v is not pd.NA and v <= upto).astype(bool)
+        return rows[inside.to_numpy()].reset_index(drop=True)
+
+    def empty(self, entity_name: str) -> pd.DataFrame:
+        return self._real.empty(entity_name)
+
     def read(self, entity_name: str, batch_size: int = 100_000, *, with_meta: bool = False,
              in_source: bool | None = None) -> Iterator[pd.DataFrame]:
         return self.iter_batches(entity_name, batch_rows=batch_size, with_meta=with_meta, in_source=in_source)
