@@ -26,6 +26,7 @@ from b2b_assets.sources.normalize import normalize, parse_number
 from b2b_assets.sources.readers import read_batches
 from b2b_assets.sources.readers.frames import ROW_COLUMN, SOURCE_COLUMN
 from b2b_assets.sources.schema import REQUIRED_REASON, failure_issues, input_schema
+from b2b_assets.sources.screen import Screened, screen
 from b2b_assets.sources.transform import TransformRun
 
 
@@ -120,9 +121,10 @@ class FilePreparer:
         values = mapped.frame  # trimmed source values: what issues quote
         frame = normalize(entity, self._canonical_keys(values), self.settings)
         sources, rows = frame[SOURCE_COLUMN], frame[ROW_COLUMN]
+        screened = screen(entity, frame)
         issues = [
             character_issues(entity, values),
-            failure_issues(frame[entity.columns], input_schema(entity.name), values, sources, rows),
+            self._schema_issues(frame, screened, values),
             _one_of_issues(entity, frame),
             self._duplicate_issues(frame, source_name, warnings),
         ]
@@ -133,8 +135,18 @@ class FilePreparer:
         at = pd.MultiIndex.from_arrays([frame[SOURCE_COLUMN], frame[ROW_COLUMN]])
         bad = at.isin(pd.MultiIndex.from_arrays([issues["source"], issues["row_number"]]))
         good = frame[~bad] if bad.any() else frame
-        return Prepared(valid=_typed(entity, good), issues=issues, rows_read=len(raw), warnings=warnings,
-                        origins=mapped.origins, look_alike_keys=look_alike)
+        return Prepared(valid=_typed(entity, good, screened.numbers), issues=issues, rows_read=len(raw),
+                        warnings=warnings, origins=mapped.origins, look_alike_keys=look_alike)
+
+    def _schema_issues(self, frame: pd.DataFrame, screened: Screened, values: pd.DataFrame) -> pd.DataFrame:
+        """The input schema's failures, looked for among the rows the screen could not clear."""
+        if not screened.suspect.any():
+            return empty_issues()
+        suspects = frame[self.entity.columns]
+        if not screened.suspect.all():
+            suspects = suspects[screened.suspect]
+        return failure_issues(suspects, input_schema(self.entity.name), values, frame[SOURCE_COLUMN],
+                              frame[ROW_COLUMN])
 
     def _once(self, warnings: list[str], message: str) -> None:
         if message not in self._told:
@@ -233,13 +245,20 @@ def _explain_user_key(issues: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return issues
 
 
-def _typed(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
-    """Valid string values to model dtypes: parsing is done here in Arrow, so cast_frame only checks types."""
+def _typed(entity: Entity, frame: pd.DataFrame, numbers: dict[str, pd.Series] | None = None) -> pd.DataFrame:
+    """Valid string values to model dtypes: parsing is done here in Arrow, so cast_frame only checks types.
+
+    `numbers` are numeric columns already parsed (over every row of the batch `frame` was taken from).
+    """
+    numbers = numbers or {}
     columns = {}
     for f in entity.fields:
         column = frame[f.name]
         if f.kind is Kind.BOOLEAN:
             column = column == "true"
+        elif f.name in numbers:
+            parsed = numbers[f.name]
+            column = parsed if len(parsed) == len(frame) else parsed.loc[frame.index]
         elif f.is_numeric:
             column = parse_number(column, integer=f.kind is Kind.INTEGER)
         columns[f.name] = column
