@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -19,7 +20,11 @@ from b2b_assets.model.frames import TEXT_DTYPE
 
 
 def key_hashes(keys: pd.DataFrame) -> np.ndarray:
-    return pd.util.hash_pandas_object(keys, index=False).to_numpy()
+    """One 64-bit hash per row of `keys`, which depends on that row's values alone (polars' row hash: about
+    eight times faster than pandas' on Arrow strings). Stable within a process, which is all a file's
+    duplicate check needs; never stored."""
+    columns = {str(i): pa.array(keys[name].array) for i, name in enumerate(keys.columns)}
+    return pl.DataFrame(columns).hash_rows().to_numpy().view(np.int64)
 
 
 class KeyTracker:
@@ -74,12 +79,30 @@ def normalize_key_text(column: pd.Series, *, fold_case: bool = False) -> pd.Seri
     if not len(column):
         return column
     text = pa.array(column.array, type=pa.string())
+    if not (fold_case or _has_bytes(text, _SPACE_OR_WIDE) or pc.any(pc.equal(pc.binary_length(text), 0)).as_py()):
+        return column.astype(TEXT_DTYPE)  # all ASCII, no space, no empty value: nothing to change (the common case)
     text = pc.replace_substring_regex(text, _INVISIBLE, "")
     text = pc.utf8_trim(pc.replace_substring_regex(text, _SPACES, " "), " ")
     if fold_case:
         text = pc.utf8_upper(text)
     out = pd.Series(pd.array(text, dtype=TEXT_DTYPE), index=column.index, name=column.name)
     return out.mask(out.str.len() == 0)
+
+
+_SPACE_OR_WIDE = np.zeros(256, dtype=bool)
+_SPACE_OR_WIDE[[0x20, *range(0x80, 0x100)]] = True  # an ASCII space, or any byte of a non-ASCII character
+_FOLDABLE = _SPACE_OR_WIDE.copy()
+_FOLDABLE[ord("a"):ord("z") + 1] = True
+
+
+def _has_bytes(text: pa.Array | pa.ChunkedArray, which: np.ndarray) -> bool:
+    """Whether a string column's data may hold one of the bytes `which` marks (it scans the whole data
+    buffers, which may hold bytes of sliced-off values too: a yes only means "look closer")."""
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        data = chunk.buffers()[2]
+        if data is not None and which[np.frombuffer(data, dtype=np.uint8)].any():
+            return True
+    return False
 
 
 def folded_key_hashes(keys: pd.DataFrame, hashes: np.ndarray) -> np.ndarray:
@@ -91,6 +114,9 @@ def folded_key_hashes(keys: pd.DataFrame, hashes: np.ndarray) -> np.ndarray:
         column = keys[name]
         if isinstance(column.dtype, pd.StringDtype):
             text = pa.array(column.array, type=pa.string())
+            if not _has_bytes(text, _FOLDABLE):
+                folded[name] = column  # no lower-case letter, space or non-ASCII byte: folding changes nothing
+                continue
             upper = pc.utf8_upper(pc.replace_substring(text, " ", ""))
             changed |= pc.fill_null(pc.not_equal(upper, text), False).to_numpy(zero_copy_only=False)
             column = pd.Series(pd.array(upper, dtype=TEXT_DTYPE), index=keys.index)
