@@ -99,7 +99,9 @@ class FilePreparer:
         self.source = source or default_source(self.entity.name)
         self.settings = settings or Settings()
         self._keys = KeyTracker()
-        self._folded_keys = KeyTracker()  # the same keys with case and spaces ignored: look-alikes to report
+        # The same keys with case and spaces ignored, for the look-alikes to report; while no key of the file has
+        # changed by folding, they are the keys themselves, so the twin is only made at the first that does.
+        self._folded_keys: KeyTracker | None = None
         self._look_alike = 0  # found by the batch being prepared
         self._told: set[str] = set()  # file-level messages already given, so each appears once per file
 
@@ -180,11 +182,17 @@ class FilePreparer:
         complete = frame[required_parts].notna().all(axis=1).to_numpy()
         keyed = frame if complete.all() else frame[complete]
         rows = keyed[ROW_COLUMN].to_numpy()
-        hashes = key_hashes(keyed[list(entity.key)])
+        keys = keyed[list(entity.key)]
+        hashes = key_hashes(keys)
+        folded = folded_key_hashes(keys, hashes)
+        if folded is not hashes and self._folded_keys is None:  # the first key that folds: the twin starts here
+            self._folded_keys = self._keys.copy()
         duplicate, first_row = self._keys.check_hashes(hashes, rows)
-        look_alike, first_like = self._folded_keys.check_hashes(folded_key_hashes(keyed[list(entity.key)], hashes),
-                                                                rows)
-        look_alike &= ~duplicate
+        if self._folded_keys is None:  # no key folded yet: the folded keys are the keys, no look-alike possible
+            look_alike = np.zeros(len(hashes), dtype=bool)
+        else:
+            look_alike, first_like = self._folded_keys.check_hashes(folded, rows)
+            look_alike &= ~duplicate
         if look_alike.any():
             self._look_alike = int(look_alike.sum())
             warnings.append(self._look_alike_warning(source_name, keyed[look_alike], first_like[look_alike]))
