@@ -42,12 +42,18 @@ class StagingWriter:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"{entity_name}.parquet"
         self._partial = directory / f"{entity_name}.{run_id}.parquet.partial"
-        self._schema = pa.Schema.from_pandas(empty_frame(self.entity), preserve_index=False)
+        empty = empty_frame(self.entity)
+        self._dtypes = dict(empty.dtypes)
+        self._schema = pa.Schema.from_pandas(empty, preserve_index=False)
         self._writer = pq.ParquetWriter(self._partial, self._schema)
         self.rows = 0
 
     def write(self, frame: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(cast_frame(self.entity, frame), schema=self._schema, preserve_index=False)
+        """Append validated rows; a frame already in the model's columns and dtypes (what `prepare` hands on)
+        is written as it is, anything else is cast first."""
+        if not all(name in frame.columns and frame[name].dtype == dtype for name, dtype in self._dtypes.items()):
+            frame = cast_frame(self.entity, frame)
+        table = pa.Table.from_pandas(frame[list(self._dtypes)], schema=self._schema, preserve_index=False)
         self._writer.write_table(table)
         self.rows += len(frame)
 

@@ -16,6 +16,7 @@ typed without parsing them again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -65,12 +66,19 @@ def _numeric_suspects(f: Field, text: pa.Array, numbers: pd.Series) -> np.ndarra
         dot = pc.fill_null(pc.find_substring(text, "."), -1).to_numpy(zero_copy_only=False)
         whole = np.where(dot >= 0, dot, length)
         suspect |= (length - whole - 1 > SCALE) | (whole > INTEGER_DIGITS)
+    values = pa.array(numbers.array)
     if f.minimum is not None:
-        low = numbers <= f.minimum if f.exclusive_minimum else numbers < f.minimum
-        suspect |= low.fillna(False).to_numpy(dtype=bool)
+        suspect |= _mask((pc.less_equal if f.exclusive_minimum else pc.less)(values, _bound(f.minimum, values.type)))
     if f.maximum is not None:
-        suspect |= (numbers > f.maximum).fillna(False).to_numpy(dtype=bool)
+        suspect |= _mask(pc.greater(values, _bound(f.maximum, values.type)))
     return suspect
+
+
+def _bound(limit: float, type_: pa.DataType) -> pa.Scalar:
+    """A range limit as a scalar Arrow compares with the parsed column exactly (a decimal with a decimal)."""
+    if pa.types.is_decimal(type_):
+        return pa.scalar(Decimal(repr(limit)), type=type_)
+    return pa.scalar(limit)
 
 
 def _other_suspects(f: Field, column: pd.Series, text: pa.Array) -> np.ndarray | None:

@@ -134,9 +134,11 @@ class FilePreparer:
         issues = concat_issues(issues)
         if entity.name == "users":
             issues = _explain_user_key(issues, self.settings)
-        at = pd.MultiIndex.from_arrays([frame[SOURCE_COLUMN], frame[ROW_COLUMN]])
-        bad = at.isin(pd.MultiIndex.from_arrays([issues["source"], issues["row_number"]]))
-        good = frame[~bad] if bad.any() else frame
+        good = frame
+        if issues["row_number"].notna().any():
+            at = pd.MultiIndex.from_arrays([frame[SOURCE_COLUMN], frame[ROW_COLUMN]])
+            bad = at.isin(pd.MultiIndex.from_arrays([issues["source"], issues["row_number"]]))
+            good = frame[~bad] if bad.any() else frame
         return Prepared(valid=_typed(entity, good, screened.numbers), issues=issues, rows_read=len(raw),
                         warnings=warnings, origins=mapped.origins, look_alike_keys=look_alike)
 
@@ -179,8 +181,9 @@ class FilePreparer:
     def _duplicate_issues(self, frame: pd.DataFrame, source_name: str, warnings: list[str]) -> pd.DataFrame:
         entity = self.entity
         required_parts = [c for c in entity.key if entity.field(c).required]
-        complete = frame[required_parts].notna().all(axis=1).to_numpy()
-        keyed = frame if complete.all() else frame[complete]
+        keyed = frame
+        if any(frame[c].hasnans for c in required_parts):
+            keyed = frame[frame[required_parts].notna().all(axis=1).to_numpy()]
         rows = keyed[ROW_COLUMN].to_numpy()
         keys = keyed[list(entity.key)]
         hashes = key_hashes(keys)
