@@ -125,7 +125,7 @@ def normalize_key_text(column: pd.Series, *, fold_case: bool = False) -> pd.Seri
     if not len(column):
         return column
     text = pa.array(column.array, type=pa.string())
-    if not (fold_case or _has_bytes(text, _SPACE_OR_WIDE) or pc.any(pc.equal(pc.binary_length(text), 0)).as_py()):
+    if not (fold_case or _has_space_or_wide(text) or pc.any(pc.equal(pc.binary_length(text), 0)).as_py()):
         return column.astype(TEXT_DTYPE)  # all ASCII, no space, no empty value: nothing to change (the common case)
     text = pc.replace_substring_regex(text, _INVISIBLE, "")
     text = pc.utf8_trim(pc.replace_substring_regex(text, _SPACES, " "), " ")
@@ -135,20 +135,24 @@ def normalize_key_text(column: pd.Series, *, fold_case: bool = False) -> pd.Seri
     return out.mask(out.str.len() == 0)
 
 
-_SPACE_OR_WIDE = np.zeros(256, dtype=bool)
-_SPACE_OR_WIDE[[0x20, *range(0x80, 0x100)]] = True  # an ASCII space, or any byte of a non-ASCII character
-_FOLDABLE = _SPACE_OR_WIDE.copy()
-_FOLDABLE[ord("a"):ord("z") + 1] = True
-
-
-def _has_bytes(text: pa.Array | pa.ChunkedArray, which: np.ndarray) -> bool:
-    """Whether a string column's data may hold one of the bytes `which` marks (it scans the whole data
-    buffers, which may hold bytes of sliced-off values too: a yes only means "look closer")."""
+def _has_space_or_wide(text: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether a string column's data may hold an ASCII space or a non-ASCII character (it scans the whole
+    data buffers, which may hold bytes of sliced-off values too: a yes only means "look closer")."""
     for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
         data = chunk.buffers()[2]
-        if data is not None and which[np.frombuffer(data, dtype=np.uint8)].any():
+        if data is not None and len(data) and (np.frombuffer(data, dtype=np.uint8).max() >= 0x80
+                                               or b" " in data.to_pybytes()):
             return True
     return False
+
+
+def _may_fold(text: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether upper-casing or dropping spaces may change a value of the column."""
+    if _has_space_or_wide(text):
+        return True
+    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+    return any(c.buffers()[2] is not None and not pc.ascii_upper(c).buffers()[2].equals(c.buffers()[2])
+               for c in chunks)
 
 
 def folded_key_hashes(keys: pd.DataFrame, hashes: np.ndarray) -> np.ndarray:
@@ -160,7 +164,7 @@ def folded_key_hashes(keys: pd.DataFrame, hashes: np.ndarray) -> np.ndarray:
         column = keys[name]
         if isinstance(column.dtype, pd.StringDtype):
             text = pa.array(column.array, type=pa.string())
-            if not _has_bytes(text, _FOLDABLE):
+            if not _may_fold(text):
                 folded[name] = column  # no lower-case letter, space or non-ASCII byte: folding changes nothing
                 continue
             upper = pc.utf8_upper(pc.replace_substring(text, " ", ""))
