@@ -5,9 +5,9 @@ few sorted arrays that are merged as they grow (like an LSM tree), so five
 million price keys cost about 80 MB. A bitmap over the hashes' top bits (about
 64 bits a key, resized as the keys grow; 32 MB at most) tells which keys of a
 batch may have been seen; only those few are binary-searched, so a batch costs
-about the same at row 100,000 as at row five million. Two different keys sharing a hash is possible in theory (about one
-chance in a million for five million keys); it would report a false duplicate,
-never lose one.
+about the same at row 100,000 as at row five million. Two different keys
+sharing a hash is possible in theory (about one chance in a million for five
+million keys); it would report a false duplicate, never lose one.
 """
 
 from __future__ import annotations
