@@ -85,6 +85,7 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
             seen_keys.append(batch[key])
         land(batch)
 
+    export_all_landed = load.held == 0  # every key of the export is now in the hub
     # Held records the latest export did not repeat (an incremental pull) are retried from the held table.
     if not previously_held.empty:
         leftovers = previously_held.loc[~retried.to_numpy()].drop(columns=["_held_reason"], errors="ignore")
@@ -97,11 +98,22 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
             load.released = len(released)
 
     if export is not None and export.full_export and export.rows > 0:
-        load.absent_from_export = store.hub.mark_presence(name, pd.concat(seen_keys, ignore_index=True))
+        load.absent_from_export = _mark_presence(store, name, pd.concat(seen_keys, ignore_index=True),
+                                                 export_all_landed)
     if export is not None and export.cursor:
         # Only now, with the pull safely in the hub, may the next pull start after it.
         store.cursors.set(API_SOURCE, name, export.cursor)
     return load
+
+
+def _mark_presence(store: Store, name: str, present: pd.DataFrame, all_in_hub: bool) -> int:
+    """`mark_presence`, skipped when it would write nothing: the export's keys, all in the hub, are as many
+    as the hub's records (so they are the same keys) and none is flagged absent. Two counts instead of
+    staging every key again and probing the hub with each: the usual reload changes no flag."""
+    if all_in_hub and store.hub.count(name, in_source=False) == 0 \
+            and store.hub.count(name) == int((~present.duplicated()).sum()):
+        return 0
+    return store.hub.mark_presence(name, present)
 
 
 def _rows_in(candidates: pd.DataFrame, pool: pd.DataFrame) -> pd.Series:
