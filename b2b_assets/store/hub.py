@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, Numeric, and_, cast, exists, false, func, literal, not_, select, true, update
+from sqlalchemy import Engine, Numeric, Table, and_, cast, exists, false, func, literal, not_, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from b2b_assets.model import Entity, Kind
@@ -56,8 +56,14 @@ def _stored(engine: Engine, ent: Entity, staged: ColumnElement) -> ColumnElement
     """A staged (canonical) column as the hub stores it: missing optional text key parts as ''
     (a primary key cannot hold NULL); `cast_frame` turns them back into NA on reading."""
     if staged.name in text_key_columns(ent):
-        return func.coalesce(staged, "").label(staged.name)
-    return _typed(engine, ent, staged).label(staged.name)
+        return func.coalesce(staged, "")
+    return _typed(engine, ent, staged)
+
+
+def _in_hub(engine: Engine, ent: Entity, stage: Table) -> ColumnElement[bool]:
+    """The staged row's key is in the hub: one primary-key probe per staged row."""
+    table = HUB_TABLES[ent.name]
+    return exists().where(and_(*[table.c[c] == _stored(engine, ent, stage.c[c]) for c in ent.key]))
 
 
 class HubTables:
@@ -90,10 +96,12 @@ class HubTables:
 
         with adbc.staged_write(self._engine, adbc.arrow_for_ingest(stored[[*ent.columns, ROW_HASH]])) as write:
             write.lock(table)
-            before = write.count(table)
+            # Counted by probing the hub with the staged keys, not by counting the hub before and after:
+            # that would read the whole table twice per batch.
+            inserted = len(canonical) - write.count(write.stage, _in_hub(self._engine, ent, write.stage))
             insert = upsert_insert(self._engine, table)
             source = select(
-                *[_stored(self._engine, ent, write.stage.c[c]) for c in ent.columns], write.stage.c[ROW_HASH],
+                *[_stored(self._engine, ent, write.stage.c[c]).label(c) for c in ent.columns], write.stage.c[ROW_HASH],
                 literal(utcnow(), table.c[LOADED_AT].type), true(),
             ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
             changing = [c for c in ent.columns if c not in key] + [ROW_HASH, LOADED_AT, IN_SOURCE]
@@ -104,7 +112,6 @@ class HubTables:
                 where=table.c[ROW_HASH].is_distinct_from(statement.excluded[ROW_HASH]),
             )
             written = write.execute(statement)
-            inserted = write.count(table) - before
         return UpsertCounts(inserted=inserted, updated=written - inserted, unchanged=len(canonical) - written)
 
     def mark_presence(self, entity_name: str, present_keys: pd.DataFrame) -> int:
