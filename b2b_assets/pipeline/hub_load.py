@@ -58,7 +58,7 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
     model = entity(name)
     load = HubLoad(name)
     export = staged_export(staging, name)
-    parents = {ref.entity: store.hub.keys(ref.entity) for ref in model.references}
+    parents = {parent: store.hub.keys(parent) for parent in dict.fromkeys(ref.entity for ref in model.references)}
     previously_held = store.held.load(name)
     key = list(model.key)
     held_keys = previously_held[key] if not previously_held.empty else None

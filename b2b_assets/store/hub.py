@@ -93,19 +93,22 @@ class HubTables:
         if canonical.empty:
             return UpsertCounts(0, 0, 0)
         stored = canonical.assign(**{ROW_HASH: row_hashes(ent, canonical, canonical=True)})
+        # Columns empty throughout the batch are not staged: inserting leaves them NULL, and an update sets
+        # them from `excluded`, which holds NULL for a column the INSERT does not name (none has a default).
+        filled = [c for c in ent.columns if c in key or canonical[c].notna().any()]
 
-        with adbc.staged_write(self._engine, adbc.arrow_for_ingest(stored[[*ent.columns, ROW_HASH]])) as write:
+        with adbc.staged_write(self._engine, adbc.arrow_for_ingest(stored[[*filled, ROW_HASH]])) as write:
             write.lock(table)
             # Counted by probing the hub with the staged keys, not by counting the hub before and after:
             # that would read the whole table twice per batch.
             inserted = len(canonical) - write.count(write.stage, _in_hub(self._engine, ent, write.stage))
             insert = upsert_insert(self._engine, table)
             source = select(
-                *[_stored(self._engine, ent, write.stage.c[c]).label(c) for c in ent.columns], write.stage.c[ROW_HASH],
+                *[_stored(self._engine, ent, write.stage.c[c]).label(c) for c in filled], write.stage.c[ROW_HASH],
                 literal(utcnow(), table.c[LOADED_AT].type), true(),
             ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
             changing = [c for c in ent.columns if c not in key] + [ROW_HASH, LOADED_AT, IN_SOURCE]
-            statement = insert.from_select([*ent.columns, ROW_HASH, LOADED_AT, IN_SOURCE], source)
+            statement = insert.from_select([*filled, ROW_HASH, LOADED_AT, IN_SOURCE], source)
             statement = statement.on_conflict_do_update(
                 index_elements=[table.c[c] for c in key],
                 set_={c: statement.excluded[c] for c in changing},
