@@ -19,6 +19,7 @@ from b2b_assets.model import OnMissing, entity
 from b2b_assets.pipeline.staging import read_staged, staged_export
 from b2b_assets.pipeline.inbound import API_SOURCE
 from b2b_assets.sources import missing_references
+from b2b_assets.sources.references import joined_keys
 from b2b_assets.store import Store
 
 
@@ -34,7 +35,7 @@ class HubLoad:
     dangling: dict[str, int] = field(default_factory=dict)  # optional references the hub lacks, by reference
 
 
-def _split_orphans(name: str, frame: pd.DataFrame, parent_keys: dict[str, pd.DataFrame], load: HubLoad,
+def _split_orphans(name: str, frame: pd.DataFrame, parent_keys: dict[str, pd.Series], load: HubLoad,
                    not_mapped: frozenset[str] = frozenset()):
     """(loadable rows, held rows, reasons for the held rows); counts dangling optional references."""
     missing = missing_references(entity(name), frame, parent_keys)
@@ -58,7 +59,9 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
     model = entity(name)
     load = HubLoad(name)
     export = staged_export(staging, name)
-    parents = {parent: store.hub.keys(parent) for parent in dict.fromkeys(ref.entity for ref in model.references)}
+    # Joined once here rather than in every batch's orphan check.
+    parents = {parent: joined_keys(parent, store.hub.keys(parent))
+               for parent in dict.fromkeys(ref.entity for ref in model.references)}
     previously_held = store.held.load(name)
     key = list(model.key)
     held_keys = previously_held[key] if not previously_held.empty else None
@@ -73,7 +76,7 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
             load.updated += counts.updated
             load.unchanged += counts.unchanged
             if name in parents:  # self-reference: later batches may point at rows this one added
-                parents[name] = pd.concat([parents[name], ok[key]], ignore_index=True)
+                parents[name] = pd.concat([parents[name], joined_keys(name, ok)], ignore_index=True)
         if not held.empty:
             store.held.hold(name, held, reasons)
             load.held += len(held)
