@@ -13,14 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from b2b_assets.model import OnMissing, entity
+from b2b_assets.model.frames import key_isin
 from b2b_assets.pipeline.staging import read_staged, staged_export
 from b2b_assets.pipeline.inbound import API_SOURCE
 from b2b_assets.sources import missing_references
 from b2b_assets.sources.references import joined_keys
-from b2b_assets.store import Store
+from b2b_assets.store import Store, record_key
 
 
 @dataclass
@@ -64,9 +66,9 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
                for parent in dict.fromkeys(ref.entity for ref in model.references)}
     previously_held = store.held.load(name)
     key = list(model.key)
-    held_keys = previously_held[key] if not previously_held.empty else None
+    held_keys = record_key(name, previously_held)  # matched as text in Arrow, not through a pandas MultiIndex
     seen_keys: list[pd.DataFrame] = []
-    retried = pd.Series(False, index=previously_held.index)
+    retried = np.zeros(len(previously_held), dtype=bool)
 
     def land(frame: pd.DataFrame) -> None:
         ok, held, reasons = _split_orphans(name, frame, parents, load, not_mapped)
@@ -82,8 +84,8 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
             load.held += len(held)
 
     for batch in read_staged(staging, name):
-        if held_keys is not None:
-            retried |= _rows_in(held_keys, batch[key])
+        if not previously_held.empty:
+            retried |= key_isin(held_keys, record_key(name, batch))
         if export is not None and export.full_export:
             seen_keys.append(batch[key])
         land(batch)
@@ -91,11 +93,11 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
     export_all_landed = load.held == 0  # every key of the export is now in the hub
     # Held records the latest export did not repeat (an incremental pull) are retried from the held table.
     if not previously_held.empty:
-        leftovers = previously_held.loc[~retried.to_numpy()].drop(columns=["_held_reason"], errors="ignore")
+        leftovers = previously_held.loc[~retried].drop(columns=["_held_reason"], errors="ignore")
         if not leftovers.empty:
             land(leftovers)
-        now_in_hub = _rows_in(previously_held[key], store.hub.keys(name))
-        released = previously_held.loc[now_in_hub.to_numpy(), key]
+        now_in_hub = key_isin(held_keys, record_key(name, store.hub.keys(name)))
+        released = previously_held.loc[now_in_hub, key]
         if not released.empty:
             store.held.release(name, released)
             load.released = len(released)
@@ -118,11 +120,3 @@ def _mark_presence(store: Store, name: str, present: pd.DataFrame, all_in_hub: b
         return 0
     return store.hub.mark_presence(name, present)
 
-
-def _rows_in(candidates: pd.DataFrame, pool: pd.DataFrame) -> pd.Series:
-    """Which rows of `candidates` have their key in `pool` (same key columns)."""
-    if pool.empty or candidates.empty:
-        return pd.Series(False, index=candidates.index)
-    probe = pd.MultiIndex.from_frame(candidates.astype("string").fillna(""))
-    universe = pd.MultiIndex.from_frame(pool[list(candidates.columns)].astype("string").fillna(""))
-    return pd.Series(probe.isin(universe), index=candidates.index)
