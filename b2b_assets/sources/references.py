@@ -55,7 +55,9 @@ def missing_references(entity: Entity | str, frame: pd.DataFrame,
 
 
 def joined_keys(entity_name: str, keys: pd.DataFrame | pd.Series) -> pd.Series:
-    """An entity's key columns as one text column, as `missing_references` compares them (a Series is taken as joined)."""
+    """An entity's key columns as one text column, as `missing_references` compares them.
+
+    A Series is taken as already joined."""
     if isinstance(keys, pd.Series):
         return keys
     return _joined(keys, list(entity_named(entity_name).key))
