@@ -1,7 +1,7 @@
 """`make sync` twice on the sample export: the second run re-plans only the objects whose records wait.
 
 Through Dagster, every registered target, real sandboxes: the unchanged objects say in their metadata
-that they were not re-planned; the held product and the refused zero price are reported again, as the
+and in the run's summary that they were not re-planned; the held product and the refused zero price are reported again, as the
 first run reported them, and the run's checks still pass.
 """
 
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dagster as dg
 
+from b2b_assets.cli import print_summary
 from b2b_assets_tests.test_full_sync import metadata_by_asset, run_sync, sandboxes, workspace  # noqa: F401
 
 WAITING_KEYS = ("records_held", "records_rejected", "nested_held")
 
 
 def test_a_second_sync_reports_unchanged_objects_as_not_replanned_and_the_waiting_ones_again(
-        workspace, sandboxes, tmp_path):
+        workspace, sandboxes, tmp_path, capsys):
     url = f"sqlite:///{tmp_path}/hub.sqlite"
     with dg.instance_for_test() as instance:
         first = run_sync(url, sandboxes, instance)
@@ -38,3 +39,8 @@ def test_a_second_sync_reports_unchanged_objects_as_not_replanned_and_the_waitin
     checks = {(c.asset_key.to_user_string(), c.check_name): c.passed for c in second.get_asset_check_evaluations()}
     assert checks == {(c.asset_key.to_user_string(), c.check_name): c.passed
                       for c in first.get_asset_check_evaluations()}
+
+    print_summary(second)
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
+    for key in outbound:
+        assert ("(inputs unchanged: not re-planned)" in lines[key]) is (key not in waits), lines[key]
