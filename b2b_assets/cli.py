@@ -196,6 +196,8 @@ def print_summary(result: dg.ExecuteInProcessResult, not_mapped: list[str] = (),
         keys = INBOUND_KEYS.get(area, SHOWN_TARGET_KEYS if area in targets else ())
         shown = [k for k in keys if k in values and (values[k] or k not in OPTIONAL_KEYS)]
         text = "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in shown)
+        if values.get("not_replanned"):
+            text += "  (inputs unchanged: not re-planned)"
         rows.append((name, text + ("  (failed; confirmed before the failure)" if failed else "")))
         if failed:
             failed_targets.add(area)
