@@ -47,7 +47,8 @@ class Export:
 
     def stage(self, name: str, run_id: str, reread: bool = False):
         mapping = load_mapping(self.root / "mapping.yaml")
-        return stage_entity(name, mapping, self.store, self.staging, self.root / "reports", run_id, reread=reread)
+        forced = {"reread": True} if reread else {}
+        return stage_entity(name, mapping, self.store, self.staging, self.root / "reports", run_id, **forced)
 
     def load(self, name: str):
         return load_entity(self.store, self.staging, name)
@@ -182,8 +183,8 @@ def workspace(tmp_path, monkeypatch) -> Path:
 def inbound_sync(workspace: Path, instance: dg.DagsterInstance, entities: tuple[str, ...], reread: bool = False):
     """erp/ and hub/ assets of these entities; `reread` with the run config `b2b-sync sync --reread` passes."""
     assets = [a for a in (*erp_assets, *hub_assets) if a.key.path[-1] in entities]
-    ops = {op: config for op, config in cli._run_config(False, False, reread).get("ops", {}).items()
-           if op.split("__", 1)[-1] in entities}
+    forced = cli._run_config(False, False, True)["ops"] if reread else {}
+    ops = {op: config for op, config in forced.items() if op.split("__", 1)[-1] in entities}
     resources = {"store": StoreResource(url=f"sqlite:///{workspace / 'hub.sqlite'}"),
                  "partner_api": PartnerApiResource(base_url="http://127.0.0.1:9/partner")}  # the sample has no API
     return dg.materialize(assets, instance=instance, resources=resources, raise_on_error=False,
