@@ -204,6 +204,8 @@ def print_summary(result: dg.ExecuteInProcessResult, not_mapped: list[str] = (),
         text = "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in shown)
         if values.get("unchanged"):
             text = f"{values['unchanged_reason']}  ({text})"
+        if values.get("not_replanned"):
+            text += "  (inputs unchanged: not re-planned)"
         rows.append((name, text + ("  (failed; confirmed before the failure)" if failed else "")))
         if failed:
             failed_targets.add(area)

@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from b2b_assets.model import Entity, Kind
 from b2b_assets.model.decimals import PRECISION, SCALE
 from b2b_assets.model.frames import cast_frame
-from b2b_assets.store import adbc
+from b2b_assets.store import adbc, versions
 from b2b_assets.store.engine import is_postgres
 from b2b_assets.store.hashing import row_hashes
 from b2b_assets.store.keys import as_entity, text_key_columns
@@ -104,6 +104,8 @@ class HubTables:
                 where=table.c[ROW_HASH].is_distinct_from(statement.excluded[ROW_HASH]),
             )
             written = write.execute(statement)
+            if written:
+                versions.bump(write.connection, ent.name)
             inserted = write.count(table) - before
         return UpsertCounts(inserted=inserted, updated=written - inserted, unchanged=len(canonical) - written)
 
@@ -123,8 +125,12 @@ class HubTables:
         with adbc.staged_write(self._engine, adbc.arrow_for_ingest(keys), unique_index=key) as write:
             write.lock(table)
             present = exists().where(and_(*[_typed(self._engine, ent, write.stage.c[c]) == table.c[c] for c in key]))
-            write.execute(update(table).where(table.c[IN_SOURCE] == false(), present).values({IN_SOURCE: True}))
-            write.execute(update(table).where(table.c[IN_SOURCE] == true(), not_(present)).values({IN_SOURCE: False}))
+            flipped = write.execute(update(table).where(table.c[IN_SOURCE] == false(), present)
+                                    .values({IN_SOURCE: True}))
+            flipped += write.execute(update(table).where(table.c[IN_SOURCE] == true(), not_(present))
+                                     .values({IN_SOURCE: False}))
+            if flipped:
+                versions.bump(write.connection, ent.name)
             return write.count(table, table.c[IN_SOURCE] == false())
 
     # -- reading -----------------------------------------------------------------------------------
