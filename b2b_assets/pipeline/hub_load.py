@@ -18,6 +18,7 @@ import pandas as pd
 
 from b2b_assets.model import OnMissing, entity
 from b2b_assets.model.frames import key_isin
+from b2b_assets.pipeline import export_fingerprint
 from b2b_assets.pipeline.staging import read_staged, staged_export
 from b2b_assets.pipeline.inbound import API_SOURCE
 from b2b_assets.sources import missing_references
@@ -35,6 +36,7 @@ class HubLoad:
     released: int = 0
     absent_from_export: int = 0
     dangling: dict[str, int] = field(default_factory=dict)  # optional references the hub lacks, by reference
+    not_reloaded: str | None = None  # "unchanged since run <id>: not re-loaded": the hub holds this export already
 
 
 def _split_orphans(name: str, frame: pd.DataFrame, parent_keys: dict[str, pd.Series], load: HubLoad,
@@ -61,6 +63,16 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
     model = entity(name)
     load = HubLoad(name)
     export = staged_export(staging, name)
+    # Already in the hub (the erp step found the export unchanged): only held records are retried, since
+    # their parents may have landed from another entity, unless a parent's load may have resolved references.
+    loaded = export_fingerprint.already_loaded(store, staging, name)
+    if loaded is not None and export_fingerprint.dangling_still_counted(store, model, loaded, not_mapped):
+        load.not_reloaded = f"unchanged since run {loaded.run_id}: not re-loaded"
+        if store.held.count(name) == 0:
+            load.unchanged, load.dangling = export.rows, dict(loaded.dangling or {})
+            return load
+    else:
+        loaded = None
     # Joined once here rather than in every batch's orphan check.
     parents = {parent: joined_keys(parent, store.hub.keys(parent))
                for parent in dict.fromkeys(ref.entity for ref in model.references)}
@@ -83,7 +95,7 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
             store.held.hold(name, held, reasons)
             load.held += len(held)
 
-    for batch in read_staged(staging, name):
+    for batch in () if loaded else read_staged(staging, name):
         if not previously_held.empty:
             retried |= key_isin(held_keys, record_key(name, batch))
         if export is not None and export.full_export:
@@ -102,12 +114,17 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
             store.held.release(name, released)
             load.released = len(released)
 
+    if loaded is not None:  # its rows are in the hub, but for those held; its references as they were counted
+        load.unchanged = max(export.rows - load.held - load.released, 0)
+        load.dangling = dict(loaded.dangling or {})
+        return load
     if export is not None and export.full_export and export.rows > 0:
         load.absent_from_export = _mark_presence(store, name, pd.concat(seen_keys, ignore_index=True),
                                                  export_all_landed)
     if export is not None and export.cursor:
         # Only now, with the pull safely in the hub, may the next pull start after it.
         store.cursors.set(API_SOURCE, name, export.cursor)
+    export_fingerprint.record_loaded(store, staging, name, export, load.dangling)
     return load
 
 
