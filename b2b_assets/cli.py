@@ -150,9 +150,11 @@ def _embedded_sandboxes():
         raise
 
 
-def _run_config(dry_run: bool, full_refresh: bool) -> dict:
+def _run_config(dry_run: bool, full_refresh: bool, reread: bool = False) -> dict:
+    from b2b_assets.defs.erp.assets import erp_key
     from b2b_assets.defs.ops.plan import OP_PREFIX
     from b2b_assets.defs.targets.factory import op_name
+    from b2b_assets.model import ENTITIES
 
     # The console shows warnings and failures; every event is still in the run's log in the UI.
     config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -160,6 +162,9 @@ def _run_config(dry_run: bool, full_refresh: bool) -> dict:
         prefix = OP_PREFIX if dry_run else ""
         config["ops"] = {prefix + op_name(t, obj): {"config": {"full_refresh": True}}
                          for t in _targets() for obj in t.objects}
+    if (reread or full_refresh) and not dry_run:  # a dry run reads every export anyway, into its own staging
+        config.setdefault("ops", {}).update({erp_key(e.name).to_python_identifier(): {"config": {"reread": True}}
+                                             for e in ENTITIES})
     return config
 
 
@@ -187,6 +192,7 @@ def print_summary(result: dg.ExecuteInProcessResult, not_mapped: list[str] = (),
     totals = {area: dict.fromkeys(keys, 0) for area, keys in INBOUND_KEYS.items()}
     totals.update({name: dict.fromkeys(TARGET_KEYS, 0) for name in targets})
     failed_targets: set[str] = set()
+    unchanged: list[str] = []  # entities whose export the run found unchanged: their counts are an earlier run's
     rows = []
     for name, values, failed in _asset_metadata(result):
         area, entity = name.split("/", 1)
@@ -196,9 +202,16 @@ def print_summary(result: dg.ExecuteInProcessResult, not_mapped: list[str] = (),
         keys = INBOUND_KEYS.get(area, SHOWN_TARGET_KEYS if area in targets else ())
         shown = [k for k in keys if k in values and (values[k] or k not in OPTIONAL_KEYS)]
         text = "  ".join(f"{k.split('_', 1)[1]}={values[k]}" for k in shown)
+        if values.get("unchanged"):
+            text = f"{values['unchanged_reason']}  ({text})"
+        if values.get("not_replanned"):
+            text += "  (inputs unchanged: not re-planned)"
         rows.append((name, text + ("  (failed; confirmed before the failure)" if failed else "")))
         if failed:
             failed_targets.add(area)
+        if area == "erp" and values.get("unchanged"):
+            unchanged.append(entity)
+            continue
         for k in totals.get(area, {}):
             totals[area][k] += int(values.get(k) or 0)
     width = max((len(name) for name, _ in rows), default=10)
@@ -218,6 +231,9 @@ def print_summary(result: dg.ExecuteInProcessResult, not_mapped: list[str] = (),
     print(f"\nInbound: {erp['rows_read']} rows read, {erp['rows_valid']} valid, "
           f"{erp['rows_quarantined']} quarantined, {erp['rows_refused']} refused (whole file), "
           f"{erp['rows_skipped']} skipped (mapping filter/dedupe) (reports under {settings.reports_dir()})")
+    if unchanged:
+        print(f"Inbound: {len(unchanged)} export(s) unchanged since the hub loaded them, not re-read "
+              f"(b2b-sync sync --reread reads them): {', '.join(unchanged)}")
     written = hub["rows_inserted"] + hub["rows_updated"]
     print(f"Hub{' (dry run, nothing written): would write' if dry_run else ':'} {written} records "
           f"{'' if dry_run else 'written '}({hub['rows_inserted']} new, {hub['rows_updated']} updated), "
@@ -277,7 +293,7 @@ def target_line(title: str, unit: str, t: dict[str, int], failed: bool) -> str:
     return line
 
 
-def sync(dry_run: bool, full_refresh: bool) -> int:
+def sync(dry_run: bool, full_refresh: bool, reread: bool = False) -> int:
     if check() != 0:  # one clean failure before any step starts, not the same error once per asset
         print("Run not started: fix the mapping first (b2b-sync check).", file=sys.stderr)
         return 1
@@ -293,7 +309,7 @@ def sync(dry_run: bool, full_refresh: bool) -> int:
         job = defs.resolve_job_def("plan" if dry_run else "full_sync").with_logger_defs(
             {"console": one_line_console})
         result = job.execute_in_process(
-            instance=instance, run_config=_run_config(dry_run, full_refresh), raise_on_error=False)
+            instance=instance, run_config=_run_config(dry_run, full_refresh, reread), raise_on_error=False)
     from b2b_assets.defs.coverage import hub_entities_no_target_reads
     from b2b_assets.sources import load_mapping
 
@@ -397,7 +413,10 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("sync", help="run the full sync job and print a per-asset summary")
     run.add_argument("--dry-run", action="store_true",
                      help="run the plan job: what the sync would load and send, with nothing written or sent")
-    run.add_argument("--full-refresh", action="store_true", help="resend everything as COMPLETE uploads")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="re-read every export and resend everything as COMPLETE uploads")
+    run.add_argument("--reread", action="store_true",
+                     help="read every export file, even one unchanged since the hub loaded it")
     ui = commands.add_parser("dev", help="open the Dagster UI (and the sandboxes) over the same state")
     ui.add_argument("--port", type=int, default=3000, help="the UI's port on 127.0.0.1 (default 3000)")
     commands.add_parser("check", help="validate the mapping and its files; every problem once, with file and line")
@@ -412,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     asked.add_argument("--entity", help="look in this entity only (e.g. products)")
     args = parser.parse_args(argv)
     if args.command == "sync":
-        return sync(args.dry_run, args.full_refresh)
+        return sync(args.dry_run, args.full_refresh, args.reread)
     if args.command == "check":
         return check()
     if args.command == "preview":

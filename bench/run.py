@@ -169,9 +169,9 @@ class Bench:
         for name in staged:
             self.measure(run, "read", name, lambda: stage_entity(name, mapping, self.store, self.work / "staging",
                                                                  self.work / "reports", run_id),
-                         lambda r: r.rows_valid + r.rows_quarantined)
+                         lambda r: 0 if r.unchanged else r.rows_valid + r.rows_quarantined)  # unchanged: not read
             self.measure(run, "hub load", name, lambda: load_entity(self.store, self.work / "staging", name),
-                         lambda r: r.inserted + r.updated + r.unchanged)
+                         lambda r: 0 if r.not_reloaded else r.inserted + r.updated + r.unchanged)
         options = OutboundOptions(batch_size=BATCH, poll_budget_seconds=600)
         for target in TARGETS:
             sender = target.sender(self.resources[target.name])

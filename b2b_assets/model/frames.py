@@ -48,13 +48,20 @@ def cast_frame(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
         dtype = dtype_of(f)
         if dtype is TEXT_DTYPE:
             column = column.astype(TEXT_DTYPE)
-            column = column.mask(column.str.len() == 0)
+            if _has_empty_text(column):
+                column = column.mask(column.str.len() == 0)
         elif f.kind is Kind.DECIMAL:
             column = to_decimals(column)
         else:
             column = column.astype(dtype)
         out[f.name] = column
     return pd.DataFrame(out, index=frame.index)
+
+
+def _has_empty_text(column: pd.Series) -> bool:
+    """Whether a text column holds an empty string (one Arrow pass; most hold none, and masking costs more)."""
+    text = pa.array(column.array)
+    return bool(len(text)) and bool(pc.any(pc.equal(pc.binary_length(text), 0)).as_py())
 
 
 def key_isin(values: pd.Series | pd.Index, known: pd.Series | pd.Index) -> np.ndarray:

@@ -13,13 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from b2b_assets.model import OnMissing, entity
+from b2b_assets.model.frames import key_isin
+from b2b_assets.pipeline import export_fingerprint
 from b2b_assets.pipeline.staging import read_staged, staged_export
 from b2b_assets.pipeline.inbound import API_SOURCE
 from b2b_assets.sources import missing_references
-from b2b_assets.store import Store
+from b2b_assets.sources.references import joined_keys
+from b2b_assets.store import Store, record_key
 
 
 @dataclass
@@ -32,9 +36,10 @@ class HubLoad:
     released: int = 0
     absent_from_export: int = 0
     dangling: dict[str, int] = field(default_factory=dict)  # optional references the hub lacks, by reference
+    not_reloaded: str | None = None  # "unchanged since run <id>: not re-loaded": the hub holds this export already
 
 
-def _split_orphans(name: str, frame: pd.DataFrame, parent_keys: dict[str, pd.DataFrame], load: HubLoad,
+def _split_orphans(name: str, frame: pd.DataFrame, parent_keys: dict[str, pd.Series], load: HubLoad,
                    not_mapped: frozenset[str] = frozenset()):
     """(loadable rows, held rows, reasons for the held rows); counts dangling optional references."""
     missing = missing_references(entity(name), frame, parent_keys)
@@ -58,12 +63,24 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
     model = entity(name)
     load = HubLoad(name)
     export = staged_export(staging, name)
-    parents = {ref.entity: store.hub.keys(ref.entity) for ref in model.references}
+    # Already in the hub (the erp step found the export unchanged): only held records are retried, since
+    # their parents may have landed from another entity, unless a parent's load may have resolved references.
+    loaded = export_fingerprint.already_loaded(store, staging, name)
+    if loaded is not None and export_fingerprint.dangling_still_counted(store, model, loaded, not_mapped):
+        load.not_reloaded = f"unchanged since run {loaded.run_id}: not re-loaded"
+        if store.held.count(name) == 0:
+            load.unchanged, load.dangling = export.rows, dict(loaded.dangling or {})
+            return load
+    else:
+        loaded = None
+    # Joined once here rather than in every batch's orphan check.
+    parents = {parent: joined_keys(parent, store.hub.keys(parent))
+               for parent in dict.fromkeys(ref.entity for ref in model.references)}
     previously_held = store.held.load(name)
     key = list(model.key)
-    held_keys = previously_held[key] if not previously_held.empty else None
+    held_keys = record_key(name, previously_held)  # matched as text in Arrow, not through a pandas MultiIndex
     seen_keys: list[pd.DataFrame] = []
-    retried = pd.Series(False, index=previously_held.index)
+    retried = np.zeros(len(previously_held), dtype=bool)
 
     def land(frame: pd.DataFrame) -> None:
         ok, held, reasons = _split_orphans(name, frame, parents, load, not_mapped)
@@ -73,41 +90,50 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
             load.updated += counts.updated
             load.unchanged += counts.unchanged
             if name in parents:  # self-reference: later batches may point at rows this one added
-                parents[name] = pd.concat([parents[name], ok[key]], ignore_index=True)
+                parents[name] = pd.concat([parents[name], joined_keys(name, ok)], ignore_index=True)
         if not held.empty:
             store.held.hold(name, held, reasons)
             load.held += len(held)
 
-    for batch in read_staged(staging, name):
-        if held_keys is not None:
-            retried |= _rows_in(held_keys, batch[key])
+    for batch in () if loaded else read_staged(staging, name):
+        if not previously_held.empty:
+            retried |= key_isin(held_keys, record_key(name, batch))
         if export is not None and export.full_export:
             seen_keys.append(batch[key])
         land(batch)
 
+    export_all_landed = load.held == 0  # every key of the export is now in the hub
     # Held records the latest export did not repeat (an incremental pull) are retried from the held table.
     if not previously_held.empty:
-        leftovers = previously_held.loc[~retried.to_numpy()].drop(columns=["_held_reason"], errors="ignore")
+        leftovers = previously_held.loc[~retried].drop(columns=["_held_reason"], errors="ignore")
         if not leftovers.empty:
             land(leftovers)
-        now_in_hub = _rows_in(previously_held[key], store.hub.keys(name))
-        released = previously_held.loc[now_in_hub.to_numpy(), key]
+        now_in_hub = key_isin(held_keys, record_key(name, store.hub.keys(name)))
+        released = previously_held.loc[now_in_hub, key]
         if not released.empty:
             store.held.release(name, released)
             load.released = len(released)
 
+    if loaded is not None:  # its rows are in the hub, but for those held; its references as they were counted
+        load.unchanged = max(export.rows - load.held - load.released, 0)
+        load.dangling = dict(loaded.dangling or {})
+        return load
     if export is not None and export.full_export and export.rows > 0:
-        load.absent_from_export = store.hub.mark_presence(name, pd.concat(seen_keys, ignore_index=True))
+        load.absent_from_export = _mark_presence(store, name, pd.concat(seen_keys, ignore_index=True),
+                                                 export_all_landed)
     if export is not None and export.cursor:
         # Only now, with the pull safely in the hub, may the next pull start after it.
         store.cursors.set(API_SOURCE, name, export.cursor)
+    export_fingerprint.record_loaded(store, staging, name, export, load.dangling)
     return load
 
 
-def _rows_in(candidates: pd.DataFrame, pool: pd.DataFrame) -> pd.Series:
-    """Which rows of `candidates` have their key in `pool` (same key columns)."""
-    if pool.empty or candidates.empty:
-        return pd.Series(False, index=candidates.index)
-    probe = pd.MultiIndex.from_frame(candidates.astype("string").fillna(""))
-    universe = pd.MultiIndex.from_frame(pool[list(candidates.columns)].astype("string").fillna(""))
-    return pd.Series(probe.isin(universe), index=candidates.index)
+def _mark_presence(store: Store, name: str, present: pd.DataFrame, all_in_hub: bool) -> int:
+    """`mark_presence`, skipped when it would write nothing: the export's keys, all in the hub, are as many
+    as the hub's records (so they are the same keys) and none is flagged absent. Two counts instead of
+    staging every key again and probing the hub with each: the usual reload changes no flag."""
+    if all_in_hub and store.hub.count(name, in_source=False) == 0 \
+            and store.hub.count(name) == int((~present.duplicated()).sum()):
+        return 0
+    return store.hub.mark_presence(name, present)
+

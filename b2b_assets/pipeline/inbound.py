@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from b2b_assets.pipeline import export_fingerprint
+from b2b_assets.pipeline.export_fingerprint import LoadedExport
 from b2b_assets.pipeline.staging import StagedExport, StagingWriter
 from b2b_assets.sources import Mapping, PartnerApiClient, Prepared, empty_issues, prepare, prepare_file
-from b2b_assets.sources.issues import concat_issues
+from b2b_assets.sources.issues import ISSUE_COLUMNS, concat_issues
 from b2b_assets.store import Store
 from b2b_assets.store.quarantine import write_report
 
@@ -31,6 +33,7 @@ class StageResult:
     report_path: Path | None = None
     skipped: str | None = None  # why nothing was read (no file in the inbox)
     not_mapped: bool = False  # the mapping does not name this entity: a partial export, nothing to sync
+    unchanged: str | None = None  # "unchanged since run <id>: not re-read"; the counts are that run's
 
     @property
     def rows_quarantined(self) -> int:
@@ -45,7 +48,8 @@ class StageResult:
 
 
 def stage_entity(name: str, mapping: Mapping, store: Store, staging: Path, reports: Path, run_id: str,
-                 partner_api: PartnerApiClient | None = None) -> StageResult:
+                 partner_api: PartnerApiClient | None = None, reread: bool = False) -> StageResult:
+    """`reread`: read the export even when it has not changed since the hub loaded it."""
     source = mapping.source(name)
     if source is None:
         return StageResult(name, "", skipped=f"{name} is not in the mapping: not synced", not_mapped=True)
@@ -56,11 +60,18 @@ def stage_entity(name: str, mapping: Mapping, store: Store, staging: Path, repor
         raw, newest = partner_api.fetch(source.api, since=cursor)
         batches: Iterator[Prepared] = iter([prepare(name, raw, source, mapping.settings)])
         label, full_export = f"{API_SOURCE}/{source.api}", cursor is None
+        seen = None  # an API pull has its cursor instead
     else:
         absent = [f for f in source.files if not f.exists()]
         if absent or (not source.files and not source.rows and not source.query):
             return StageResult(name, str(source.file), skipped=f"no export file {absent[0] if absent else ''} in the "
                                                                 "inbox; the hub keeps what it has")
+        # Taken before the read: a file replaced while it is read then differs from the fingerprint next run.
+        seen = export_fingerprint.fingerprint(source, mapping.settings)
+        loaded = None if reread else export_fingerprint.unchanged_since(store, staging, name, seen)
+        unchanged = _unchanged_result(name, loaded, store, reports, run_id) if loaded else None
+        if unchanged is not None:
+            return unchanged
         batches = prepare_file(name, source, mapping.settings)
         label = ", ".join(f.name for f in source.files) or ("query" if source.query else "inline rows")
         full_export, newest = True, None
@@ -91,4 +102,21 @@ def stage_entity(name: str, mapping: Mapping, store: Store, staging: Path, repor
     if not result.issues.empty:
         store.quarantine.add(run_id, name, result.issues)
         result.report_path = write_report(result.issues, reports / run_id / f"{name}.csv", name)
+    if seen is not None:
+        export_fingerprint.leave_beside_staging(staging, name, LoadedExport.of(seen, result, run_id))
+    return result
+
+
+def _unchanged_result(name: str, loaded: LoadedExport, store: Store, reports: Path, run_id: str) -> StageResult | None:
+    """The result of the run that read this export, its bad rows still bad; None when its quarantine rows are gone."""
+    issues = store.quarantine.for_run(loaded.run_id, name)[list(ISSUE_COLUMNS)]
+    result = StageResult(name, loaded.source, rows_valid=loaded.rows_valid, rows_refused=loaded.rows_refused,
+                         rows_skipped=loaded.rows_skipped, issues=issues, warnings=list(loaded.warnings),
+                         look_alike_keys=loaded.look_alike_keys,
+                         unchanged=f"unchanged since run {loaded.run_id}: not re-read")
+    if result.rows_quarantined != loaded.rows_quarantined:
+        return None
+    result.rows_read = result.rows_valid + result.rows_quarantined + result.rows_refused + result.rows_skipped
+    if not issues.empty:
+        result.report_path = write_report(issues, reports / run_id / f"{name}.csv", name)
     return result

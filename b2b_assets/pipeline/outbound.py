@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from b2b_assets.model.frames import key_isin
+from b2b_assets.pipeline.outbound_marks import current_inputs, marks_apply, record_mark, unchanged_report
 from b2b_assets.pipeline.outbound_ranges import plan_inputs_by_key_range
 from b2b_assets.store import Store
 from b2b_assets.targets.core.contract import RECORD_KEY, AsyncSender, LedgerState, Sender, Target, TargetObject
@@ -36,6 +37,7 @@ class OutboundOptions:
     # Resend only the records the ledger holds as rejected or held (the retry-failed job): every other record
     # is left out of the plan, so it can be neither a full refresh nor a deletion of what it leaves out.
     only_failed: bool = False
+    run_id: str = ""  # the run this sync belongs to, named by the mark it leaves (pipeline/outbound_marks.py)
 
     def __post_init__(self) -> None:
         if self.only_failed and (self.full_refresh or self.deletions.enabled):
@@ -50,7 +52,18 @@ def hub_frames(store: Store, entities: tuple[str, ...]) -> dict[str, pd.DataFram
 
 def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender | None,
                 options: OutboundOptions = OutboundOptions(), on_progress: Progress | None = None) -> SyncReport:
-    """Map, plan and send one object; the report's counts carry the cost in the target's unit."""
+    """Map, plan and send one object; the report's counts carry the cost in the target's unit.
+
+    An object whose inputs did not move since its last complete sync is not planned again: its report
+    counts every record unchanged and says so (`SyncReport.skipped`, pipeline/outbound_marks.py)."""
+    marking = marks_apply(options.dry_run, options.only_failed)
+    if marking:
+        inputs = current_inputs(store, target, obj)
+        skipped = unchanged_report(store, target, obj, inputs, full_refresh=options.full_refresh,
+                                   deletions_enabled=options.deletions.enabled)
+        if skipped is not None:
+            return skipped
+        store.marks.forget(target.name, obj.name)  # until this sync completes, nothing vouches for the ledger
     # Self-references (a sell unit's parent) resolve within the same batch, so only other objects can hold.
     foreign = tuple(r for r in obj.references if r.object != obj.name)
     known = {r.object: pd.Index(store.ledger.keys_in_state(target.name, r.object, LedgerState.SENT.value))
@@ -89,6 +102,8 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
         counts["cost"] = target.cost(obj, counts["charged"])
     if options.only_failed:
         counts["deletions_pending"] = 0  # the records left out of a retry are not gone from the source
+    if marking:
+        record_mark(store, target, obj, inputs, report, options.run_id)
     return report
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,6 +36,10 @@ class StagingWriter:
 
     The partial file is named after the run, so two runs can never write the same file (the
     erp lock keeps them from staging one entity at the same time; this holds even without it).
+
+    Parquet encoding and compression run on a thread of their own (Arrow releases the GIL), so
+    a batch is written while the next one is validated; one batch at most is in flight, so
+    memory holds two batches, not the file. A failed write is raised by the next call.
     """
 
     def __init__(self, directory: Path, entity_name: str, run_id: str):
@@ -42,24 +47,54 @@ class StagingWriter:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"{entity_name}.parquet"
         self._partial = directory / f"{entity_name}.{run_id}.parquet.partial"
-        self._schema = pa.Schema.from_pandas(empty_frame(self.entity), preserve_index=False)
+        empty = empty_frame(self.entity)
+        self._dtypes = dict(empty.dtypes)
+        self._schema = pa.Schema.from_pandas(empty, preserve_index=False)
         self._writer = pq.ParquetWriter(self._partial, self._schema)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"staging-{entity_name}")
+        self._pending: Future | None = None
         self.rows = 0
 
     def write(self, frame: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(cast_frame(self.entity, frame), schema=self._schema, preserve_index=False)
-        self._writer.write_table(table)
+        """Append validated rows; a frame already in the model's columns and dtypes (what `prepare` hands on)
+        is written as it is, anything else is cast first."""
+        if not all(name in frame.columns and frame[name].dtype == dtype for name, dtype in self._dtypes.items()):
+            frame = cast_frame(self.entity, frame)
+        table = pa.Table.from_pandas(frame[list(self._dtypes)], schema=self._schema, preserve_index=False)
+        self._wait()
+        self._pending = self._thread.submit(self._writer.write_table, table)
         self.rows += len(frame)
 
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _close(self) -> None:
+        try:
+            self._wait()
+        finally:
+            self._thread.shutdown()
+            self._writer.close()
+
     def commit(self, export: StagedExport) -> None:
-        """Replace the previous staging only once the whole export was read."""
-        self._writer.close()
+        """Replace the previous staging only once the whole export was read (and written)."""
+        try:
+            self._close()
+        except BaseException:
+            self._partial.unlink(missing_ok=True)
+            raise
         self._partial.replace(self.path)
         sidecar = self._partial.with_suffix(".json")
         sidecar.write_text(json.dumps(asdict(export)))
         sidecar.replace(self.path.with_suffix(".json"))
 
     def abort(self) -> None:
+        """Drop the partial file; a write still in flight is waited for, and its own failure is moot."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.exception()
+        self._thread.shutdown()
         self._writer.close()
         self._partial.unlink(missing_ok=True)
 

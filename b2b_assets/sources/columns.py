@@ -6,7 +6,10 @@ import json
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from b2b_assets.model import LIST_SEPARATOR, Entity, Kind
 from b2b_assets.model.frames import TEXT_DTYPE
@@ -135,12 +138,29 @@ def _derive(entity: Entity, frame: pd.DataFrame, settings: Settings) -> None:
 
 
 def _empty(index: pd.Index) -> pd.Series:
-    return pd.Series(pd.NA, index=index, dtype=TEXT_DTYPE)
+    return pd.Series(pd.array(pa.nulls(len(index), pa.string()), dtype=TEXT_DTYPE), index=index)
 
 
 def _trim(column: pd.Series) -> pd.Series:
-    column = column.astype(TEXT_DTYPE).str.strip()
-    return column.mask(column.str.len() == 0)
+    """Surrounding whitespace off (as str.strip), and a value left empty is no value."""
+    text = pa.array(column.astype(TEXT_DTYPE).array, type=pa.string()) if len(column) else pa.array([], pa.string())
+    if _may_hold_whitespace(text):
+        text = pc.utf8_trim_whitespace(text)
+    empty = pc.equal(pc.binary_length(text), 0)
+    if pc.any(empty).as_py():
+        text = pc.if_else(empty, pa.scalar(None, pa.string()), text)
+    return pd.Series(pd.array(text, dtype=TEXT_DTYPE), index=column.index, name=column.name)
+
+
+def _may_hold_whitespace(text: pa.Array | pa.ChunkedArray) -> bool:
+    """False when every byte is printable ASCII other than a space (codes, numbers): nothing to trim."""
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        data = chunk.buffers()[2]
+        if data is not None and len(data):
+            raw = np.frombuffer(data, dtype=np.uint8)
+            if raw.min() <= 0x20 or raw.max() >= 0x7F:
+                return True
+    return False
 
 
 def _replace_values(column: pd.Series, value_map: dict[str, str]) -> pd.Series:

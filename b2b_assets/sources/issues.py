@@ -38,14 +38,14 @@ def issue_frame(
 
 
 def empty_issues() -> pd.DataFrame:
-    return _typed(pd.DataFrame({c: [] for c in ISSUE_COLUMNS}))
+    return _EMPTY.copy()
 
 
 def concat_issues(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_issues()
-    return pd.concat(parts, ignore_index=True)
+    return parts[0].reset_index(drop=True) if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -53,6 +53,9 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     out["row_number"] = pd.array(out["row_number"].astype(object).where(out["row_number"].notna(), None),
                                  dtype=ROW_NUMBER_DTYPE)
     return out[list(ISSUE_COLUMNS)]
+
+
+_EMPTY = _typed(pd.DataFrame({c: [] for c in ISSUE_COLUMNS}))  # built once: building it costs a few ms
 
 
 class IssueLog:

@@ -16,7 +16,8 @@ def missing_references(entity: Entity | str, frame: pd.DataFrame,
                        existing_keys_by_entity: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per (frame row, reference, missing key): `row` is the frame's index label.
 
-    `existing_keys_by_entity[name]` holds that entity's key columns. A reference whose columns
+    `existing_keys_by_entity[name]` holds that entity's key columns, or those keys as one text column
+    (`joined_keys`: join them once to check many frames against them). A reference whose columns
     are all empty is absent, not missing; a partly filled composite reference is missing.
     `many=True` references hold several "|"-joined keys and report each missing one.
     A self-reference also accepts keys of `frame` itself (a parent in the same file).
@@ -27,8 +28,7 @@ def missing_references(entity: Entity | str, frame: pd.DataFrame,
     for ref in entity.references:
         if ref.entity not in existing_keys_by_entity:
             continue
-        target = entity_named(ref.entity)
-        known = _joined(existing_keys_by_entity[ref.entity], list(target.key))
+        known = joined_keys(ref.entity, existing_keys_by_entity[ref.entity])
         if ref.entity == entity.name:
             known = pd.concat([known, _joined(frame, list(entity.key))])
         values = frame[list(ref.columns)].astype(TEXT_DTYPE)
@@ -52,6 +52,15 @@ def missing_references(entity: Entity | str, frame: pd.DataFrame,
         return pd.DataFrame({c: pd.Series([], dtype=object if c == "row" else TEXT_DTYPE) for c in MISSING_COLUMNS})
     out = pd.concat(parts, ignore_index=True)
     return out.astype({c: TEXT_DTYPE for c in MISSING_COLUMNS if c != "row"})
+
+
+def joined_keys(entity_name: str, keys: pd.DataFrame | pd.Series) -> pd.Series:
+    """An entity's key columns as one text column, as `missing_references` compares them.
+
+    A Series is taken as already joined."""
+    if isinstance(keys, pd.Series):
+        return keys
+    return _joined(keys, list(entity_named(entity_name).key))
 
 
 def _joined(frame: pd.DataFrame, columns: list[str]) -> pd.Series:

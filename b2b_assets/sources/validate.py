@@ -26,6 +26,7 @@ from b2b_assets.sources.normalize import normalize, parse_number
 from b2b_assets.sources.readers import read_batches
 from b2b_assets.sources.readers.frames import ROW_COLUMN, SOURCE_COLUMN
 from b2b_assets.sources.schema import REQUIRED_REASON, failure_issues, input_schema
+from b2b_assets.sources.screen import Screened, screen
 from b2b_assets.sources.transform import TransformRun
 
 
@@ -98,7 +99,9 @@ class FilePreparer:
         self.source = source or default_source(self.entity.name)
         self.settings = settings or Settings()
         self._keys = KeyTracker()
-        self._folded_keys = KeyTracker()  # the same keys with case and spaces ignored: look-alikes to report
+        # The same keys with case and spaces ignored, for the look-alikes to report; while no key of the file has
+        # changed by folding, they are the keys themselves, so the twin is only made at the first that does.
+        self._folded_keys: KeyTracker | None = None
         self._look_alike = 0  # found by the batch being prepared
         self._told: set[str] = set()  # file-level messages already given, so each appears once per file
 
@@ -120,9 +123,10 @@ class FilePreparer:
         values = mapped.frame  # trimmed source values: what issues quote
         frame = normalize(entity, self._canonical_keys(values), self.settings)
         sources, rows = frame[SOURCE_COLUMN], frame[ROW_COLUMN]
+        screened = screen(entity, frame)
         issues = [
             character_issues(entity, values),
-            failure_issues(frame[entity.columns], input_schema(entity.name), values, sources, rows),
+            self._schema_issues(frame, screened, values),
             _one_of_issues(entity, frame),
             self._duplicate_issues(frame, source_name, warnings),
         ]
@@ -130,11 +134,23 @@ class FilePreparer:
         issues = concat_issues(issues)
         if entity.name == "users":
             issues = _explain_user_key(issues, self.settings)
-        at = pd.MultiIndex.from_arrays([frame[SOURCE_COLUMN], frame[ROW_COLUMN]])
-        bad = at.isin(pd.MultiIndex.from_arrays([issues["source"], issues["row_number"]]))
-        good = frame[~bad] if bad.any() else frame
-        return Prepared(valid=_typed(entity, good), issues=issues, rows_read=len(raw), warnings=warnings,
-                        origins=mapped.origins, look_alike_keys=look_alike)
+        good = frame
+        if issues["row_number"].notna().any():
+            at = pd.MultiIndex.from_arrays([frame[SOURCE_COLUMN], frame[ROW_COLUMN]])
+            bad = at.isin(pd.MultiIndex.from_arrays([issues["source"], issues["row_number"]]))
+            good = frame[~bad] if bad.any() else frame
+        return Prepared(valid=_typed(entity, good, screened.numbers), issues=issues, rows_read=len(raw),
+                        warnings=warnings, origins=mapped.origins, look_alike_keys=look_alike)
+
+    def _schema_issues(self, frame: pd.DataFrame, screened: Screened, values: pd.DataFrame) -> pd.DataFrame:
+        """The input schema's failures, looked for among the rows the screen could not clear."""
+        if not screened.suspect.any():
+            return empty_issues()
+        suspects = frame[self.entity.columns]
+        if not screened.suspect.all():
+            suspects = suspects[screened.suspect]
+        return failure_issues(suspects, input_schema(self.entity.name), values, frame[SOURCE_COLUMN],
+                              frame[ROW_COLUMN])
 
     def _once(self, warnings: list[str], message: str) -> None:
         if message not in self._told:
@@ -165,14 +181,21 @@ class FilePreparer:
     def _duplicate_issues(self, frame: pd.DataFrame, source_name: str, warnings: list[str]) -> pd.DataFrame:
         entity = self.entity
         required_parts = [c for c in entity.key if entity.field(c).required]
-        complete = frame[required_parts].notna().all(axis=1).to_numpy()
-        keyed = frame if complete.all() else frame[complete]
+        keyed = frame
+        if any(frame[c].hasnans for c in required_parts):
+            keyed = frame[frame[required_parts].notna().all(axis=1).to_numpy()]
         rows = keyed[ROW_COLUMN].to_numpy()
-        hashes = key_hashes(keyed[list(entity.key)])
+        keys = keyed[list(entity.key)]
+        hashes = key_hashes(keys)
+        folded = folded_key_hashes(keys, hashes)
+        if folded is not hashes and self._folded_keys is None:  # the first key that folds: the twin starts here
+            self._folded_keys = self._keys.copy()
         duplicate, first_row = self._keys.check_hashes(hashes, rows)
-        look_alike, first_like = self._folded_keys.check_hashes(folded_key_hashes(keyed[list(entity.key)], hashes),
-                                                                rows)
-        look_alike &= ~duplicate
+        if self._folded_keys is None:  # no key folded yet: the folded keys are the keys, no look-alike possible
+            look_alike = np.zeros(len(hashes), dtype=bool)
+        else:
+            look_alike, first_like = self._folded_keys.check_hashes(folded, rows)
+            look_alike &= ~duplicate
         if look_alike.any():
             self._look_alike = int(look_alike.sum())
             warnings.append(self._look_alike_warning(source_name, keyed[look_alike], first_like[look_alike]))
@@ -233,13 +256,20 @@ def _explain_user_key(issues: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return issues
 
 
-def _typed(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
-    """Valid string values to model dtypes: parsing is done here in Arrow, so cast_frame only checks types."""
+def _typed(entity: Entity, frame: pd.DataFrame, numbers: dict[str, pd.Series] | None = None) -> pd.DataFrame:
+    """Valid string values to model dtypes: parsing is done here in Arrow, so cast_frame only checks types.
+
+    `numbers` are numeric columns already parsed (over every row of the batch `frame` was taken from).
+    """
+    numbers = numbers or {}
     columns = {}
     for f in entity.fields:
         column = frame[f.name]
         if f.kind is Kind.BOOLEAN:
             column = column == "true"
+        elif f.name in numbers:
+            parsed = numbers[f.name]
+            column = parsed if len(parsed) == len(frame) else parsed.loc[frame.index]
         elif f.is_numeric:
             column = parse_number(column, integer=f.kind is Kind.INTEGER)
         columns[f.name] = column

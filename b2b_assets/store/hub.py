@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, Numeric, and_, cast, exists, false, func, literal, not_, select, true, update
+from sqlalchemy import Engine, Numeric, Table, and_, cast, exists, false, func, literal, not_, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from b2b_assets.model import Entity, Kind
 from b2b_assets.model.decimals import PRECISION, SCALE
 from b2b_assets.model.frames import cast_frame
-from b2b_assets.store import adbc
+from b2b_assets.store import adbc, versions
 from b2b_assets.store.engine import is_postgres
 from b2b_assets.store.hashing import row_hashes
 from b2b_assets.store.keys import as_entity, text_key_columns
@@ -56,8 +56,14 @@ def _stored(engine: Engine, ent: Entity, staged: ColumnElement) -> ColumnElement
     """A staged (canonical) column as the hub stores it: missing optional text key parts as ''
     (a primary key cannot hold NULL); `cast_frame` turns them back into NA on reading."""
     if staged.name in text_key_columns(ent):
-        return func.coalesce(staged, "").label(staged.name)
-    return _typed(engine, ent, staged).label(staged.name)
+        return func.coalesce(staged, "")
+    return _typed(engine, ent, staged)
+
+
+def _in_hub(engine: Engine, ent: Entity, stage: Table) -> ColumnElement[bool]:
+    """The staged row's key is in the hub: one primary-key probe per staged row."""
+    table = HUB_TABLES[ent.name]
+    return exists().where(and_(*[table.c[c] == _stored(engine, ent, stage.c[c]) for c in ent.key]))
 
 
 class HubTables:
@@ -87,24 +93,30 @@ class HubTables:
         if canonical.empty:
             return UpsertCounts(0, 0, 0)
         stored = canonical.assign(**{ROW_HASH: row_hashes(ent, canonical, canonical=True)})
+        # Columns empty throughout the batch are not staged: inserting leaves them NULL, and an update sets
+        # them from `excluded`, which holds NULL for a column the INSERT does not name (none has a default).
+        filled = [c for c in ent.columns if c in key or canonical[c].notna().any()]
 
-        with adbc.staged_write(self._engine, adbc.arrow_for_ingest(stored[[*ent.columns, ROW_HASH]])) as write:
+        with adbc.staged_write(self._engine, adbc.arrow_for_ingest(stored[[*filled, ROW_HASH]])) as write:
             write.lock(table)
-            before = write.count(table)
+            # Counted by probing the hub with the staged keys, not by counting the hub before and after:
+            # that would read the whole table twice per batch.
+            inserted = len(canonical) - write.count(write.stage, _in_hub(self._engine, ent, write.stage))
             insert = upsert_insert(self._engine, table)
             source = select(
-                *[_stored(self._engine, ent, write.stage.c[c]) for c in ent.columns], write.stage.c[ROW_HASH],
+                *[_stored(self._engine, ent, write.stage.c[c]).label(c) for c in filled], write.stage.c[ROW_HASH],
                 literal(utcnow(), table.c[LOADED_AT].type), true(),
             ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
             changing = [c for c in ent.columns if c not in key] + [ROW_HASH, LOADED_AT, IN_SOURCE]
-            statement = insert.from_select([*ent.columns, ROW_HASH, LOADED_AT, IN_SOURCE], source)
+            statement = insert.from_select([*filled, ROW_HASH, LOADED_AT, IN_SOURCE], source)
             statement = statement.on_conflict_do_update(
                 index_elements=[table.c[c] for c in key],
                 set_={c: statement.excluded[c] for c in changing},
                 where=table.c[ROW_HASH].is_distinct_from(statement.excluded[ROW_HASH]),
             )
             written = write.execute(statement)
-            inserted = write.count(table) - before
+            if written:
+                versions.bump(write.connection, ent.name)
         return UpsertCounts(inserted=inserted, updated=written - inserted, unchanged=len(canonical) - written)
 
     def mark_presence(self, entity_name: str, present_keys: pd.DataFrame) -> int:
@@ -123,8 +135,12 @@ class HubTables:
         with adbc.staged_write(self._engine, adbc.arrow_for_ingest(keys), unique_index=key) as write:
             write.lock(table)
             present = exists().where(and_(*[_typed(self._engine, ent, write.stage.c[c]) == table.c[c] for c in key]))
-            write.execute(update(table).where(table.c[IN_SOURCE] == false(), present).values({IN_SOURCE: True}))
-            write.execute(update(table).where(table.c[IN_SOURCE] == true(), not_(present)).values({IN_SOURCE: False}))
+            flipped = write.execute(update(table).where(table.c[IN_SOURCE] == false(), present)
+                                    .values({IN_SOURCE: True}))
+            flipped += write.execute(update(table).where(table.c[IN_SOURCE] == true(), not_(present))
+                                     .values({IN_SOURCE: False}))
+            if flipped:
+                versions.bump(write.connection, ent.name)
             return write.count(table, table.c[IN_SOURCE] == false())
 
     # -- reading -----------------------------------------------------------------------------------

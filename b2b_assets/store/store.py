@@ -10,8 +10,10 @@ from b2b_assets.store.held import HeldRecords
 from b2b_assets.store.hub import HubTables
 from b2b_assets.store.ledger import SyncLedger
 from b2b_assets.store.locks import DEFAULT_WAIT_SECONDS, SyncLocks
+from b2b_assets.store.marks import OutboundMarks
 from b2b_assets.store.quarantine import Quarantine
 from b2b_assets.store.tables import metadata, sync_ledger
+from b2b_assets.store.versions import HubVersions
 
 _SCHEMA_LOCK = 0x62326261  # pg_advisory_xact_lock id serialising concurrent create_all calls
 
@@ -28,6 +30,8 @@ class Store:
         self.ledger = SyncLedger(self.engine)
         self.cursors = SourceCursors(self.engine)
         self.locks = SyncLocks(self.engine, wait_seconds=lock_wait_seconds)
+        self.versions = HubVersions(self.engine)  # moved by the hub's writes
+        self.marks = OutboundMarks(self.engine)  # what each object's last complete sync planned from
 
     def lock(self, target: str, entity: str, holder: str):  # noqa: ANN201 - a context manager
         """`with store.lock("squizz", "products", holder=run_id):` one writer per target and entity at a time."""

@@ -148,3 +148,26 @@ sync_locks = Table(
     Column("acquired_at", DateTime(timezone=True), nullable=False),
     Column("heartbeat_at", DateTime(timezone=True), nullable=False),
 )
+
+# Per hub entity, a number that moves only when a load changed a row of it (store/versions.py): what lets an
+# outbound object whose inputs did not move skip its plan.
+hub_versions = Table(
+    "hub_versions", metadata,
+    Column("entity", String(64), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+# Per target object, what its last complete sync planned from (pipeline/outbound_marks.py): the hub versions
+# and referenced objects' ledger summaries it read, what shapes its payload, and its own ledger after it.
+outbound_marks = Table(
+    "outbound_marks", metadata,
+    Column("target", String(64), primary_key=True),
+    Column("entity", String(64), primary_key=True),
+    Column("run_id", String(128), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("inputs", Text, nullable=False),  # JSON: entity versions and referenced objects' ledger summaries
+    Column("ledger", Text, nullable=False),  # JSON: the object's own ledger summary after the sync
+    Column("counts", Text, nullable=False),  # JSON: what the sync counted that a skipped run reports again
+    Column("marked_at", DateTime(timezone=True), nullable=False),
+)

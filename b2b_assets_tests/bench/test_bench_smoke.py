@@ -55,6 +55,15 @@ def test_bench_prints_every_row_for_every_run_target_and_script(tmp_path, capsys
         columns = found[(run, who, stage, name)]
         return int(columns[-2])  # ... peak MB, sent, sandbox CPU s
 
+    def records(run: str, stage: str, name: str) -> int:
+        return int(found[(run, "project", stage, name)][2])  # wall s, CPU s, records, ...
+
+    # An export file the hub has loaded is not read or loaded again until it changes.
+    for entity in ("products", "unit_prices", "organizations", "locations", "users"):
+        assert records("full", "read", entity) > 0 and records("full", "hub load", entity) > 0, entity
+        assert records("no change", "read", entity) == 0 and records("no change", "hub load", entity) == 0, entity
+    assert records("1% changed", "read", "products") == 200 and records("1% changed", "read", "unit_prices") == 600
+    assert records("1% changed", "read", "users") == 0  # the change run leaves users.csv as it was
     assert sent("full", "project", "sync", "squizz/price_level_unit_prices") == 600
     assert sent("full", "project", "sync", "norce/customers") == 100
     assert sent("no change", "project", "sync", "squizz/price_level_unit_prices") == 0

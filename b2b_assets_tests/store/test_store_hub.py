@@ -27,6 +27,15 @@ def organizations(n: int = 3, start: int = 1) -> pd.DataFrame:
     })
 
 
+def test_a_value_emptied_in_every_row_of_a_batch_is_cleared(store: Store) -> None:
+    store.hub.upsert("organizations", organizations(3))
+    emptied = organizations(3).drop(columns=["discount_percent"]).assign(sales_incentive=pd.NA)
+    assert store.hub.upsert("organizations", emptied) == UpsertCounts(inserted=0, updated=3, unchanged=0)
+    hub = store.hub.read_all("organizations")
+    assert hub["discount_percent"].isna().all() and hub["sales_incentive"].isna().all()
+    assert (hub["organization_name"] == organizations(3)["organization_name"]).all()
+
+
 def test_upsert_reports_inserted_updated_unchanged(store: Store) -> None:
     first = store.hub.upsert("organizations", organizations(3))
     assert first == UpsertCounts(inserted=3, updated=0, unchanged=0)

@@ -28,7 +28,7 @@ def held_sample(hub: Store, name: str) -> pd.DataFrame:
 
 def load_metadata(load: HubLoad, hub_rows: int) -> dict:
     """What hub/<entity> reports of a load, real or dry run."""
-    return {
+    metadata = {
         "rows_inserted": load.inserted,
         "rows_updated": load.updated,
         "rows_unchanged": load.unchanged,
@@ -38,6 +38,9 @@ def load_metadata(load: HubLoad, hub_rows: int) -> dict:
         "hub_rows": hub_rows,
         "dagster/row_count": hub_rows,
     }
+    if load.not_reloaded:
+        metadata.update(unchanged=True, unchanged_reason=load.not_reloaded)
+    return metadata
 
 
 def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
@@ -61,8 +64,9 @@ def build_hub_asset(model: Entity) -> dg.AssetsDefinition:
         not_mapped = frozenset(load_mapping(settings.mapping_path()).not_mapped)
         with hub.lock("hub", model.name, holder=context.run.run_id):
             load = load_entity(hub, settings.staging_dir(), model.name, not_mapped)
-        context.log.info(f"hub/{model.name}: {load.inserted} inserted, {load.updated} updated, "
-                         f"{load.unchanged} unchanged, {load.held} held, {load.released} released")
+        context.log.info(f"hub/{model.name}: {load.not_reloaded + '; ' if load.not_reloaded else ''}{load.inserted} "
+                         f"inserted, {load.updated} updated, {load.unchanged} unchanged, {load.held} held, "
+                         f"{load.released} released")
         dangling = pd.DataFrame({"reference": pd.Series(list(load.dangling), dtype="string"),
                                  "records": pd.Series(list(load.dangling.values()), dtype="int64")})
         hub_rows = int(hub.hub.count(model.name))

@@ -6,6 +6,7 @@ taxcodes and sell units before products, products before prices, ...).
 Every target's assets get the same config, check and metadata.
 """
 
+import dataclasses
 from pathlib import Path
 
 import dagster as dg
@@ -52,6 +53,8 @@ def report_metadata(target: Target, report: SyncReport) -> dict:
     metadata: dict = {**report.metadata, "dry_run": report.dry_run, "records_new": c["new"],
                       "records_changed": c["changed"], "deletions_pending": c["deletions_pending"],
                       "nested_held": c["nested_held"], "cost_unit": target.cost_unit}
+    if report.skipped:
+        metadata["not_replanned"] = report.skipped
     if report.dry_run:
         metadata.update(records_would_send=c["would_send"], cost_would_spend=c["cost"], records_invalid=c["invalid"],
                         records_would_deactivate=c["deactivated"], refused=report.refusal or "")
@@ -104,7 +107,7 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
     def _object_asset(context: dg.AssetExecutionContext, config: OutboundConfig):
         # A generator, so that a failing run can still yield what the target confirmed (an observation)
         # before the failure propagates; events logged with context.log_event are dropped when a step raises.
-        options = outbound_options(config)
+        options = dataclasses.replace(outbound_options(config), run_id=context.run.run_id)
         sender = target.sender(getattr(context.resources, target.resource_key))
         progress = BatchProgress(context.log, key.to_user_string())
         confirmed = progress.confirmed
@@ -120,7 +123,7 @@ def build_object_asset(target: Target, obj: TargetObject) -> dg.AssetsDefinition
                     "records_submitted": confirmed["submitted"], "records_deleted": confirmed["deleted"],
                     "cost_spent": target.cost(obj, confirmed["charged"]), "cost_unit": target.cost_unit})
             raise
-        context.log.info(f"{target.name}/{obj.name}: {report.counts}")
+        context.log.info(f"{target.name}/{obj.name}: {report.skipped or report.counts}")
         metadata, problems = outcome_metadata(store, target, obj, report, context.run.run_id)
         yield dg.MaterializeResult(
             metadata=metadata, check_results=[records_accepted(target, report, problems, config.max_rejected)])

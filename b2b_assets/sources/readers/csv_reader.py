@@ -178,7 +178,7 @@ def _has_line_breaks(column: pa.ChunkedArray) -> bool:
         data = chunk.buffers()[2]
         if data is not None:
             raw = np.frombuffer(data, dtype=np.uint8)
-            if ((raw == 10) | (raw == 13)).any():
+            if raw.min(initial=0xFF) < 0x20 and ((raw == 10) | (raw == 13)).any():  # no byte below 0x20: no break
                 return True
     return False
 

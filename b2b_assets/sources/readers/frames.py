@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import simplejson
@@ -29,9 +30,16 @@ def arrow_to_frame(table: pa.Table, source: str, rows) -> pd.DataFrame:
 
 
 def with_bookkeeping(frame: pd.DataFrame, source: str, rows) -> pd.DataFrame:
-    frame[SOURCE_COLUMN] = pd.Series([source] * len(frame), index=frame.index, dtype=TEXT_DTYPE)
+    frame[SOURCE_COLUMN] = pd.Series(pd.array(repeated(source, len(frame)), dtype=TEXT_DTYPE), index=frame.index)
     frame[ROW_COLUMN] = pd.array(rows, dtype=ROW_DTYPE)
     return frame
+
+
+def repeated(text: str, count: int) -> pa.Array:
+    """`text` `count` times as an Arrow string array, built from its buffers (no Python string per row)."""
+    data = text.encode("utf-8")
+    offsets = np.arange(count + 1, dtype=np.int32) * len(data)
+    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data * count))
 
 
 def records_to_frame(records: list[dict], rows: list[int], source: str) -> pd.DataFrame:

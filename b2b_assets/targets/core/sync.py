@@ -30,6 +30,7 @@ class SyncReport:
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)  # record_key, state, reason (rejected, held, invalid)
     would_send: pd.Series = field(default_factory=lambda: pd.Series([], dtype="string"))  # dry run: keys it would send
     refusal: str | None = None  # dry run: why the real run would refuse its deletions or full refresh
+    skipped: str | None = None  # why the object was not planned at all (pipeline/outbound_marks.py)
 
     @property
     def metadata(self) -> dict[str, int]:

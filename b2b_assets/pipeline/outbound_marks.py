@@ -1,0 +1,118 @@
+"""Skipping the plan of an outbound object whose inputs did not move since its last complete sync.
+
+A plan reads, maps, hashes and diffs every record of the object to find what changed; when nothing it
+depends on moved, that answer is known before reading a record. After each complete sync (not a dry
+run, not a retry of the failed records; a failed sync leaves no mark) the object's mark records:
+
+- the hub version (store/versions.py) of each of its `source_entities`: moved by any load that
+  inserted, updated or flipped the presence of a row;
+- a summary of the confirmed records in the ledger of each object it references (how many, their
+  attempts, the latest): which of their records the target holds decides what is held;
+- a fingerprint of what shapes the payload: the package version, the source of the mappings, hashing
+  and planning code (targets/, model/, store/hashing.py), the settings a mapping reads, and the
+  object's identity (target, name, mapping, limits, references);
+- the same summary of its own ledger as the sync left it, and the counts it reports again.
+
+The next plain sync skips the plan when all of that is the same now and the ledger holds nothing that
+waits: no rejected, held or submitted record, no nested row held back, and, when deletions are on, no
+record gone from the source. Anything else re-plans as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from b2b_assets import settings
+from b2b_assets.store import Store
+from b2b_assets.store.marks import Mark
+from b2b_assets.targets.core.contract import LedgerState, Target, TargetObject
+from b2b_assets.targets.core.plan import ACTIONS, UNCHANGED
+from b2b_assets.targets.core.sync import SyncReport
+
+# Settings a target's mapping reads (a test checks every `settings.` call under targets/ is here): they change
+# payloads without changing the hub or the code.
+PAYLOAD_SETTINGS = {"credentials_system_of_record": settings.credentials_system_of_record}
+# What the payload and its hash are made by: a change here (an upgrade, an edit) re-plans every object once.
+_PACKAGE = Path(__file__).resolve().parents[1]
+PAYLOAD_CODE = ("targets", "model", "store/hashing.py")
+SENT = LedgerState.SENT.value
+# Ledger states that keep an object re-planning every run until they are settled.
+WAITING = (LedgerState.REJECTED.value, LedgerState.HELD.value, LedgerState.SUBMITTED.value)
+
+
+def marks_apply(dry_run: bool, only_failed: bool) -> bool:
+    """Whether a run reads and writes marks: a dry run writes nothing, a retry plans only part of the object."""
+    return not dry_run and not only_failed
+
+
+def current_inputs(store: Store, target: Target, obj: TargetObject) -> dict[str, Any]:
+    """What the object plans from, as it stands now. Read before the hub, so a load during the sync moves it on."""
+    # Of a referenced object only the records the target confirmed matter (they are what holds nothing back),
+    # so one whose held records are recorded again every run does not re-plan what references it.
+    return {"hub": store.versions.of(obj.source_entities),
+            "references": {name: store.marks.ledger_summary(target.name, name).get(SENT)
+                           for name in obj.depends_on}}
+
+
+def fingerprint(target: Target, obj: TargetObject) -> str:
+    """What shapes the object's payload apart from the hub rows (see the module docstring)."""
+    identity = [target.name, obj.name, _qualified(obj.to_payload), _qualified(obj.limits), repr(obj.key),
+                repr(obj.references), repr(obj.mode), str(obj.key_ranges)]
+    parts = [_package_version(), _code_digest(), *identity,
+             *(f"{name}={setting()!r}" for name, setting in sorted(PAYLOAD_SETTINGS.items()))]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def unchanged_report(store: Store, target: Target, obj: TargetObject, inputs: dict[str, Any], *,
+                     full_refresh: bool, deletions_enabled: bool) -> SyncReport | None:
+    """The report of a sync that would find nothing to do, or None when the object must be planned."""
+    if full_refresh:
+        return None
+    mark = store.marks.get(target.name, obj.name)
+    if mark is None or mark.fingerprint != fingerprint(target, obj) or mark.inputs != inputs:
+        return None
+    if mark.counts["nested_held"] or (deletions_enabled and mark.counts["deletion_candidates"]):
+        return None
+    ledger = store.marks.ledger_summary(target.name, obj.name)
+    if ledger != mark.ledger or any(state in ledger for state in WAITING):
+        return None
+    total = mark.counts["total"]
+    counts = {action: 0 for action in ACTIONS} | {
+        UNCHANGED: total, "total": total, "sent": 0, "rejected": 0, "submitted": 0, "deleted": 0, "charged": 0,
+        "deactivated": 0, "nested_held": 0, "deletions_pending": mark.counts["deletions_pending"],
+        "cost": target.cost(obj, 0)}
+    return SyncReport(target.name, obj.name, counts, False,
+                      skipped=f"inputs unchanged since run {mark.run_id or '(unnamed)'}: not re-planned")
+
+
+def record_mark(store: Store, target: Target, obj: TargetObject, inputs: dict[str, Any], report: SyncReport,
+                run_id: str) -> None:
+    """Note what this complete sync planned from (see the module docstring)."""
+    c = report.counts
+    counts = {"total": c["total"], "nested_held": c["nested_held"], "deletions_pending": c["deletions_pending"],
+              "deletion_candidates": c["deletions_pending"] + c["deleted"]}
+    store.marks.put(target.name, obj.name, Mark(run_id, fingerprint(target, obj), inputs,
+                                               store.marks.ledger_summary(target.name, obj.name), counts))
+
+
+def _qualified(function: Any) -> str:
+    return "" if function is None else f"{getattr(function, '__module__', '')}.{getattr(function, '__qualname__', '')}"
+
+
+@cache
+def _package_version() -> str:
+    return importlib.metadata.version("b2b_assets")
+
+
+@cache
+def _code_digest() -> str:
+    digest = hashlib.sha256()
+    for part in PAYLOAD_CODE:
+        root = _PACKAGE / part
+        for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
+            digest.update(str(path.relative_to(_PACKAGE)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
