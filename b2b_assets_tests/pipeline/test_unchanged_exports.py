@@ -25,6 +25,7 @@ from b2b_assets.pipeline.inbound import stage_entity
 from b2b_assets.pipeline.staging import staged_export
 from b2b_assets.sources import load_mapping
 from b2b_assets.store import Store
+from b2b_assets_tests.test_full_sync import workspace  # noqa: F401 - a fixture: the sample export, private
 
 REPO = Path(__file__).resolve().parents[2]
 PRICES = ("taxcodes", "sell_units", "price_levels", "products", "unit_prices")  # unit prices and their parents
@@ -168,16 +169,6 @@ def test_held_records_of_an_unchanged_export_are_retried_when_their_parent_arriv
 
 
 # ----------------------------------------------------------------------- what the UI and the CLI show
-
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch) -> Path:
-    shutil.copytree(REPO / "data" / "inbox", tmp_path / "inbox")
-    shutil.copy(REPO / "data" / "mapping.yaml", tmp_path / "mapping.yaml")
-    monkeypatch.setenv("B2B_MAPPING", str(tmp_path / "mapping.yaml"))
-    monkeypatch.setenv("B2B_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("B2B_REPORTS_DIR", str(tmp_path / "reports"))
-    return tmp_path
 
 
 def inbound_sync(workspace: Path, instance: dg.DagsterInstance, entities: tuple[str, ...], reread: bool = False):
