@@ -24,6 +24,7 @@ from typing import Any
 import requests
 
 from b2b_assets.targets.core.http import TRANSIENT_STATUSES, RetryingSession, RetryPolicy
+from b2b_assets.targets.core.json_columns import JsonArray
 from b2b_assets.targets.joor.credits import GET_COST, POST_COST, CreditBudget, shared_budget
 from b2b_assets.targets.joor.encoding import JSON, MEDIA_TYPES, ReplyUnreadable, decode_reply, encode_connections, media_type
 
@@ -123,7 +124,7 @@ class JoorClient:
     def close(self) -> None:
         self._http.close()
 
-    def submit(self, connections: Sequence[Mapping[str, Any]]) -> JobReply:
+    def submit(self, connections: Sequence[Mapping[str, Any]] | JsonArray) -> JobReply:
         """Post the connections as one bulk job; the job JOOR created (normally `queued`)."""
         reply = self._call("POST", "", POST_COST, encode_connections(connections, self.media))
         job = _job(reply, "create a bulk connections job")

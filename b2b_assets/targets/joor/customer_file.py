@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from b2b_assets.model.frames import TEXT_DTYPE
+from b2b_assets.model.frames import TEXT_DTYPE, key_isin
 from b2b_assets.targets.core.contract import PARENT_KEY, RECORD_KEY, Payload
 from b2b_assets.targets.joor.fields import STATE_COUNTRIES
 from b2b_assets.targets.joor.file_fields import (
@@ -105,16 +105,18 @@ def limits(payload: Payload) -> pd.Series:
     rows = file_rows(payload)
     keys = rows[RECORD_KEY]
     found: list[pd.Series] = []
-    without_rows = ~payload.records[RECORD_KEY].isin(keys)
+    without_rows = ~key_isin(payload.records[RECORD_KEY], keys)
     found.append(_reasons(payload.records[RECORD_KEY], without_rows,
                           "JOOR Customer Sync needs at least one billing or shipping address; the hub has none"))
     for column in rows.columns[1:]:
         maximum = MAX_LENGTH.get(column, MAX_LENGTH.get(_stem(column)))
         if maximum is not None:
             lengths = rows[column].str.len()
-            over = (lengths > maximum).fillna(False)
-            found.append(_reasons(keys, over, f"{column} is " + lengths.astype("Int64").astype(TEXT_DTYPE)
-                                  + f" characters; JOOR Customer Sync accepts at most {maximum}"))
+            over = (lengths > maximum).fillna(False).to_numpy(dtype=bool)
+            if over.any():  # the reason text only for the rows that need one
+                found.append(_reasons(keys[over], np.ones(over.sum(), dtype=bool), f"{column} is "
+                                      + lengths[over].astype("Int64").astype(TEXT_DTYPE)
+                                      + f" characters; JOOR Customer Sync accepts at most {maximum}"))
     for column in (*REQUIRED, *(f"{stem}_1" for stem in REQUIRED_FIRST)):
         found.append(_reasons(keys, rows[column].isna(), f"{column} is required by JOOR Customer Sync and is empty"))
     for kind in ADDRESSES:

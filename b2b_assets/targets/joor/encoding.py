@@ -18,6 +18,8 @@ from typing import Any
 
 from lxml import etree
 
+from b2b_assets.targets.core.json_columns import JsonArray
+
 JSON, XML = "application/json", "application/xml"
 MEDIA_TYPES = (JSON, XML)
 
@@ -42,8 +44,12 @@ def media_type(header: str) -> str:
     return header.split(";")[0].strip().lower()
 
 
-def encode_connections(connections: Sequence[Mapping[str, Any]], media: str) -> bytes:
-    """The POST body for these connection documents."""
+def encode_connections(connections: Sequence[Mapping[str, Any]] | JsonArray, media: str) -> bytes:
+    """The POST body for these connection documents (JSON also takes them already written, `json_documents`)."""
+    if isinstance(connections, JsonArray):
+        if media != JSON:
+            raise ValueError(f"connections written as JSON cannot be sent as {media}")
+        return ('{"bulk_connections":{"connection":' + connections.text + "}}").encode()
     if media == JSON:
         return json.dumps({"bulk_connections": {"connection": list(connections)}}, ensure_ascii=False).encode()
     root = etree.Element("bulk_connections")

@@ -17,6 +17,8 @@ from b2b_assets.defs.joor.resources import JoorResource, default_joor
 from b2b_assets.targets.core.contract import Batch, JobStatus, RecordsRejected, Target, TargetObject
 from b2b_assets.targets.joor.client import TOKEN_ENV_NAME, JoorAuthError, JoorClient, JoorError, JoorRequestRefused
 from b2b_assets.targets.joor.credits import GET_COST, POST_COST
+from b2b_assets.targets.joor.encoding import JSON
+from b2b_assets.targets.joor.json_documents import json_connections
 from b2b_assets.targets.joor.mapping import SOURCE_ENTITIES, documents, limits, to_payload
 
 SANDBOX_TOKEN = "sandbox-token"  # what the bundled sandbox accepts; b2b-sync sets it only for that sandbox
@@ -32,12 +34,18 @@ class JoorSender:
 
     def submit(self, batch: Batch) -> str:
         try:
-            return self.client.submit(documents(batch.payload, batch.records)).job_id
+            return self.client.submit(self._connections(batch)).job_id
         except JoorRequestRefused as refused:
             # JOOR refused the request as a whole (no job): the records JOOR's table would refuse are
             # already rejected by `limits` before sending, so this is a rule the mapping does not know yet.
             raise RecordsRejected(str(refused.code), refused.comment + (f" (log_id {refused.log_id})"
                                                                         if refused.log_id else "")) from refused
+
+    def _connections(self, batch: Batch):
+        """JSON written from the columns; XML from the nested documents lxml needs."""
+        if self.client.media == JSON:
+            return json_connections(batch.payload, batch.records)
+        return documents(batch.payload, batch.records)
 
     def poll(self, job_id: str) -> JobStatus:
         try:

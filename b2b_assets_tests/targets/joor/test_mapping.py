@@ -12,6 +12,7 @@ from b2b_assets.model.frames import cast_frame
 from b2b_assets.targets.core.plan import payload_hash
 from b2b_assets.targets.joor.encoding import JSON, XML, encode_connections
 from b2b_assets.targets.joor.fields import CONNECTION_FIELDS, NODES
+from b2b_assets.targets.joor.json_documents import json_connections
 from b2b_assets.targets.joor.mapping import documents, limits, to_payload
 
 
@@ -20,40 +21,46 @@ def frame(name: str, rows: list[dict]) -> pd.DataFrame:
 
 
 def hub(**changes: list[dict]) -> dict[str, pd.DataFrame]:
-    rows = {
-        "organizations": [
-            {"organization_number": "C1", "organization_name": "Boutique One", "alias": "B1", "phone": "+1 212 555",
-             "email": "shop@one.example", "contact_name": "Kim Lee", "sales_rep_id": "R1", "currency": "USD",
-             "price_type_label": "Wholesale USD", "retail_currency": "USD", "customer_group_code": "SPC",
-             "customer_group_name": "Specialty", "company_number_code": "G1", "company_number_name": "Group One",
-             "payment_type_ids": "CC|ACCT", "site_ids": "W1", "shipping_method": "ups_ground",
-             "discount_percent": 4, "discount_line_item_level": True},
-            {"organization_number": "C2", "organization_name": "Shop Two", "currency": "EUR",
-             "price_type_label": "Europe", "retail_currency": "EUR", "site_ids": "W2"},
-        ],
-        "users": [
-            {"user_key": "U1", "organization_number": "C1", "name": "Ann Buyer", "email": "ann@one.example",
-             "title": "Buyer", "phone": "+1 1", "active": True},
-            {"user_key": "U2", "organization_number": "C1", "name": "Gone Buyer", "email": "gone@one.example",
-             "active": False},
-            {"user_key": "U3", "organization_number": "C2", "name": "Bo", "email": "bo@two.example"},
-        ],
-        "locations": [
-            {"organization_number": "C1", "location_id": "C1-B", "location_name": "Accounts", "address1": "1 Main St",
-             "city": "New York", "state": "NY", "postal_code": "10005", "country": "US", "address_type": "billing",
-             "is_primary": True},
-            {"organization_number": "C1", "location_id": "C1-S", "location_name": "Store", "address1": "2 Main St",
-             "city": "New York", "state": "NY", "country": "US", "address_type": "both"},
-            {"organization_number": "C1", "location_id": "C1-X", "location_name": "Closed", "address1": "3 Main St",
-             "city": "New York", "state": "NY", "country": "US", "status": "inactive"},
-        ],
-        "sales_reps": [{"sales_rep_id": "R1", "code": "AB", "name": "Al"}],
-        "payment_types": [{"payment_type_id": "CC", "code": "cc", "label": "Credit Card"},
-                          {"payment_type_id": "ACCT", "label": "On account"}],
-        "sites": [{"site_id": "W1", "code": "NYC", "name": "New York DC"}, {"site_id": "W2", "name": "Lyon"}],
-    }
-    rows.update(changes)
+    rows = {name: hub_rows(name) for name in HUB_ROWS} | changes
     return {name: frame(name, value) for name, value in rows.items()}
+
+
+def hub_rows(name: str) -> list[dict]:
+    return [dict(row) for row in HUB_ROWS[name]]
+
+
+HUB_ROWS: dict[str, list[dict]] = {
+    "organizations": [
+        {"organization_number": "C1", "organization_name": "Boutique One", "alias": "B1", "phone": "+1 212 555",
+         "email": "shop@one.example", "contact_name": "Kim Lee", "sales_rep_id": "R1", "currency": "USD",
+         "price_type_label": "Wholesale USD", "retail_currency": "USD", "customer_group_code": "SPC",
+         "customer_group_name": "Specialty", "company_number_code": "G1", "company_number_name": "Group One",
+         "payment_type_ids": "CC|ACCT", "site_ids": "W1", "shipping_method": "ups_ground",
+         "discount_percent": 4, "discount_line_item_level": True},
+        {"organization_number": "C2", "organization_name": "Shop Two", "currency": "EUR",
+         "price_type_label": "Europe", "retail_currency": "EUR", "site_ids": "W2"},
+    ],
+    "users": [
+        {"user_key": "U1", "organization_number": "C1", "name": "Ann Buyer", "email": "ann@one.example",
+         "title": "Buyer", "phone": "+1 1", "active": True},
+        {"user_key": "U2", "organization_number": "C1", "name": "Gone Buyer", "email": "gone@one.example",
+         "active": False},
+        {"user_key": "U3", "organization_number": "C2", "name": "Bo", "email": "bo@two.example"},
+    ],
+    "locations": [
+        {"organization_number": "C1", "location_id": "C1-B", "location_name": "Accounts", "address1": "1 Main St",
+         "city": "New York", "state": "NY", "postal_code": "10005", "country": "US", "address_type": "billing",
+         "is_primary": True},
+        {"organization_number": "C1", "location_id": "C1-S", "location_name": "Store", "address1": "2 Main St",
+         "city": "New York", "state": "NY", "country": "US", "address_type": "both"},
+        {"organization_number": "C1", "location_id": "C1-X", "location_name": "Closed", "address1": "3 Main St",
+         "city": "New York", "state": "NY", "country": "US", "status": "inactive"},
+    ],
+    "sales_reps": [{"sales_rep_id": "R1", "code": "AB", "name": "Al"}],
+    "payment_types": [{"payment_type_id": "CC", "code": "cc", "label": "Credit Card"},
+                      {"payment_type_id": "ACCT", "label": "On account"}],
+    "sites": [{"site_id": "W1", "code": "NYC", "name": "New York DC"}, {"site_id": "W2", "name": "Lyon"}],
+}
 
 
 def test_a_connection_carries_every_field_the_model_can_fill() -> None:
@@ -143,3 +150,18 @@ def test_json_booleans_are_true_false_and_xml_booleans_are_True_False() -> None:
 def test_every_nested_node_of_the_table_is_produced_from_the_hub() -> None:
     payload = to_payload(hub())
     assert set(payload.children["node"]) == {node.name for node in NODES}
+
+
+def test_the_json_body_written_from_columns_is_the_nested_documents_json() -> None:
+    # A third customer with payment methods but no address (a billing group with one node), and text a JSON
+    # writer must escape; the batch out of key order, as the planner may hand it over.
+    organizations = [*hub_rows("organizations"), {
+        "organization_number": "C3", "organization_name": 'Quote " back\\slash\ttab ünï', "currency": "USD",
+        "price_type_label": "Retail", "retail_currency": "USD", "payment_type_ids": "ACCT", "site_ids": "W1|W2",
+        "discount_percent": 12.5, "discount_line_item_level": False}]
+    payload = to_payload(hub(organizations=organizations))
+    rows = payload.records.iloc[[2, 0, 1]]
+    body = encode_connections(json_connections(payload, rows), JSON)
+    expected = {"bulk_connections": {"connection": documents(payload, rows)}}
+    assert body == json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()
+    assert json.loads(body) == json.loads(encode_connections(documents(payload, rows), JSON))
