@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 from b2b_assets.targets.core.http import RetryingSession, RetryPolicy
+from b2b_assets.targets.core.json_columns import JsonArray
 from b2b_assets.targets.norce.connect import connect_header, encode_body
 
 log = logging.getLogger(__name__)
@@ -131,11 +132,19 @@ class NorceClient:
 
     # --- operations -------------------------------------------------------------------------------------------
 
-    def import_records(self, item_type: str, documents: Sequence[Mapping[str, Any]], *, list_delta: bool = True) -> int:
-        """Submit one import (Company or Customer documents); returns the job id."""
+    def import_records(self, item_type: str, documents: Sequence[Mapping[str, Any]], *, list_delta: bool = True,
+                       written: JsonArray | None = None) -> int:
+        """Submit one import (Company or Customer documents); returns the job id.
+
+        `written`: the same documents already written as JSON (`json_documents`), sent as the body when the
+        serialization is JSON; `documents` then need only be one of them, for the header's FieldsThatAreSet.
+        """
         header = connect_header(documents, item_type, account_id=self.account_id, serialization=self.serialization,
                                 list_delta=list_delta)
-        body, content_type = encode_body(documents, item_type, self.serialization)
+        if written is not None and self.serialization != "XML":
+            body, content_type = written.text.encode(), "application/json"
+        else:
+            body, content_type = encode_body(documents, item_type, self.serialization)
         operation = "Customer/ImportCompanies" if item_type == "Company" else "Customer/ImportCustomers"
         reply = self._call("POST", operation, data=body,
                            headers={"Content-Type": content_type, "X-StormConnect-Header": header})

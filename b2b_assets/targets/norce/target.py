@@ -20,6 +20,7 @@ from b2b_assets.defs.norce.resources import (
 from b2b_assets.sandbox.norce.sandbox import DEFAULT_APPLICATION_KEY
 from b2b_assets.targets.core.contract import AsyncSender, Batch, JobStatus, Reference, Target, TargetObject
 from b2b_assets.targets.norce.jobs import job_status
+from b2b_assets.targets.norce.json_documents import json_documents
 from b2b_assets.targets.norce.limits import rejection_reasons
 from b2b_assets.targets.norce.mapping import Envelope, MappingOptions, NorcePayload, companies_payload, customers_payload
 
@@ -35,8 +36,13 @@ class NorceSender(AsyncSender):
 
     def submit(self, batch: Batch) -> str:
         payload: NorcePayload = batch.payload
-        documents = payload.documents(batch.records, self._envelope)
-        job_id = str(self._client.import_records(payload.item_type, documents, list_delta=self._envelope.list_delta))
+        if self._client.serialization == "XML":
+            documents, written = payload.documents(batch.records, self._envelope), None
+        else:  # JSON from the columns; one dict document tells the header which members every one carries
+            documents = payload.documents(batch.records.iloc[:1], self._envelope)
+            written = json_documents(payload, batch.records, self._envelope)
+        job_id = str(self._client.import_records(payload.item_type, documents, list_delta=self._envelope.list_delta,
+                                                 written=written))
         self._keys[job_id] = batch.keys
         return job_id
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -17,6 +18,7 @@ from b2b_assets.targets.norce.connect import (
     connect_header,
     encode_body,
 )
+from b2b_assets.targets.norce.json_documents import json_documents
 from b2b_assets.targets.norce.mapping import companies_payload, customers_payload
 
 from .canonical import ENVELOPE, OPTIONS, canonical_frames
@@ -161,3 +163,16 @@ def test_xml_bodies_use_integer_enums() -> None:
     assert content_type == "application/xml" and b"<Status>1</Status>" in body and b"<Status>2</Status>" in body
     header = json.loads(connect_header(payload.documents(payload.records, ENVELOPE), "Customer", account_id=1, serialization="XML"))
     assert all(isinstance(entry, int) for entry in header["CustomerFieldsThatAreSet"] + header["AccountFieldsThatAreSet"])
+
+
+@pytest.mark.parametrize("name", PAYLOADS)
+@pytest.mark.parametrize("list_delta", [True, False])
+def test_the_json_body_written_from_columns_is_the_documents_json(name: str, list_delta: bool) -> None:
+    payload = PAYLOADS[name](canonical_frames())
+    envelope = dataclasses.replace(ENVELOPE, list_delta=list_delta)
+    rows = payload.records.iloc[::-1]  # out of payload order, as a batch may be
+    written = json_documents(payload, rows, envelope)
+    body, _ = encode_body(payload.documents(rows, envelope), payload.item_type)
+    # Decimals as exact numbers: the columns spell 12.50 as 12.5, the same number.
+    assert json.loads(written.text, parse_float=Decimal) == json.loads(body, parse_float=Decimal)
+    assert len(written) == len(rows)
