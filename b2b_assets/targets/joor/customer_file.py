@@ -18,12 +18,12 @@ exactly; the sandbox's intake does.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from b2b_assets.model.frames import TEXT_DTYPE, key_isin
 from b2b_assets.targets.core.contract import PARENT_KEY, RECORD_KEY, Payload
@@ -90,14 +90,42 @@ def file_rows(payload: Payload, records: pd.DataFrame | None = None) -> pd.DataF
 
 
 def encode(rows: pd.DataFrame, delimiter: str = DEFAULT_DELIMITER) -> bytes:
-    """The file's bytes: UTF-8, a header row, values quoted where they hold the delimiter, a quote or a newline."""
+    """The file's bytes: UTF-8, a header row, values quoted where they hold the delimiter, a quote or a newline.
+
+    Written column by column in Arrow, byte for byte what the csv module writes with QUOTE_MINIMAL
+    (pandas' to_csv took most of a full sync's client time).
+    """
     if len(delimiter) != 1 or delimiter in '"\r\n':
         raise ValueError(f"the Customer Sync delimiter must be one character other than a quote or a newline, "
                          f"not {delimiter!r}")
-    text = io.StringIO()
-    rows.drop(columns=[RECORD_KEY]).to_csv(text, sep=delimiter, index=False, quoting=csv.QUOTE_MINIMAL,
-                                           quotechar='"', doublequote=True, lineterminator=LINE_TERMINATOR)
-    return text.getvalue().encode("utf-8")
+    columns = [c for c in rows.columns if c != RECORD_KEY]
+    header = delimiter.join(_quoted_field(pa.array([c], pa.large_string()), delimiter)[0].as_py() for c in columns)
+    if rows.empty:
+        return (header + LINE_TERMINATOR).encode("utf-8")
+    fields = [pc.fill_null(_quoted_field(_large_text(rows[c]), delimiter), pa.scalar("", pa.large_string()))
+              for c in columns]
+    lines = pc.binary_join_element_wise(*fields, pa.scalar(delimiter, pa.large_string())) if len(fields) > 1 \
+        else fields[0]
+    one = pa.LargeListArray.from_arrays(pa.array([0, len(lines)], pa.int64()), lines)
+    body = pc.binary_join(one, pa.scalar(LINE_TERMINATOR, pa.large_string()))[0].as_py()
+    return (header + LINE_TERMINATOR + body + LINE_TERMINATOR).encode("utf-8")
+
+
+def _large_text(column: pd.Series) -> pa.Array:
+    values = pa.array(column.astype(TEXT_DTYPE).array).cast(pa.large_string())
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _quoted_field(values: pa.Array, delimiter: str) -> pa.Array:
+    """Each value as a CSV field: enclosed in double quotes (inner ones doubled) where it needs them."""
+    needs = np.logical_or.reduce([pc.fill_null(pc.match_substring(values, c), False).to_numpy(zero_copy_only=False)
+                                  for c in (delimiter, '"', "\r", "\n")])
+    if not needs.any():
+        return values
+    quote = pa.scalar('"', pa.large_string())
+    quoted = pc.binary_join_element_wise(quote, pc.replace_substring(values, '"', '""'), quote,
+                                         pa.scalar("", pa.large_string()))
+    return pc.if_else(pa.array(needs), quoted, values)
 
 
 def limits(payload: Payload) -> pd.Series:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
 from b2b_assets.sandbox.joor_ftp.intake import Intake
+from b2b_assets.targets.core.contract import RECORD_KEY
 from b2b_assets.targets.joor.customer_file import encode, file_rows, limits, to_file_payload
 
-from .test_mapping import hub
+from .test_mapping import hub, hub_rows
 
 
 def _read(data: bytes, delimiter: str = "|") -> Intake:
@@ -104,3 +108,16 @@ def test_the_intake_refuses_a_file_with_an_unknown_column_or_a_row_of_the_wrong_
     short = _read((good + "One|C1|USD|Wholesale|B|C1-B\r\nTwo|C2|USD|Wholesale|B|C2-B|FR\r\n").encode())
     assert list(short.connections) == ["C2"]
     assert short.problems[0].row == 2 and "6 fields, the header has 7" in short.problems[0].reason
+
+
+@pytest.mark.parametrize("delimiter", ["|", ",", "\t"])
+def test_the_file_is_byte_for_byte_what_the_csv_module_writes(delimiter: str) -> None:
+    # The columnar writer replaced pandas' to_csv (QUOTE_MINIMAL); JOOR's intake must see the same bytes.
+    organizations = [{**hub_rows("organizations")[0], "organization_name": 'Quote " pipe | comma, tab\t ü',
+                      "alias": "line\nbreak\r\nand cr\r"}, *hub_rows("organizations")[1:]]
+    rows = file_rows(to_file_payload(hub(organizations=organizations)))
+    text = io.StringIO()
+    rows.drop(columns=[RECORD_KEY]).to_csv(text, sep=delimiter, index=False, quoting=csv.QUOTE_MINIMAL,
+                                           quotechar='"', doublequote=True, lineterminator="\r\n")
+    assert encode(rows, delimiter) == text.getvalue().encode("utf-8")
+    assert encode(rows.iloc[:0], delimiter) == text.getvalue().split("\r\n", 1)[0].encode() + b"\r\n"
