@@ -74,9 +74,8 @@ def file_rows(payload: Payload, records: pd.DataFrame | None = None) -> pd.DataF
     customer = customer.join(_discount(children))
     customer[SALES_REP_COLUMN] = records[SALES_REP_COLUMN].astype(TEXT_DTYPE).to_numpy()
     for repeated in REPEATED:
-        entries = children[children[NODE] == repeated.node]
-        customer = customer.join(_numbered(entries.reindex(columns=[PARENT_KEY, *repeated.columns.values()]),
-                                           repeated.columns))
+        entries = _entries_of(children, repeated.node, repeated.columns.values())
+        customer = customer.join(_numbered(entries, repeated.columns))
     addresses = pd.concat([_address_rows(children, kind) for kind in ADDRESSES], ignore_index=True)
     order = pd.Series(np.arange(len(keys)), index=keys.to_numpy())
     addresses = (addresses.assign(_customer=addresses[RECORD_KEY].map(order).to_numpy())
@@ -175,8 +174,13 @@ def limits(payload: Payload) -> pd.Series:
 
 # --- the parts of a row ---------------------------------------------------------------------------------------
 
+def _entries_of(children: pd.DataFrame, node: str, columns) -> pd.DataFrame:
+    """One node's entries, with only the columns wanted (picked before the rows: children is wide)."""
+    return children.reindex(columns=[PARENT_KEY, *columns])[(children[NODE] == node).to_numpy(dtype=bool)]
+
+
 def _discount(children: pd.DataFrame) -> pd.DataFrame:
-    entries = children[children[NODE] == "discounts"].drop_duplicates(PARENT_KEY)
+    entries = _entries_of(children, "discounts", ("amount", "line_item_level")).drop_duplicates(PARENT_KEY)
     amount = entries["amount"].astype("float64")
     whole = (amount == amount.round()).to_numpy()
     text = np.where(whole, amount.round().astype("Int64").astype(str), amount.astype(str))
@@ -198,7 +202,7 @@ def _numbered(entries: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame
 
 
 def _address_rows(children: pd.DataFrame, kind) -> pd.DataFrame:
-    entries = children[children[NODE] == kind.node].reindex(columns=[PARENT_KEY, *kind.columns.values()])
+    entries = _entries_of(children, kind.node, kind.columns.values())
     frame = pd.DataFrame({RECORD_KEY: entries[PARENT_KEY].astype(TEXT_DTYPE).to_numpy(),
                           ADDRESS_TYPE: kind.row_type, "_kind": 0 if kind.row_type == "S" else 1,
                           "_entry": np.arange(len(entries))})

@@ -195,9 +195,9 @@ def _discounts(orgs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _entries(node: str, parents: pd.Series, values: Mapping[str, pd.Series]) -> pd.DataFrame:
-    frame = pd.DataFrame({PARENT_KEY: _text(parents).to_numpy(), NODE: node})
+    frame = pd.DataFrame({PARENT_KEY: _text(parents).array, NODE: pd.array([node] * len(parents), dtype=TEXT_DTYPE)})
     for name, column in values.items():
-        frame[name] = (column if name in NOT_TEXT else _text(column)).to_numpy()
+        frame[name] = column.astype(NOT_TEXT[name]).array if name in NOT_TEXT else _text(column).array
     return frame
 
 
@@ -207,16 +207,31 @@ def _children(keys: pd.Series, parts: list[pd.DataFrame]) -> pd.DataFrame:
     # connection's entries are grouped by node in that order: no sort (of 1M text keys) is needed.
     # The columns keep the order of `parts` (they name the payload hash's fields).
     parts = [p for p in parts if not p.empty]
-    columns = list(dict.fromkeys(c for p in parts for c in p.columns)) or [PARENT_KEY, NODE]
+    columns = [*dict.fromkeys(c for p in parts for c in p.columns)] or [PARENT_KEY, NODE]
     order = {node.name: i for i, node in enumerate(NODES)}
     parts.sort(key=lambda p: order[p[NODE].iloc[0]])
-    frame = pd.concat(parts or [pd.DataFrame({PARENT_KEY: [], NODE: []})], ignore_index=True)[columns]
-    frame = frame[key_isin(frame[PARENT_KEY], keys)].reset_index(drop=True)
-    frame = frame.astype({c: TEXT_DTYPE for c in frame.columns if c not in NOT_TEXT})
+    keep = key_isin(_stacked(parts, PARENT_KEY), keys)
+    frame = pd.DataFrame({column: _stacked(parts, column)[keep] for column in columns})
     for column, dtype in NOT_TEXT.items():
-        frame[column] = frame[column].astype(dtype) if column in frame.columns else pd.Series(
-            pd.NA, index=frame.index, dtype=dtype)
+        if column not in frame.columns:
+            frame[column] = pd.Series(pd.NA, index=frame.index, dtype=dtype)
     return frame
+
+
+def _stacked(parts: list[pd.DataFrame], column: str) -> pd.Series:
+    """One column of every part, one after another, NA for the parts that lack it.
+
+    Stacked column by column, not with pd.concat, which fills a missing Arrow column with objects and
+    takes most of the mapping's time over a frame this wide and sparse.
+    """
+    dtype = NOT_TEXT.get(column, TEXT_DTYPE)
+    if dtype != TEXT_DTYPE:
+        pieces = [p[column] if column in p.columns else pd.Series(pd.NA, index=p.index, dtype=dtype) for p in parts]
+        return pd.concat(pieces, ignore_index=True).astype(dtype) if pieces else pd.Series([], dtype=dtype)
+    arrays = [pa.array(p[column].array) if column in p.columns else pa.nulls(len(p), pa.string()) for p in parts]
+    stacked = pa.chunked_array([c.cast(pa.string()) for a in arrays
+                                for c in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])], type=pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(stacked.combine_chunks()), dtype=TEXT_DTYPE)
 
 
 # --- limits -------------------------------------------------------------------------------------------------
