@@ -231,7 +231,7 @@ def _stacked(parts: list[pd.DataFrame], column: str) -> pd.Series:
     arrays = [pa.array(p[column].array) if column in p.columns else pa.nulls(len(p), pa.string()) for p in parts]
     stacked = pa.chunked_array([c.cast(pa.string()) for a in arrays
                                 for c in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])], type=pa.string())
-    return pd.Series(pd.arrays.ArrowStringArray(stacked.combine_chunks()), dtype=TEXT_DTYPE)
+    return pd.Series(pd.arrays.ArrowStringArray(stacked), dtype=TEXT_DTYPE)
 
 
 # --- limits -------------------------------------------------------------------------------------------------
