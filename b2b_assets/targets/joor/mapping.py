@@ -23,8 +23,9 @@ Where the values come from:
 - price types: currency, price_type_label, retail_currency; discounts: one
   discount of discount_percent (when above 0) with discount_line_item_level.
 
-`documents` turns the rows being sent into nested dicts for `encoding`, and
-is the only per-record Python here. `limits` checks the seed's table (lengths,
+`documents` turns the rows being sent into nested dicts for the XML
+encoding, and is the only per-record Python here (JSON jobs are written from
+the columns, `json_documents`). `limits` checks the seed's table (lengths,
 required fields, the state/zip required in US, CA, JP and AU, the nodes a
 connection needs at least one of) and refuses a record for JOOR only.
 """

@@ -3,7 +3,8 @@
 `companies_payload` and `customers_payload` give one row per document (its
 scalar members as columns, nested objects flattened as `Object.Member`) and,
 for companies, one child row per delivery address. Only `NorcePayload.documents`
-walks records one by one, and only for the records being sent.
+walks records one by one: for the XML serialization, and one record per JSON
+import for its header (JSON bodies are written from the columns, `json_documents`).
 
 Organizations -> Company: Code (organization_number), Name, OrganizationNo
 (registration_no), EmailAddress, PhoneNumber, VatNo, ParentCompanyCode, IsActive
