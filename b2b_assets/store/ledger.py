@@ -37,7 +37,7 @@ def _outcomes(outcomes: pd.DataFrame) -> pd.DataFrame:
     out["last_error"] = out["last_error"].astype(_TEXT)
     out["job_id"] = out["job_id"].astype(_TEXT)
     out["payload_hash"] = hash_series(out["payload_hash"])
-    unknown = sorted(set(out["state"].dropna()) - set(LEDGER_STATES))
+    unknown = sorted(set(out["state"].dropna().unique()) - set(LEDGER_STATES))  # unique: not a str per row
     if unknown or out["state"].isna().any() or out["record_key"].isna().any():
         raise ValueError(f"ledger outcomes need a record_key and a state in {LEDGER_STATES}; got {unknown or 'NA'}")
     return out[~out["record_key"].duplicated(keep="last")]
