@@ -119,7 +119,7 @@ def test_create_all_adds_the_job_column_to_a_ledger_from_an_older_version(store:
     assert store.ledger.open_jobs("squizz", "taxcodes")["job_id"].tolist() == ["j1"]
 
 
-def test_every_write_moves_the_version_and_every_one_that_takes_a_record_out_of_sent_moves_left_sent(store: Store) -> None:
+def test_every_write_moves_the_version_and_one_taking_a_record_out_of_sent_moves_left_sent(store: Store) -> None:
     versions = store.ledger.versions
     assert versions.of("squizz", ["organizations"]) == {"organizations": None}  # no writer yet: unknown
     store.ledger.record("squizz", "organizations", outcomes(["sent", "sent"]))
