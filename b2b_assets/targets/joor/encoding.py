@@ -49,7 +49,7 @@ def encode_connections(connections: Sequence[Mapping[str, Any]] | JsonArray, med
     if isinstance(connections, JsonArray):
         if media != JSON:
             raise ValueError(f"connections written as JSON cannot be sent as {media}")
-        return ('{"bulk_connections":{"connection":' + connections.text + "}}").encode()
+        return b"".join((b'{"bulk_connections":{"connection":', *connections.chunks(), b"}}"))
     if media == JSON:
         return json.dumps({"bulk_connections": {"connection": list(connections)}}, ensure_ascii=False).encode()
     root = etree.Element("bulk_connections")

@@ -142,7 +142,7 @@ class NorceClient:
         header = connect_header(documents, item_type, account_id=self.account_id, serialization=self.serialization,
                                 list_delta=list_delta)
         if written is not None and self.serialization != "XML":
-            body, content_type = written.text.encode(), "application/json"
+            body, content_type = b"".join(written.chunks()), "application/json"
         else:
             body, content_type = encode_body(documents, item_type, self.serialization)
         operation = "Customer/ImportCompanies" if item_type == "Company" else "Customer/ImportCustomers"
