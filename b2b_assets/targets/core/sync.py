@@ -234,12 +234,15 @@ class _SentParts:
             offset += len(part.records)
             if not chosen.any():
                 continue
-            records = part.records[chosen].reset_index(drop=True)
-            children = part.children_of(records)
             latest = max(self.held, default=None)  # the part of the batch in flight, if any
             self.held = {} if latest is None else {latest: self.held[latest]}
-            self.held[sent] = dataclasses.replace(
-                part, records=records, children=None if children is None else children.reset_index(drop=True))
+            if not chosen.all():  # a first sync sends whole parts: no copy then
+                records = part.records[chosen].reset_index(drop=True)
+                children = part.children_of(records)
+                part = dataclasses.replace(
+                    part, records=records, children=None if children is None else children.reset_index(drop=True))
+            self.held[sent] = part
+            records = part.records
             for start in range(0, len(records), self.size):
                 yield range(sent + start, sent + min(start + self.size, len(records)))
             sent += len(records)
