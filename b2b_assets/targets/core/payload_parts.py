@@ -72,8 +72,9 @@ class PayloadParts:
 
     def keys(self) -> pd.Series:
         """Every record key, in part order."""
-        return (pd.concat(self._keys, ignore_index=True) if self._keys
-                else self.template.records[RECORD_KEY].reset_index(drop=True))
+        if len(self._keys) > 1:
+            self._keys = [pd.concat(self._keys, ignore_index=True)]  # one copy of them, not two
+        return self._keys[0] if self._keys else self.template.records[RECORD_KEY].reset_index(drop=True)
 
     def __len__(self) -> int:
         return sum(len(k) for k in self._keys)

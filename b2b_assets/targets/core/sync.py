@@ -96,7 +96,7 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload | PayloadPar
     counts["total"] = int(len(present))
     parked = the_plan.records[the_plan.records["action"].isin((HELD, INVALID))]
     problems.insert(0, parked[[RECORD_KEY, "action", "reason"]].rename(columns={"action": "state"}))
-    planned = the_plan.records[the_plan.records["action"].isin(TO_SEND).to_numpy()]
+    planned = the_plan.records.loc[the_plan.records["action"].isin(TO_SEND).to_numpy(), [RECORD_KEY, "payload_hash"]]
     sending = key_isin(record_keys, planned[RECORD_KEY])
     if sending.sum() != len(planned):
         raise RuntimeError(f"{target}/{entity}: the payload lacks {len(planned) - int(sending.sum())} of the "
