@@ -120,7 +120,7 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload | PayloadPar
 
     # What is sent, in payload order: its keys and hashes held whole, its records read a part at a time.
     # The plan's frame of every record is let go first (5M prices: a few hundred MB).
-    keys = record_keys[sending].reset_index(drop=True).array
+    keys = record_keys[sending].astype(TEXT_DTYPE).reset_index(drop=True).array  # Arrow text: slices, not objects
     send_hashes = _planned_hashes(keys, planned)
     del record_keys, planned, parked
     the_plan.records = the_plan.records.iloc[:0]
