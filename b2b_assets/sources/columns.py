@@ -6,7 +6,6 @@ import json
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -15,6 +14,7 @@ from b2b_assets.model import LIST_SEPARATOR, Entity, Kind
 from b2b_assets.model.frames import TEXT_DTYPE
 from b2b_assets.sources.mapping import ColumnSpec, EntitySource, Settings, computed_column
 from b2b_assets.sources.readers.frames import ROW_COLUMN, SOURCE_COLUMN
+from b2b_assets.sources.value_bytes import column_bytes
 
 BOOKKEEPING = (SOURCE_COLUMN, ROW_COLUMN)
 
@@ -154,12 +154,9 @@ def _trim(column: pd.Series) -> pd.Series:
 
 def _may_hold_whitespace(text: pa.Array | pa.ChunkedArray) -> bool:
     """False when every byte is printable ASCII other than a space (codes, numbers): nothing to trim."""
-    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
-        data = chunk.buffers()[2]
-        if data is not None and len(data):
-            raw = np.frombuffer(data, dtype=np.uint8)
-            if raw.min() <= 0x20 or raw.max() >= 0x7F:
-                return True
+    for raw in column_bytes(text):
+        if len(raw) and (raw.min() <= 0x20 or raw.max() >= 0x7F):
+            return True
     return False
 
 
