@@ -54,7 +54,7 @@ def character_issues(entity: Entity, values: pd.DataFrame) -> pd.DataFrame:
         if has_control_bytes(column, allow_text_breaks=name not in keys):
             controls = pc.fill_null(pc.match_substring_regex(column, pattern), False)
             parts.append(_issues(values, name, controls, lambda value, p=pattern: _control_reason(value, p)))
-        if name in codes and pc.any(pc.fill_null(pc.match_substring(column, "E+"), False)).as_py():
+        if name in codes and _may_hold_plus(column):
             mangled = pc.fill_null(pc.match_substring_regex(column, EXCEL_NUMBER), False)
             if pc.any(mangled).as_py():
                 parts.append(_issues(values, name, mangled, _excel_reason))
@@ -74,6 +74,11 @@ def has_control_bytes(column: pa.Array | pa.ChunkedArray, *, allow_text_breaks: 
         if len(control) and not np.isin(control, allowed).all():
             return True
     return False
+
+
+def _may_hold_plus(column: pa.Array) -> bool:
+    """Whether a value may be a number in scientific notation: it needs a "+" (one byte scan; a yes is checked)."""
+    return any((raw == 0x2B).any() for raw in column_bytes(column))
 
 
 def visible(text: str) -> str:

@@ -81,7 +81,8 @@ def apply_mapping(entity: Entity, raw: pd.DataFrame, source: EntitySource, setti
     sql = " ".join(source.sql_texts)
     result.unused_columns = [c for c in lookup.unused() if not c.startswith("__")
                              and not re.search(rf"(?<!\w){re.escape(c)}(?!\w)", sql, flags=re.IGNORECASE)]
-    frame = pd.DataFrame({name: out.get(name, _empty(raw.index)) for name in entity.columns}, index=raw.index)
+    frame = pd.DataFrame({name: out[name] if name in out else _empty(raw.index) for name in entity.columns},
+                         index=raw.index)
     for column in BOOKKEEPING:
         frame[column] = raw[column]
     _derive(entity, frame, settings)
