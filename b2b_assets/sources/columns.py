@@ -14,7 +14,7 @@ from b2b_assets.model import LIST_SEPARATOR, Entity, Kind
 from b2b_assets.model.frames import TEXT_DTYPE
 from b2b_assets.sources.mapping import ColumnSpec, EntitySource, Settings, computed_column
 from b2b_assets.sources.readers.frames import ROW_COLUMN, SOURCE_COLUMN
-from b2b_assets.sources.value_bytes import column_bytes
+from b2b_assets.sources.value_bytes import edge_bytes
 
 BOOKKEEPING = (SOURCE_COLUMN, ROW_COLUMN)
 
@@ -154,9 +154,11 @@ def _trim(column: pd.Series) -> pd.Series:
 
 
 def _may_hold_whitespace(text: pa.Array | pa.ChunkedArray) -> bool:
-    """False when every byte is printable ASCII other than a space (codes, numbers): nothing to trim."""
-    for raw in column_bytes(text):
-        if len(raw) and (raw.min() <= 0x20 or raw.max() >= 0x7F):
+    """False when every value starts and ends with a printable ASCII byte other than a space: nothing to trim
+    (a name's inner spaces are no reason to trim it). Unicode spaces start and end with bytes above 0x7F."""
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        edges = edge_bytes(chunk)
+        if len(edges) and (edges.min() <= 0x20 or edges.max() >= 0x7F):
             return True
     return False
 
