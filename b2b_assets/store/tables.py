@@ -158,6 +158,17 @@ hub_versions = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False),
 )
 
+# Per target object, counters its sync ledger's writers move in the same transaction (store/ledger_versions.py):
+# what lets a mark tell from one row that the object's ledger, or a referenced object's confirmed set, held still.
+ledger_versions = Table(
+    "ledger_versions", metadata,
+    Column("target", String(64), primary_key=True),
+    Column("entity", String(64), primary_key=True),
+    Column("version", BigInteger, nullable=False),  # every write and purge
+    Column("left_sent", BigInteger, nullable=False),  # every write or purge that takes a record out of `sent`
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
 # Per target object, what its last complete sync planned from (pipeline/outbound_marks.py): the hub versions
 # and referenced objects' ledger summaries it read, what shapes its payload, and its own ledger after it.
 outbound_marks = Table(
