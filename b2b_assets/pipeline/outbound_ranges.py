@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from b2b_assets.model import entity
-from b2b_assets.model.frames import key_isin, key_positions
+from b2b_assets.model.frames import key_isin
+from b2b_assets.pipeline.key_lookup import KeyLookup
 from b2b_assets.store import Store
 from b2b_assets.targets.core.contract import RECORD_KEY, LedgerState, Payload, Reference, TargetObject
 from b2b_assets.targets.core.plan import payload_hash
@@ -57,7 +58,8 @@ def plan_inputs_by_key_range(store: Store, target: str, obj: TargetObject, refer
     """
     ledger_rows = store.ledger.load(target, obj.name)
     confirmed = ledger_rows[ledger_rows["state"] == LedgerState.SENT.value]
-    settle = partial(_settle_range, obj, references, known, confirmed[RECORD_KEY],
+    # One lookup of the confirmed keys for every range: rebuilding it per range made the plan quadratic.
+    settle = partial(_settle_range, obj, references, known, KeyLookup(confirmed[RECORD_KEY]),
                      confirmed["payload_hash"].to_numpy(dtype="int64", na_value=0), full_refresh)
     # map(): no name holds a range's frames or payload while the next range is read, so one range is in memory.
     ranges = list(map(settle, map(obj.to_payload, key_range_frames(store, obj, rows))))
@@ -85,7 +87,7 @@ class _SettledRange:
 
 
 def _settle_range(obj: TargetObject, references: tuple[Reference, ...], known: dict[str, pd.Index],
-                  confirmed_keys: pd.Series, confirmed_hashes: np.ndarray, full_refresh: bool,
+                  confirmed_keys: KeyLookup, confirmed_hashes: np.ndarray, full_refresh: bool,
                   payload: Payload) -> _SettledRange:
     """Hash and check one range's payload as sync_object does a whole one; drop what the target already has."""
     payload.records = records = payload.records.reset_index(drop=True)
@@ -94,7 +96,7 @@ def _settle_range(obj: TargetObject, references: tuple[Reference, ...], known: d
     held = held_reasons(records, None, tuple(r for r in references if not r.in_child), known)
     invalid = obj.limits(payload) if obj.limits is not None else pd.Series([], dtype="string")
     keys = records[RECORD_KEY]
-    at = key_positions(keys, confirmed_keys)
+    at = confirmed_keys.positions(keys)
     settled = at >= 0
     settled[settled] = confirmed_hashes[at[settled]] == hashes[settled]
     settled &= ~key_isin(keys, held.index) & ~key_isin(keys, invalid.index)
