@@ -50,19 +50,24 @@ class RangedPlanInputs:
 
 
 def plan_inputs_by_key_range(store: Store, target: str, obj: TargetObject, references: tuple[Reference, ...],
-                             known: dict[str, pd.Index], *, rows: int, full_refresh: bool) -> RangedPlanInputs:
+                             known: dict[str, pd.Index], *, rows: int, full_refresh: bool,
+                             frames: Iterator[Mapping[str, pd.DataFrame]] | None = None,
+                             ledger_rows: pd.DataFrame | None = None) -> RangedPlanInputs:
     """Map, hash and check `obj` a range of `rows` primary hub records at a time, keeping only what may change.
 
     `references` are the object's references to other objects; nested ones leave the nested row out
     (hold_back_children), the others hold the record, as for an object planned whole.
+    `frames`: the ranges to map, when not every row (pipeline/outbound_changed.py); `ledger_rows`: the
+    object's ledger, if read already.
     """
-    ledger_rows = store.ledger.load(target, obj.name)
+    if ledger_rows is None:
+        ledger_rows = store.ledger.load(target, obj.name)
     confirmed = ledger_rows[ledger_rows["state"] == LedgerState.SENT.value]
     # One lookup of the confirmed keys for every range: rebuilding it per range made the plan quadratic.
     settle = partial(_settle_range, obj, references, known, KeyLookup(confirmed[RECORD_KEY]),
                      confirmed["payload_hash"].to_numpy(dtype="int64", na_value=0), full_refresh)
     # map(): no name holds a range's frames or payload while the next range is read, so one range is in memory.
-    ranges = list(map(settle, map(obj.to_payload, key_range_frames(store, obj, rows))))
+    ranges = list(map(settle, map(obj.to_payload, key_range_frames(store, obj, rows) if frames is None else frames)))
     if not ranges:  # nothing in the hub: map the empty entities once, for the payload's shape
         ranges = [settle(obj.to_payload({name: store.hub.empty(name) for name in obj.source_entities}))]
     kept = [r.kept for r in ranges]
@@ -108,13 +113,15 @@ def _settle_range(obj: TargetObject, references: tuple[Reference, ...], known: d
                          nested_held)
 
 
-def key_range_frames(store: Store, obj: TargetObject, rows: int) -> Iterator[Mapping[str, pd.DataFrame]]:
+def key_range_frames(store: Store, obj: TargetObject, rows: int, *,
+                     with_meta: bool = False) -> Iterator[Mapping[str, pd.DataFrame]]:
     """The object's source frames a key range of its primary entity at a time, in key order.
 
     Each range holds up to `rows` primary records (those in the latest export) and, for each nested
     entity in `obj.range_columns`, its rows whose parent column falls in that range: after the last
     key of the range before and up to this range's last key, so that the ranges cut the nested
     entity between parents, never through one.
+    with_meta: with the hub's bookkeeping columns, and the nested rows gone from the export too.
     """
     primary, *nested = obj.source_entities
     parents = dict(obj.range_columns)
@@ -125,10 +132,11 @@ def key_range_frames(store: Store, obj: TargetObject, rows: int) -> Iterator[Map
     if parents and len(key) != 1:
         raise ValueError(f"{obj.name}: nested rows are ranged by their parent's one key column; {primary} has {key}")
     above = None
-    for frame in store.hub.iter_batches(primary, batch_rows=rows, in_source=True):
+    for frame in store.hub.iter_batches(primary, batch_rows=rows, in_source=True, with_meta=with_meta):
         upto = frame[key[0]].iloc[-1] if parents else None
         yield {primary: frame} | {name: store.hub.read_key_range(name, column, above=above, upto=upto,
-                                                                 in_source=True)
+                                                                 in_source=None if with_meta else True,
+                                                                 with_meta=with_meta)
                                   for name, column in parents.items()}
         above = upto
 

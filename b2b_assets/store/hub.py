@@ -24,7 +24,7 @@ from b2b_assets.store.engine import is_postgres
 from b2b_assets.store.hashing import row_hashes
 from b2b_assets.store.keys import as_entity, text_key_columns
 from b2b_assets.store.sql import count, upsert_insert, utcnow
-from b2b_assets.store.tables import BOOKKEEPING, HUB_TABLES, IN_SOURCE, LOADED_AT, ROW_HASH
+from b2b_assets.store.tables import BOOKKEEPING, HUB_TABLES, IN_SOURCE, LOADED_AT, ROW_HASH, VERSION
 
 
 @dataclass(frozen=True)
@@ -99,16 +99,17 @@ class HubTables:
 
         with adbc.staged_write(self._engine, adbc.arrow_for_ingest(stored[[*filled, ROW_HASH]])) as write:
             write.lock(table)
+            stamp = versions.current(write.connection, ent.name) + 1  # the version this write makes, if it writes
             # Counted by probing the hub with the staged keys, not by counting the hub before and after:
             # that would read the whole table twice per batch.
             inserted = len(canonical) - write.count(write.stage, _in_hub(self._engine, ent, write.stage))
             insert = upsert_insert(self._engine, table)
             source = select(
                 *[_stored(self._engine, ent, write.stage.c[c]).label(c) for c in filled], write.stage.c[ROW_HASH],
-                literal(utcnow(), table.c[LOADED_AT].type), true(),
+                literal(utcnow(), table.c[LOADED_AT].type), true(), literal(stamp, table.c[VERSION].type),
             ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
-            changing = [c for c in ent.columns if c not in key] + [ROW_HASH, LOADED_AT, IN_SOURCE]
-            statement = insert.from_select([*filled, ROW_HASH, LOADED_AT, IN_SOURCE], source)
+            changing = [c for c in ent.columns if c not in key] + [ROW_HASH, LOADED_AT, IN_SOURCE, VERSION]
+            statement = insert.from_select([*filled, ROW_HASH, LOADED_AT, IN_SOURCE, VERSION], source)
             statement = statement.on_conflict_do_update(
                 index_elements=[table.c[c] for c in key],
                 set_={c: statement.excluded[c] for c in changing},
@@ -134,11 +135,12 @@ class HubTables:
         keys = keys[~keys.duplicated(keep="first")]
         with adbc.staged_write(self._engine, adbc.arrow_for_ingest(keys), unique_index=key) as write:
             write.lock(table)
+            stamp = versions.current(write.connection, ent.name) + 1
             present = exists().where(and_(*[_typed(self._engine, ent, write.stage.c[c]) == table.c[c] for c in key]))
             flipped = write.execute(update(table).where(table.c[IN_SOURCE] == false(), present)
-                                    .values({IN_SOURCE: True}))
+                                    .values({IN_SOURCE: True, VERSION: stamp}))
             flipped += write.execute(update(table).where(table.c[IN_SOURCE] == true(), not_(present))
-                                     .values({IN_SOURCE: False}))
+                                     .values({IN_SOURCE: False, VERSION: stamp}))
             if flipped:
                 versions.bump(write.connection, ent.name)
             return write.count(table, table.c[IN_SOURCE] == false())
@@ -153,7 +155,7 @@ class HubTables:
         Python compare strings; a missing optional part, stored as '', first), a decimal key part
         by its fixed-scale text.
         Read as Arrow (store/adbc.py) and streamed: memory holds one batch at a time.
-        with_meta adds `_row_hash`, `_in_source` and `_loaded_at`; in_source filters on presence.
+        with_meta adds `_row_hash`, `_in_source`, `_loaded_at` and `_version`; in_source filters on presence.
         """
         ent = as_entity(entity_name)
         statement, key, schema = self._query(ent, _columns(ent, with_meta), in_source)
@@ -171,15 +173,15 @@ class HubTables:
         return self._canonical(ent, adbc.to_frame(data), with_meta)
 
     def read_key_range(self, entity_name: str, column: str, *, above: object = None, upto: object = None,
-                       in_source: bool | None = None) -> pd.DataFrame:
+                       in_source: bool | None = None, with_meta: bool = False) -> pd.DataFrame:
         """The records whose `column` lies after `above` and up to `upto` (None: unbounded), compared as
         `iter_batches` orders keys, in key order: a child entity's rows (a product's sell units, by
         product_id) for one key range of its parent's `iter_batches`."""
         ent = as_entity(entity_name)
-        statement, key, schema = self._query(ent, _columns(ent, False), in_source)
+        statement, key, schema = self._query(ent, _columns(ent, with_meta), in_source)
         statement = statement.where(*adbc.in_key_range(self._engine, HUB_TABLES[ent.name].c[column],
                                                        above=above, upto=upto))
-        return self._canonical(ent, adbc.to_frame(adbc.read_table(self._engine, statement, key, schema)), False)
+        return self._canonical(ent, adbc.to_frame(adbc.read_table(self._engine, statement, key, schema)), with_meta)
 
     def empty(self, entity_name: str) -> pd.DataFrame:
         """The entity's canonical columns and dtypes, without rows."""

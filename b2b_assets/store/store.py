@@ -12,7 +12,7 @@ from b2b_assets.store.ledger import SyncLedger
 from b2b_assets.store.locks import DEFAULT_WAIT_SECONDS, SyncLocks
 from b2b_assets.store.marks import OutboundMarks
 from b2b_assets.store.quarantine import Quarantine
-from b2b_assets.store.tables import metadata, sync_ledger
+from b2b_assets.store.tables import HUB_TABLES, VERSION, metadata, sync_ledger
 from b2b_assets.store.versions import HubVersions
 
 _SCHEMA_LOCK = 0x62326261  # pg_advisory_xact_lock id serialising concurrent create_all calls
@@ -63,7 +63,7 @@ class Store:
 
 # Columns added after a table first shipped. create_all leaves an existing table as it is, so each is added
 # here, explicitly, as a nullable column (an ADD COLUMN both databases run without rewriting the table).
-ADDED_COLUMNS = {sync_ledger: ("job_id", "first_seen_at")}
+ADDED_COLUMNS = {sync_ledger: ("job_id", "first_seen_at")} | {table: (VERSION,) for table in HUB_TABLES.values()}
 
 
 def _schema_complete(connection: Connection) -> bool:
