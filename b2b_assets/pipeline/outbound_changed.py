@@ -41,10 +41,10 @@ from b2b_assets.model import entity
 from b2b_assets.model.frames import TEXT_DTYPE, key_isin
 from b2b_assets.pipeline.key_lookup import KeyLookup
 from b2b_assets.pipeline.outbound_marks import fingerprint
-from b2b_assets.pipeline.outbound_ranges import RangedPlanInputs, key_range_frames, plan_inputs_by_key_range
+from b2b_assets.pipeline.outbound_ranges import RangedPlanInputs, plan_inputs_by_key_range
 from b2b_assets.store import Store
 from b2b_assets.store.marks import Mark
-from b2b_assets.store.tables import BOOKKEEPING, IN_SOURCE, VERSION
+from b2b_assets.store.tables import VERSION
 from b2b_assets.targets.core.contract import KEY_SEPARATOR, RECORD_KEY, LedgerState, Reference, Target, TargetObject
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,10 @@ def plan_changed_rows(store: Store, target: Target, obj: TargetObject, reference
                                       frames=selection.frames(store, rows), ledger_rows=ledger_rows)
     planned = pd.concat(selection.planned, ignore_index=True) if selection.planned else pd.Series([], dtype=TEXT_DTYPE)
     made = ranged.present[RECORD_KEY]
+    if selection.read != len(planned):  # a key part the lookup by key cannot find (a missing optional part)
+        log.info("%s/%s: planning every row: %d of its %d changed rows could not be read by key",
+                 target.name, obj.name, len(planned) - selection.read, len(planned))
+        return None
     if not key_isin(made, planned).all():
         log.info("%s/%s: planning every row: its record keys are not its hub rows' keys", target.name, obj.name)
         return None
@@ -91,8 +95,9 @@ def plan_changed_rows(store: Store, target: Target, obj: TargetObject, reference
 
 
 class _Selection:
-    """Per key range, which primary rows to map; keeps the joined keys of those, and the ledger's
-    (record_key, payload_hash) of the others."""
+    """Which primary rows to map, read by key from the hub: the joined keys of those, and the ledger's
+    (record_key, payload_hash) of the others. Only the key columns and versions of the whole entity are
+    read; rows, and their nested rows, only for what is planned."""
 
     def __init__(self, obj: TargetObject, since: dict[str, int], sent: pd.DataFrame) -> None:
         self._obj, self._since = obj, since
@@ -100,31 +105,41 @@ class _Selection:
         self._sent = sent[[RECORD_KEY, "payload_hash"]].reset_index(drop=True)
         self.planned: list[pd.Series] = []  # joined keys of the rows mapped
         self.unchanged: list[pd.DataFrame] = []  # record_key, payload_hash of the rows left to the ledger
+        self.read = 0  # planned rows read back from the hub by key
 
     def frames(self, store: Store, rows: int) -> Iterator[Mapping[str, pd.DataFrame]]:
-        primary, *_ = self._obj.source_entities
+        """The planned rows, up to `rows` primary rows a frame with their nested rows (in the export)."""
+        primary = self._obj.source_entities[0]
+        key = entity(primary).key
         parents = dict(self._obj.range_columns)
-        for frames in key_range_frames(store, self._obj, rows, with_meta=True):
-            main = frames[primary]
-            keys = joined_key(main, entity(primary).key)
-            plan = self._changed(main, primary)
-            for name, column in parents.items():
-                nested = frames[name]
-                plan |= key_isin(keys, nested.loc[self._changed(nested, name), column])
+        # Parents of nested rows written since: a sell unit changed, added or gone from the export.
+        firsts: list[pd.Series] = []
+        touched = [store.hub.changed_since(name, self._since[name], [column])[column]
+                   for name, column in parents.items()]
+        for versions in store.hub.iter_versions(primary, batch_rows=rows, in_source=True):
+            keys = joined_key(versions, key)
+            plan = _changed(versions, self._since[primary])
+            for parent_keys in touched:
+                plan |= key_isin(keys, parent_keys)
             at = self._sent_keys.positions(keys)
             plan |= at < 0
             self.planned.append(keys[plan].reset_index(drop=True))
+            firsts.append(versions[key[0]][plan].reset_index(drop=True))
             self.unchanged.append(self._sent.iloc[at[~plan]].reset_index(drop=True))
-            chosen = {primary: _rows(main[plan])}
-            for name, column in parents.items():
-                nested = frames[name]
-                present = nested[nested[IN_SOURCE].to_numpy(dtype=bool, na_value=False)]
-                chosen[name] = _rows(present[key_isin(present[column], keys[plan])])
-            yield chosen
+        planned, first = (pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype=TEXT_DTYPE)
+                          for parts in (self.planned, firsts))
+        for start in range(0, len(planned), rows):
+            # Read by the key's first column, then cut to the planned keys (a price's product holds a few).
+            main = store.hub.read_matching(primary, key[0], first.iloc[start:start + rows], in_source=True)
+            main = main[key_isin(joined_key(main, key), planned.iloc[start:start + rows])].reset_index(drop=True)
+            self.read += len(main)
+            yield {primary: main} | {name: store.hub.read_matching(name, column, main[key[0]], in_source=True)
+                                     for name, column in parents.items()}
 
-    def _changed(self, frame: pd.DataFrame, name: str) -> np.ndarray:
-        version = frame[VERSION]
-        return (version.isna() | (version > self._since[name])).to_numpy(dtype=bool, na_value=True)
+
+def _changed(frame: pd.DataFrame, since: int) -> np.ndarray:
+    version = frame[VERSION]
+    return (version.isna() | (version > since)).to_numpy(dtype=bool, na_value=True)
 
 
 def joined_key(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
@@ -134,7 +149,3 @@ def joined_key(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
     for part in parts[1:]:
         joined = joined + KEY_SEPARATOR + part
     return joined.reset_index(drop=True)
-
-
-def _rows(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.drop(columns=list(BOOKKEEPING)).reset_index(drop=True)

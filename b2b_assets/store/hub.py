@@ -13,7 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, Numeric, Table, and_, cast, exists, false, func, literal, not_, select, true, update
+import pyarrow as pa
+from sqlalchemy import (
+    Engine, Numeric, Table, and_, cast, exists, false, func, literal, not_, or_, select, true, update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from b2b_assets.model import Entity, Kind
@@ -182,6 +185,35 @@ class HubTables:
         statement = statement.where(*adbc.in_key_range(self._engine, HUB_TABLES[ent.name].c[column],
                                                        above=above, upto=upto))
         return self._canonical(ent, adbc.to_frame(adbc.read_table(self._engine, statement, key, schema)), with_meta)
+
+    def iter_versions(self, entity_name: str, *, batch_rows: int = 100_000,
+                      in_source: bool | None = None) -> Iterator[pd.DataFrame]:
+        """The key columns and `_version` of the entity's records, in key order, `batch_rows` at a time:
+        what tells which rows changed since a version without reading the rows."""
+        ent = as_entity(entity_name)
+        statement, key, schema = self._query(ent, [*ent.key, VERSION], in_source)
+        for data in adbc.read_in_key_order(self._engine, statement, key, schema, batch_rows):
+            frame = adbc.to_frame(data)
+            yield cast_frame(_only(ent, list(ent.key)), frame).assign(**{VERSION: frame[VERSION]})
+
+    def changed_since(self, entity_name: str, version: int, columns: list[str]) -> pd.DataFrame:
+        """`columns` of the records written since `version` (or before rows had one), present or not."""
+        ent = as_entity(entity_name)
+        table = HUB_TABLES[ent.name]
+        statement, key, schema = self._query(ent, columns, None)
+        statement = statement.where(or_(table.c[VERSION] > version, table.c[VERSION].is_(None)))
+        return cast_frame(_only(ent, columns), adbc.to_frame(adbc.read_table(self._engine, statement, key, schema)))
+
+    def read_matching(self, entity_name: str, column: str, values: pd.Series, *, in_source: bool | None = None,
+                      chunk: int = 5_000) -> pd.DataFrame:
+        """The records whose `column` is one of `values` (canonical frames, by key within each chunk of values)."""
+        ent = as_entity(entity_name)
+        statement, key, schema = self._query(ent, _columns(ent, False), in_source)
+        distinct = pd.Series(values).dropna().drop_duplicates().tolist()
+        parts = [adbc.read_table(self._engine, statement.where(HUB_TABLES[ent.name].c[column].in_(
+            distinct[start:start + chunk])), key, schema) for start in range(0, len(distinct), chunk)]
+        data = pa.concat_tables(parts) if parts else schema.empty_table()
+        return self._canonical(ent, adbc.to_frame(data), False)
 
     def empty(self, entity_name: str) -> pd.DataFrame:
         """The entity's canonical columns and dtypes, without rows."""

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from b2b_assets.pipeline.outbound import sync_object
-from b2b_assets.store import Store
 from b2b_assets.store.tables import HUB_TABLES
 from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
 from b2b_assets.targets.squizz.target import SquizzSender
@@ -107,22 +106,3 @@ def test_a_store_from_before_row_versions_plans_every_row_once(env: Env, caplog:
     planned = [int(m.group(1)) for m in map(PLANNED.search, caplog.messages) if m]
     assert planned == [again.counts["total"]] and again.counts["changed"] == 1, again.counts
     assert again.counts["unchanged"] == again.counts["total"] - again.counts["held"] - again.counts["invalid"] - 1
-
-
-def test_an_upgraded_store_gains_row_versions(tmp_path: Path):
-    store = Store(f"sqlite:///{tmp_path / 'old.sqlite'}")
-    store.create_all()
-    store.hub.upsert("taxcodes", _taxcodes(["GST", "FREE"]))
-    with store.engine.begin() as connection:
-        connection.exec_driver_sql("ALTER TABLE hub_taxcodes DROP COLUMN _version")
-    store.create_all()
-    meta = store.hub.read_all("taxcodes", with_meta=True)
-    assert meta["_version"].isna().all() and len(meta) == 2
-    store.hub.upsert("taxcodes", _taxcodes(["GST", "FREE", "EXPORT"]))
-    meta = store.hub.read_all("taxcodes", with_meta=True).set_index("tax_code_id")["_version"]
-    assert meta["EXPORT"] == store.versions.of(["taxcodes"])["taxcodes"] == 2 and meta.isna().sum() == 2
-
-
-def _taxcodes(ids: list[str]):
-    import pandas as pd
-    return pd.DataFrame({"tax_code_id": ids, "tax_rate": ["10"] * len(ids)})
