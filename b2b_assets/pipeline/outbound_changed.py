@@ -22,10 +22,11 @@ inactive) stay out of `present`, so the planner counts them gone exactly as the 
 Left to the rule: an unchanged row whose record key is not its joined key, while that joined key is
 the record another row sent.
 
-It falls back to the full plan, and says why in the log, whenever the mark cannot vouch: no mark,
-another fingerprint or other references' inputs, a hub version missing, nested rows held back at
-the mark (their count is not in the ledger), or deletions enabled (a deletion is only sent from a
-full plan).
+It falls back to the full plan, and says why in the log, when more than a fifth of the rows are to
+be planned (reading them by key would cost more; an upgraded store's rows all count as changed
+once), and whenever the mark cannot vouch: no mark, another fingerprint or other references'
+inputs, a hub version missing, nested rows held back at the mark (their count is not in the
+ledger), or deletions enabled (a deletion is only sent from a full plan).
 """
 
 from __future__ import annotations
@@ -68,73 +69,81 @@ def changed_since(mark: Mark | None, target: Target, obj: TargetObject, inputs: 
     return {name: hub[name] for name in obj.source_entities}
 
 
+# Above this share of the entity changed, reading the planned rows by key costs more than the full ranged plan.
+MOST_ROWS = 0.2
+
+
 def plan_changed_rows(store: Store, target: Target, obj: TargetObject, references: tuple[Reference, ...],
                       known: dict[str, pd.Index], since: dict[str, int], *, rows: int) -> RangedPlanInputs | None:
     """`plan_inputs_by_key_range`'s inputs, mapping only the rows changed since `since` (see the module
-    docstring); None (logged) when a planned row shows the record key is not the row's key."""
+    docstring); None (logged) when most rows changed, or a planned row shows the record key is not its key."""
+    name = f"{target.name}/{obj.name}"
     ledger_rows = store.ledger.load(target.name, obj.name)
     sent = ledger_rows[(ledger_rows["state"] == LedgerState.SENT.value) & ledger_rows["payload_hash"].notna()]
-    selection = _Selection(obj, since, sent)
+    selection = _Selection(store, obj, since, sent, rows)
+    planned, unchanged = selection.planned, selection.unchanged
+    if len(planned) > MOST_ROWS * (len(planned) + len(unchanged)):
+        log.info("%s: planning every row: %d of its %d rows changed since its last sync (or have no version)",
+                 name, len(planned), len(planned) + len(unchanged))
+        return None
     ranged = plan_inputs_by_key_range(store, target.name, obj, references, known, rows=rows, full_refresh=False,
-                                      frames=selection.frames(store, rows), ledger_rows=ledger_rows)
-    planned = pd.concat(selection.planned, ignore_index=True) if selection.planned else pd.Series([], dtype=TEXT_DTYPE)
-    made = ranged.present[RECORD_KEY]
+                                      frames=selection.frames(), ledger_rows=ledger_rows)
     if selection.read != len(planned):  # a key part the lookup by key cannot find (a missing optional part)
-        log.info("%s/%s: planning every row: %d of its %d changed rows could not be read by key",
-                 target.name, obj.name, len(planned) - selection.read, len(planned))
+        log.info("%s: planning every row: %d of its %d changed rows could not be read by key",
+                 name, len(planned) - selection.read, len(planned))
         return None
-    if not key_isin(made, planned).all():
-        log.info("%s/%s: planning every row: its record keys are not its hub rows' keys", target.name, obj.name)
+    if not key_isin(ranged.present[RECORD_KEY], planned).all():
+        log.info("%s: planning every row: its record keys are not its hub rows' keys", name)
         return None
-    unchanged = pd.concat(selection.unchanged, ignore_index=True) if selection.unchanged else None
-    if unchanged is not None:
-        ranged.present = pd.concat([ranged.present, unchanged], ignore_index=True)
-    log.info("%s/%s: planned the %d rows changed since its last sync; %d unchanged taken from the ledger",
-             target.name, obj.name, len(planned), 0 if unchanged is None else len(unchanged))
+    ranged.present = pd.concat([ranged.present, unchanged], ignore_index=True)
+    log.info("%s: planned the %d rows changed since its last sync; %d unchanged taken from the ledger",
+             name, len(planned), len(unchanged))
     return ranged
 
 
 class _Selection:
-    """Which primary rows to map, read by key from the hub: the joined keys of those, and the ledger's
-    (record_key, payload_hash) of the others. Only the key columns and versions of the whole entity are
-    read; rows, and their nested rows, only for what is planned."""
+    """Which primary rows to map (`planned`, their joined keys), and the ledger's (record_key, payload_hash)
+    of the others (`unchanged`). Only the key columns and versions of the whole entity are read; rows, and
+    their nested rows, only for what is planned (`frames`)."""
 
-    def __init__(self, obj: TargetObject, since: dict[str, int], sent: pd.DataFrame) -> None:
-        self._obj, self._since = obj, since
-        self._sent_keys = KeyLookup(sent[RECORD_KEY])
-        self._sent = sent[[RECORD_KEY, "payload_hash"]].reset_index(drop=True)
-        self.planned: list[pd.Series] = []  # joined keys of the rows mapped
-        self.unchanged: list[pd.DataFrame] = []  # record_key, payload_hash of the rows left to the ledger
-        self.read = 0  # planned rows read back from the hub by key
-
-    def frames(self, store: Store, rows: int) -> Iterator[Mapping[str, pd.DataFrame]]:
-        """The planned rows, up to `rows` primary rows a frame with their nested rows (in the export)."""
-        primary = self._obj.source_entities[0]
-        key = entity(primary).key
-        parents = dict(self._obj.range_columns)
+    def __init__(self, store: Store, obj: TargetObject, since: dict[str, int], sent: pd.DataFrame,
+                 rows: int) -> None:
+        self._store, self._obj, self._rows = store, obj, rows
+        self._primary = obj.source_entities[0]
+        self._key = entity(self._primary).key
+        sent_keys = KeyLookup(sent[RECORD_KEY])
+        sent = sent[[RECORD_KEY, "payload_hash"]].reset_index(drop=True)
         # Parents of nested rows written since: a sell unit changed, added or gone from the export.
-        firsts: list[pd.Series] = []
-        touched = [store.hub.changed_since(name, self._since[name], [column])[column]
-                   for name, column in parents.items()]
-        for versions in store.hub.iter_versions(primary, batch_rows=rows, in_source=True):
-            keys = joined_key(versions, key)
-            plan = _changed(versions, self._since[primary])
+        touched = [store.hub.changed_since(name, since[name], [column])[column]
+                   for name, column in obj.range_columns]
+        planned, firsts, unchanged = [], [], []
+        for versions in store.hub.iter_versions(self._primary, batch_rows=rows, in_source=True):
+            keys = joined_key(versions, self._key)
+            plan = _changed(versions, since[self._primary])
             for parent_keys in touched:
                 plan |= key_isin(keys, parent_keys)
-            at = self._sent_keys.positions(keys)
+            at = sent_keys.positions(keys)
             plan |= at < 0
-            self.planned.append(keys[plan].reset_index(drop=True))
-            firsts.append(versions[key[0]][plan].reset_index(drop=True))
-            self.unchanged.append(self._sent.iloc[at[~plan]].reset_index(drop=True))
-        planned, first = (pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype=TEXT_DTYPE)
-                          for parts in (self.planned, firsts))
-        for start in range(0, len(planned), rows):
+            planned.append(keys[plan])
+            firsts.append(versions[self._key[0]][plan])
+            unchanged.append(sent.iloc[at[~plan]])
+        self.planned, self._first = (pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype=TEXT_DTYPE)
+                                     for parts in (planned, firsts))
+        self.unchanged = (pd.concat(unchanged, ignore_index=True) if unchanged
+                          else pd.DataFrame({RECORD_KEY: pd.Series([], dtype=TEXT_DTYPE),
+                                             "payload_hash": pd.Series([], dtype="int64")}))
+        self.read = 0  # planned rows read back from the hub by key
+
+    def frames(self) -> Iterator[Mapping[str, pd.DataFrame]]:
+        """The planned rows, up to `rows` primary rows a frame with their nested rows (in the export)."""
+        hub, key, rows = self._store.hub, self._key, self._rows
+        for start in range(0, len(self.planned), rows):
             # Read by the key's first column, then cut to the planned keys (a price's product holds a few).
-            main = store.hub.read_matching(primary, key[0], first.iloc[start:start + rows], in_source=True)
-            main = main[key_isin(joined_key(main, key), planned.iloc[start:start + rows])].reset_index(drop=True)
+            main = hub.read_matching(self._primary, key[0], self._first.iloc[start:start + rows], in_source=True)
+            main = main[key_isin(joined_key(main, key), self.planned.iloc[start:start + rows])].reset_index(drop=True)
             self.read += len(main)
-            yield {primary: main} | {name: store.hub.read_matching(name, column, main[key[0]], in_source=True)
-                                     for name, column in parents.items()}
+            yield {self._primary: main} | {name: hub.read_matching(name, column, main[key[0]], in_source=True)
+                                           for name, column in self._obj.range_columns}
 
 
 def _changed(frame: pd.DataFrame, since: int) -> np.ndarray:

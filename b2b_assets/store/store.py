@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine, inspect, text
 
+from b2b_assets.store import versions
 from b2b_assets.store.cursors import SourceCursors
 from b2b_assets.store.engine import DEFAULT_URL, is_postgres, make_engine, normalise_url, write_transaction
 from b2b_assets.store.held import HeldRecords
@@ -83,3 +84,14 @@ def _add_missing_columns(connection: Connection) -> None:
                 column = table.c[name]
                 kind = column.type.compile(dialect=connection.dialect)
                 connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+                if name == VERSION:
+                    _stamp_existing_rows(connection, table)
+
+
+def _stamp_existing_rows(connection: Connection, table) -> None:  # noqa: ANN001 - a hub Table
+    """Rows from before `_version` get the version their entity moves to now: every mark taken before is then
+    older than them, so the next sync plans each object that reads the entity in full once, and only what
+    changes after that (a NULL version would leave them unknown, planned in full on every run)."""
+    entity_name = next(name for name, hub_table in HUB_TABLES.items() if hub_table is table)
+    connection.execute(table.update().values({VERSION: versions.current(connection, entity_name) + 1}))
+    versions.bump(connection, entity_name)
