@@ -113,15 +113,13 @@ def _settle_range(obj: TargetObject, references: tuple[Reference, ...], known: d
                          nested_held)
 
 
-def key_range_frames(store: Store, obj: TargetObject, rows: int, *,
-                     with_meta: bool = False) -> Iterator[Mapping[str, pd.DataFrame]]:
+def key_range_frames(store: Store, obj: TargetObject, rows: int) -> Iterator[Mapping[str, pd.DataFrame]]:
     """The object's source frames a key range of its primary entity at a time, in key order.
 
     Each range holds up to `rows` primary records (those in the latest export) and, for each nested
     entity in `obj.range_columns`, its rows whose parent column falls in that range: after the last
     key of the range before and up to this range's last key, so that the ranges cut the nested
     entity between parents, never through one.
-    with_meta: with the hub's bookkeeping columns, and the nested rows gone from the export too.
     """
     primary, *nested = obj.source_entities
     parents = dict(obj.range_columns)
@@ -132,11 +130,10 @@ def key_range_frames(store: Store, obj: TargetObject, rows: int, *,
     if parents and len(key) != 1:
         raise ValueError(f"{obj.name}: nested rows are ranged by their parent's one key column; {primary} has {key}")
     above = None
-    for frame in store.hub.iter_batches(primary, batch_rows=rows, in_source=True, with_meta=with_meta):
+    for frame in store.hub.iter_batches(primary, batch_rows=rows, in_source=True):
         upto = frame[key[0]].iloc[-1] if parents else None
         yield {primary: frame} | {name: store.hub.read_key_range(name, column, above=above, upto=upto,
-                                                                 in_source=None if with_meta else True,
-                                                                 with_meta=with_meta)
+                                                                 in_source=True)
                                   for name, column in parents.items()}
         above = upto
 

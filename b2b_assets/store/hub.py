@@ -176,15 +176,15 @@ class HubTables:
         return self._canonical(ent, adbc.to_frame(data), with_meta)
 
     def read_key_range(self, entity_name: str, column: str, *, above: object = None, upto: object = None,
-                       in_source: bool | None = None, with_meta: bool = False) -> pd.DataFrame:
+                       in_source: bool | None = None) -> pd.DataFrame:
         """The records whose `column` lies after `above` and up to `upto` (None: unbounded), compared as
         `iter_batches` orders keys, in key order: a child entity's rows (a product's sell units, by
         product_id) for one key range of its parent's `iter_batches`."""
         ent = as_entity(entity_name)
-        statement, key, schema = self._query(ent, _columns(ent, with_meta), in_source)
+        statement, key, schema = self._query(ent, _columns(ent, False), in_source)
         statement = statement.where(*adbc.in_key_range(self._engine, HUB_TABLES[ent.name].c[column],
                                                        above=above, upto=upto))
-        return self._canonical(ent, adbc.to_frame(adbc.read_table(self._engine, statement, key, schema)), with_meta)
+        return self._canonical(ent, adbc.to_frame(adbc.read_table(self._engine, statement, key, schema)), False)
 
     def iter_versions(self, entity_name: str, *, batch_rows: int = 100_000,
                       in_source: bool | None = None) -> Iterator[pd.DataFrame]:
