@@ -59,6 +59,7 @@ def changed_since(mark: Mark | None, target: Target, obj: TargetObject, inputs: 
     why = ("no mark of a complete sync" if mark is None
            else "the payload's code, settings or identity changed" if mark.fingerprint != fingerprint(target, obj)
            else "what it references changed" if mark.inputs.get("references") != inputs.get("references")
+           else "what it references has no ledger counters" if None in inputs["references"].values()
            else "its mark lacks a hub version" if not all(isinstance(hub.get(e), int) for e in obj.source_entities)
            else "nested rows were held back" if mark.counts.get("nested_held", 1)
            else "deletions are enabled" if deletions_enabled

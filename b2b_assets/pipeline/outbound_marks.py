@@ -6,16 +6,31 @@ run, not a retry of the failed records; a failed sync leaves no mark) the object
 
 - the hub version (store/versions.py) of each of its `source_entities`: moved by any load that
   inserted, updated or flipped the presence of a row;
-- a summary of the confirmed records in the ledger of each object it references (how many, their
-  attempts, the latest): which of their records the target holds decides what is held;
+- for each object it references, that object's `left_sent` ledger counter (store/ledger_versions.py):
+  moved by every ledger write that gives one of its `sent` records another state, and by every purge;
 - a fingerprint of what shapes the payload: the package version, the source of the mappings, hashing
   and planning code (targets/, model/, store/hashing.py), the settings a mapping reads, and the
   object's identity (target, name, mapping, limits, references);
-- the same summary of its own ledger as the sync left it, and the counts it reports again.
+- its own ledger `version` counter as the sync left it (moved by every write and purge of its
+  ledger), whether the sync left records that wait, and the counts it reports again.
 
-The next plain sync skips the plan when all of that is the same now and the ledger holds nothing that
-waits: no rejected, held or submitted record, no nested row held back, and, when deletions are on, no
-record gone from the source. Anything else re-plans as before.
+The next plain sync skips the plan when all of that is the same now, its counters exist (a store from
+before them, or an object no writer touched since, is unknown and planned), and the sync left nothing
+that waits: no held, rejected or submitted record, no nested row held back, and, when deletions are on,
+no record gone from the source. Anything else re-plans as before. Checking is a few one-row reads.
+
+Why a referenced object's `left_sent` is enough. The plan reads a referenced object's ledger only for
+its set of `sent` keys: a record, or nested row, whose reference is not in it is held, every other is
+planned on its own hash. So the referenced ledger can change this object's plan only through that set.
+Keys joining it can release only records that are held, and an object with held records or nested
+rows held back re-plans anyway; a resend of a referenced record with a new hash leaves it `sent` and
+changes nothing here. Keys leaving it (refused on resend, submitted to a job again, deleted, purged)
+hold records this object had sent: every such write finds a `sent` row it gives another state, or is
+a purge, and moves `left_sent` (records held or refused again, as they are every run, do not). Equal
+`left_sent` values therefore mean no confirmed record of the referenced object went away since the
+mark. Of its own ledger the plan reads every row, so there any write counts (`version`); what waits is
+what the sync's report counted (held, rejected or invalid, submitted, nested rows held back), which a
+plan would take up again.
 """
 
 from __future__ import annotations
@@ -29,7 +44,7 @@ from typing import Any
 from b2b_assets import settings
 from b2b_assets.store import Store
 from b2b_assets.store.marks import Mark
-from b2b_assets.targets.core.contract import LedgerState, Target, TargetObject
+from b2b_assets.targets.core.contract import Target, TargetObject
 from b2b_assets.targets.core.plan import ACTIONS, UNCHANGED
 from b2b_assets.targets.core.sync import SyncReport
 
@@ -39,9 +54,8 @@ PAYLOAD_SETTINGS = {"credentials_system_of_record": settings.credentials_system_
 # What the payload and its hash are made by: a change here (an upgrade, an edit) re-plans every object once.
 _PACKAGE = Path(__file__).resolve().parents[1]
 PAYLOAD_CODE = ("targets", "model", "store/hashing.py")
-SENT = LedgerState.SENT.value
-# Ledger states that keep an object re-planning every run until they are settled.
-WAITING = (LedgerState.REJECTED.value, LedgerState.HELD.value, LedgerState.SUBMITTED.value)
+# What a sync reports of the records that keep its object re-planning every run until they are settled.
+WAITING = ("held", "rejected", "submitted", "nested_held")
 
 
 def marks_apply(dry_run: bool, only_failed: bool) -> bool:
@@ -50,12 +64,12 @@ def marks_apply(dry_run: bool, only_failed: bool) -> bool:
 
 
 def current_inputs(store: Store, target: Target, obj: TargetObject) -> dict[str, Any]:
-    """What the object plans from, as it stands now. Read before the hub, so a load during the sync moves it on."""
-    # Of a referenced object only the records the target confirmed matter (they are what holds nothing back),
-    # so one whose held records are recorded again every run does not re-plan what references it.
+    """What the object plans from, as it stands now. Read before the hub, so a load during the sync moves it on.
+
+    A referenced object without ledger counters is None: unknown, so never taken as unchanged."""
+    references = store.ledger.versions.of(target.name, obj.depends_on)
     return {"hub": store.versions.of(obj.source_entities),
-            "references": {name: store.marks.ledger_summary(target.name, name).get(SENT)
-                           for name in obj.depends_on}}
+            "references": {name: None if found is None else found["left_sent"] for name, found in references.items()}}
 
 
 def fingerprint(target: Target, obj: TargetObject) -> str:
@@ -75,10 +89,12 @@ def unchanged_report(store: Store, target: Target, obj: TargetObject, inputs: di
     mark = store.marks.get(target.name, obj.name)
     if mark is None or mark.fingerprint != fingerprint(target, obj) or mark.inputs != inputs:
         return None
-    if mark.counts["nested_held"] or (deletions_enabled and mark.counts["deletion_candidates"]):
+    if None in inputs["references"].values() or mark.ledger.get("waiting", True):
         return None
-    ledger = store.marks.ledger_summary(target.name, obj.name)
-    if ledger != mark.ledger or any(state in ledger for state in WAITING):
+    if deletions_enabled and mark.counts["deletion_candidates"]:
+        return None
+    own = store.ledger.versions.of(target.name, [obj.name])[obj.name]
+    if own is None or own["version"] != mark.ledger.get("version"):
         return None
     total = mark.counts["total"]
     counts = {action: 0 for action in ACTIONS} | {
@@ -95,8 +111,10 @@ def record_mark(store: Store, target: Target, obj: TargetObject, inputs: dict[st
     c = report.counts
     counts = {"total": c["total"], "nested_held": c["nested_held"], "deletions_pending": c["deletions_pending"],
               "deletion_candidates": c["deletions_pending"] + c["deleted"]}
-    store.marks.put(target.name, obj.name, Mark(run_id, fingerprint(target, obj), inputs,
-                                               store.marks.ledger_summary(target.name, obj.name), counts))
+    # Under the object's sync lock the ledger is as the sync left it, so counters started now are sound.
+    own = store.ledger.versions.started(target.name, obj.name)
+    ledger = {"version": own["version"], "waiting": any(c[name] for name in WAITING)}
+    store.marks.put(target.name, obj.name, Mark(run_id, fingerprint(target, obj), inputs, ledger, counts))
 
 
 def _qualified(function: Any) -> str:

@@ -158,7 +158,7 @@ class HubTables:
         Python compare strings; a missing optional part, stored as '', first), a decimal key part
         by its fixed-scale text.
         Read as Arrow (store/adbc.py) and streamed: memory holds one batch at a time.
-        with_meta adds `_row_hash`, `_in_source`, `_loaded_at` and `_version`; in_source filters on presence.
+        with_meta adds `_row_hash`, `_in_source` and `_loaded_at`; in_source filters on presence.
         """
         ent = as_entity(entity_name)
         statement, key, schema = self._query(ent, _columns(ent, with_meta), in_source)

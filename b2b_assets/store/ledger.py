@@ -12,11 +12,13 @@ from collections.abc import Iterator
 
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Engine, case, func, literal, null, select, true
+from sqlalchemy import Engine, case, delete, func, literal, null, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from b2b_assets.store import adbc
+from b2b_assets.store.engine import write_transaction
 from b2b_assets.store.hashing import hash_series
+from b2b_assets.store.ledger_versions import LedgerVersions, bump
 from b2b_assets.store.sql import upsert_insert, utcnow
 from b2b_assets.store.tables import sync_ledger
 from b2b_assets.targets.core.contract import LEDGER_STATES, LedgerState
@@ -37,7 +39,7 @@ def _outcomes(outcomes: pd.DataFrame) -> pd.DataFrame:
     out["last_error"] = out["last_error"].astype(_TEXT)
     out["job_id"] = out["job_id"].astype(_TEXT)
     out["payload_hash"] = hash_series(out["payload_hash"])
-    unknown = sorted(set(out["state"].dropna()) - set(LEDGER_STATES))
+    unknown = sorted(set(out["state"].dropna().unique()) - set(LEDGER_STATES))  # unique: not a str per row
     if unknown or out["state"].isna().any() or out["record_key"].isna().any():
         raise ValueError(f"ledger outcomes need a record_key and a state in {LEDGER_STATES}; got {unknown or 'NA'}")
     return out[~out["record_key"].duplicated(keep="last")]
@@ -46,13 +48,15 @@ def _outcomes(outcomes: pd.DataFrame) -> pd.DataFrame:
 class SyncLedger:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self.versions = LedgerVersions(engine)  # moved by `record` and `purge`, in their own transactions
 
     def record(self, target: str, entity_name: str, outcomes: pd.DataFrame) -> int:
         """Record per-record outcomes (record_key, payload_hash, state, last_error[, job_id]) of one sync.
 
         attempts += 1 and last_attempt_at = now for every record; first_sent_at is
         kept from the first time a record was sent; confirmed_at is set when the
-        state is `sent`. Returns how many records were recorded.
+        state is `sent`. The object's ledger counters move in the same transaction
+        (store/ledger_versions.py). Returns how many records were recorded.
         """
         frame = _outcomes(outcomes)
         if frame.empty:
@@ -61,6 +65,8 @@ class SyncLedger:
         stamp = sync_ledger.c.last_attempt_at.type
         with adbc.staged_write(self._engine, adbc.arrow_for_ingest(frame)) as write:
             stage = write.stage
+            # Before the write: whether it takes a confirmed record out of `sent` (a held record held again does not).
+            leaves_sent = bool((frame["state"] != SENT).any()) and self._leaves_sent(write, target, entity_name)
             sent_now = case((stage.c.state == SENT, literal(now, stamp)), else_=null())
             source = select(
                 literal(target, sync_ledger.c.target.type), literal(entity_name, sync_ledger.c.entity.type),
@@ -85,7 +91,25 @@ class SyncLedger:
                                          else_=sync_ledger.c.confirmed_at),
                 },
             ))
+            bump(write.connection, target, entity_name, may_leave_sent=leaves_sent)
         return len(frame)
+
+    @staticmethod
+    def _leaves_sent(write: adbc.StagedWrite, target: str, entity_name: str) -> bool:
+        """Whether a staged record in another state than `sent` is `sent` in the ledger now (key lookups)."""
+        stage, c = write.stage, sync_ledger.c
+        confirmed = select(literal(1)).select_from(stage.join(sync_ledger, c.record_key == stage.c.record_key)).where(
+            c.target == target, c.entity == entity_name, c.state == SENT, stage.c.state != SENT)
+        return write.connection.execute(select(confirmed.exists())).scalar_one()
+
+    def purge(self, target: str, entity_name: str) -> int:
+        """Forget every record of one target object, so that its next sync sends everything as new.
+        Returns how many records were forgotten."""
+        c = sync_ledger.c
+        with write_transaction(self._engine) as connection:
+            gone = connection.execute(delete(sync_ledger).where(c.target == target, c.entity == entity_name)).rowcount
+            bump(connection, target, entity_name, may_leave_sent=True)
+        return gone
 
     def load(self, target: str, entity_name: str) -> pd.DataFrame:
         """record_key, payload_hash, state, attempts of every record this target has seen, in key order."""

@@ -11,18 +11,18 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, select
 
 from b2b_assets.store.sql import upsert_insert, utcnow
-from b2b_assets.store.tables import outbound_marks, sync_ledger
+from b2b_assets.store.tables import outbound_marks
 
 
 @dataclass(frozen=True)
 class Mark:
     run_id: str
     fingerprint: str  # what shapes the payload: code, settings, the object's identity
-    inputs: dict[str, Any]  # hub versions of its entities, ledger summaries of the objects it references
-    ledger: dict[str, Any]  # its own ledger summary when the sync ended
+    inputs: dict[str, Any]  # hub versions of its entities, `left_sent` counters of the objects it references
+    ledger: dict[str, Any]  # its own ledger `version` counter when the sync ended, and whether records wait
     counts: dict[str, int]  # what the sync counted that a skipped run reports again
 
 
@@ -52,18 +52,6 @@ class OutboundMarks:
         c = outbound_marks.c
         with self._engine.begin() as connection:
             connection.execute(delete(outbound_marks).where(c.target == target, c.entity == entity_name))
-
-    def ledger_summary(self, target: str, entity_name: str) -> dict[str, list]:
-        """Per ledger state: [records, their attempts summed, the latest attempt], in one aggregate query.
-
-        Every ledger write adds a record or counts an attempt and stamps it, so any write to the
-        object's ledger (a resend with a new hash included), or a purge of it, changes the summary."""
-        c = sync_ledger.c
-        statement = (select(c.state, func.count(), func.sum(c.attempts), func.max(c.last_attempt_at))
-                     .where(c.target == target, c.entity == entity_name).group_by(c.state))
-        with self._engine.connect() as connection:
-            return {state: [int(n), int(attempts or 0), str(last)]
-                    for state, n, attempts, last in connection.execute(statement)}
 
 
 def _json(value: Any) -> str:

@@ -19,7 +19,7 @@ metadata = MetaData()
 
 LONG_TEXT = 4000  # above this a TEXT field is stored as Text rather than VARCHAR(n)
 ROW_HASH, IN_SOURCE, LOADED_AT, VERSION = "_row_hash", "_in_source", "_loaded_at", "_version"
-BOOKKEEPING = (ROW_HASH, IN_SOURCE, LOADED_AT, VERSION)
+BOOKKEEPING = (ROW_HASH, IN_SOURCE, LOADED_AT)  # what `with_meta` reads add; `_version` is read on its own
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 AUTO_ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -159,6 +159,17 @@ hub_versions = Table(
     "hub_versions", metadata,
     Column("entity", String(64), primary_key=True),
     Column("version", BigInteger, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+# Per target object, counters its sync ledger's writers move in the same transaction (store/ledger_versions.py):
+# what lets a mark tell from one row that the object's ledger, or a referenced object's confirmed set, held still.
+ledger_versions = Table(
+    "ledger_versions", metadata,
+    Column("target", String(64), primary_key=True),
+    Column("entity", String(64), primary_key=True),
+    Column("version", BigInteger, nullable=False),  # every write and purge
+    Column("left_sent", BigInteger, nullable=False),  # every write or purge that takes a record out of `sent`
     Column("changed_at", DateTime(timezone=True), nullable=False),
 )
 

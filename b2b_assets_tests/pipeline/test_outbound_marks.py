@@ -2,24 +2,27 @@
 
 Over real HTTP to the SQUIZZ sandbox, on the sample export in a SQLite hub: the second sync of an unchanged
 hub reports the objects it did not re-plan; a change to one hub entity re-plans the objects that read it or
-reference what it changed, and sends exactly the changed records; records that wait (held, rejected) keep
-their object planning every run; a full refresh, a ledger purge or a new store plan everything again.
+take away what it confirmed, and sends exactly the changed records; a referenced object resent with new
+hashes re-plans nothing that references it, one whose record is refused on resend does; records that wait
+(held, rejected) keep their object planning every run; a full refresh, a ledger purge or a new store plan
+everything again; an unchanged object's check reads no ledger row.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
-from sqlalchemy import delete
+from sqlalchemy import text
 
 from b2b_assets.pipeline.outbound import OutboundOptions
 from b2b_assets.pipeline.outbound_marks import PAYLOAD_SETTINGS
-from b2b_assets.store import Store
-from b2b_assets.store.tables import sync_ledger
+from b2b_assets.store import KEY_SEPARATOR, Store
 from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
 
-from .test_squizz_sync import Env, env, rewrite_csv_rows, staged_template  # noqa: F401
+from .squizz_steps import sync_import_type
+from .test_squizz_sync import SPECS, Env, env, rewrite_csv_rows, staged_template  # noqa: F401
 
 NOT_REPLANNED = re.compile(r"^inputs unchanged since run \S+: not re-planned$")
 
@@ -32,6 +35,25 @@ def waiting(reports: dict) -> set[str]:
 
 def replanned(reports: dict) -> set[str]:
     return {name for name, r in reports.items() if r.skipped is None}
+
+
+def rename_product(env: Env, product_id: str) -> None:
+    """Give one product a new name in the export and load it: the product's payload hash changes."""
+    products = env.inbox / "products.jsonl"
+    lines = products.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if f'"product_id": "{product_id}"' in line)
+    record = json.loads(lines[index])
+    lines[index] = json.dumps(record | {"name": record["name"] + " (new edition)"}, ensure_ascii=False)
+    products.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env.restage(("products",))
+
+
+def of_product(keys: set[str], product_id: str) -> set[str]:
+    return {k for k in keys if product_id in k.split(KEY_SEPARATOR)}
+
+
+# Objects that reference products and, in the sample, wait for nothing (prices and stock wait for KT-1403).
+SETTLED_DEPENDENTS = ("customer_account_prices", "alternate_codes")
 
 
 def test_an_unchanged_hub_is_not_replanned_and_a_change_replans_exactly_its_dependents(env: Env):
@@ -52,14 +74,14 @@ def test_an_unchanged_hub_is_not_replanned_and_a_change_replans_exactly_its_depe
         assert c["unchanged"] == c["total"] == first[name].counts["total"] > 0, (name, c)
     assert env.stats()["tokens_spent"] == stats["tokens_spent"] and len(env.stats()["imports"]) == len(stats["imports"])
 
-    # One payment type changes: it is resent, and the customer accounts that reference payment types are
-    # planned again (they send nothing: their payload names the type, not its label). Nothing else moves.
+    # One payment type changes: it is resent, and nothing else moves. The customer accounts that reference
+    # payment types are not planned again: the type stays confirmed, and their payload names it, not its label.
     rewrite_csv_rows(env.inbox / "payment_types.csv",
                      lambda _h, rows: [r.replace("PayPal,PayPal Business,", "PayPal,PayPal Business account,")
                                        for r in rows])
     env.restage(("payment_types",))
     third = env.sync()
-    assert replanned(third) - waits == {"payment_types", "customer_accounts"}
+    assert replanned(third) - waits == {"payment_types"}
     sent = {name: r.counts["sent"] for name, r in third.items()}
     assert sent == {name: 1 if name == "payment_types" else 0 for name in sent}
     assert third["payment_types"].counts["changed"] == 1
@@ -107,15 +129,61 @@ def test_a_full_refresh_plans_and_resends_whatever_the_mark_says(env: Env):
     assert env.sync()["taxcodes"].skipped  # the full refresh left a mark of its own
 
 
+def test_a_referenced_object_resent_with_new_hashes_replans_nothing_that_references_it(env: Env):
+    waits = waiting(env.full_sync())
+    env.sync()
+    rename_product(env, "KT-1002")
+    third = env.sync()
+    assert third["products"].counts["changed"] == third["products"].counts["sent"] == 1
+    assert replanned(third) == waits  # products waits anyway (its held KT-1403), and what holds behind it
+    settled = {name for name in third if "products" in SQUIZZ.object(name).depends_on} - waits
+    assert settled == set(SETTLED_DEPENDENTS)
+    for name in settled:
+        assert NOT_REPLANNED.match(third[name].skipped or ""), (name, third[name].skipped)
+    assert {name: r.counts["sent"] for name, r in third.items() if r.counts["sent"]} == {"products": 1}
+
+
+def test_a_referenced_record_refused_on_resend_replans_and_holds_what_references_it(env: Env):
+    env.full_sync()
+    env.sync()
+    before = {name: env.ledger_keys(name) for name in SETTLED_DEPENDENTS}
+    env.post_admin("faults", {"reject": [{"import_type_id": SPECS["products"].type_id, "key": "KT-1001",
+                                          "code": "BAD_PRODUCT", "message": "barcode checksum wrong"}]})
+    rename_product(env, "KT-1001")
+    third = env.sync()
+    assert third["products"].counts["rejected"] == 1 and env.ledger_row("products", "KT-1001")["state"] == "rejected"
+    for name, sent in before.items():
+        held = of_product(sent, "KT-1001")
+        assert held, name
+        assert third[name].skipped is None, name
+        assert third[name].counts["held"] == len(held), name
+        assert env.ledger_keys(name, "held") == held and env.ledger_keys(name) == sent - held, name
+
+    # The vendor takes it again: the product lands, and what waited behind it is confirmed once more.
+    env.post_admin("faults", {})
+    settled = env.sync()
+    assert settled["products"].counts["sent"] == 1
+    for name, sent in before.items():
+        assert settled[name].skipped is None and env.ledger_keys(name) == sent, name
+    assert all(NOT_REPLANNED.match(env.sync()[name].skipped or "") for name in SETTLED_DEPENDENTS)
+
+
 def test_a_ledger_purge_or_a_new_store_plans_everything_again(env: Env, tmp_path: Path):
     first = env.full_sync()
     assert env.sync()["taxcodes"].skipped
-    with env.store.engine.begin() as connection:
-        connection.execute(delete(sync_ledger).where(sync_ledger.c.target == SQUIZZ.name,
-                                                     sync_ledger.c.entity == "taxcodes"))
+    assert env.store.ledger.purge("squizz", "taxcodes") == first["taxcodes"].counts["total"]
     purged = env.sync()
     assert purged["taxcodes"].skipped is None
     assert purged["taxcodes"].counts["new"] == purged["taxcodes"].counts["sent"] == first["taxcodes"].counts["total"]
+
+    # A referenced object's purge re-plans what references it: the customer accounts are sent again first,
+    # so the customer prices that reference them find them confirmed and send nothing.
+    assert env.sync()["customer_account_prices"].skipped
+    env.store.ledger.purge("squizz", "customer_accounts")
+    again = env.sync()
+    assert again["customer_accounts"].counts["sent"] == first["customer_accounts"].counts["total"]
+    prices = again["customer_account_prices"]
+    assert prices.skipped is None and prices.counts["sent"] == prices.counts["held"] == 0
 
     # `make clean` removes the store: a new one has no marks, whatever the sandbox holds.
     env.store.dispose()
@@ -125,6 +193,19 @@ def test_a_ledger_purge_or_a_new_store_plans_everything_again(env: Env, tmp_path
     fresh = env.sync()
     assert not any(r.skipped for r in fresh.values())
     assert fresh["taxcodes"].counts["sent"] == first["taxcodes"].counts["total"]
+
+
+def test_an_unchanged_object_is_checked_without_reading_its_ledger_or_those_it_references(env: Env):
+    env.full_sync()
+    with env.store.engine.begin() as connection:  # any read of the ledger now fails
+        connection.execute(text("ALTER TABLE sync_ledger RENAME TO sync_ledger_away"))
+    try:
+        report = sync_import_type(env.store, env.client, SPECS["customer_account_prices"])
+    finally:
+        with env.store.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE sync_ledger_away RENAME TO sync_ledger"))
+    assert NOT_REPLANNED.match(report.skipped or ""), report.skipped
+    assert report.counts["unchanged"] == report.counts["total"] > 0
 
 
 def test_every_setting_a_target_mapping_reads_is_part_of_the_fingerprint():

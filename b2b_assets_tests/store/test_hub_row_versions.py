@@ -14,7 +14,7 @@ def prices(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
 
 
 def versions(store: Store) -> dict[tuple[str, str], int | None]:
-    meta = store.hub.read_all("unit_prices", with_meta=True)
+    meta = pd.concat(store.hub.iter_versions("unit_prices"), ignore_index=True)
     return {(p, level): (None if pd.isna(v) else int(v))
             for p, level, v in zip(meta["product_id"], meta["price_level_id"], meta["_version"], strict=True)}
 

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from b2b_assets.store import Store, row_hashes
-from b2b_assets.store.tables import sync_ledger
+from b2b_assets.store.tables import ledger_versions, sync_ledger
 from b2b_assets.model import entity
 
 
@@ -117,3 +117,45 @@ def test_create_all_adds_the_job_column_to_a_ledger_from_an_older_version(store:
     assert store.ledger.counts("squizz", "taxcodes")["sent"] == 1
     store.ledger.record("squizz", "taxcodes", outcomes(["submitted"]).assign(job_id=["j1"]))
     assert store.ledger.open_jobs("squizz", "taxcodes")["job_id"].tolist() == ["j1"]
+
+
+def test_every_write_moves_the_version_and_one_taking_a_record_out_of_sent_moves_left_sent(store: Store) -> None:
+    versions = store.ledger.versions
+    assert versions.of("squizz", ["organizations"]) == {"organizations": None}  # no writer yet: unknown
+    store.ledger.record("squizz", "organizations", outcomes(["sent", "sent"]))
+    first = versions.of("squizz", ["organizations"])["organizations"]
+    assert versions.of("squizz", ["organizations"])["organizations"] == first  # reading moves nothing
+
+    # A resend with new hashes that the target confirms: a new version, nothing left `sent`.
+    store.ledger.record("squizz", "organizations", outcomes(["sent", "sent"], hashes=[7, 8]))
+    resent = versions.of("squizz", ["organizations"])["organizations"]
+    assert resent["version"] > first["version"] and resent["left_sent"] == first["left_sent"]
+
+    # A confirmed record written in any other state leaves `sent`; written so again, it does not.
+    for state in ("rejected", "held", "submitted", "deleted"):
+        before = versions.of("squizz", ["organizations"])["organizations"]
+        store.ledger.record("squizz", "organizations", outcomes(["sent", state]))
+        after = versions.of("squizz", ["organizations"])["organizations"]
+        assert after["version"] > before["version"] and after["left_sent"] > before["left_sent"], state
+        store.ledger.record("squizz", "organizations", outcomes(["sent", state]))
+        again = versions.of("squizz", ["organizations"])["organizations"]
+        assert again["version"] > after["version"] and again["left_sent"] == after["left_sent"], state
+        store.ledger.record("squizz", "organizations", outcomes(["sent", "sent"]))
+    before = versions.of("squizz", ["organizations"])["organizations"]
+    assert store.ledger.purge("squizz", "organizations") == 2
+    assert store.ledger.load("squizz", "organizations").empty
+    after = versions.of("squizz", ["organizations"])["organizations"]
+    assert after["version"] > before["version"] and after["left_sent"] > before["left_sent"]
+    # Another object's counters are its own.
+    assert versions.of("squizz", ["products"]) == {"products": None}
+
+
+def test_counters_start_at_zero_for_a_ledger_written_before_them(store: Store) -> None:
+    store.ledger.record("squizz", "organizations", outcomes(["sent"]))
+    with store.engine.begin() as connection:  # a store from before the counters has ledger rows and none
+        connection.execute(sa.delete(ledger_versions))
+    assert store.ledger.versions.of("squizz", ["organizations"]) == {"organizations": None}
+    assert store.ledger.versions.started("squizz", "organizations") == {"version": 0, "left_sent": 0}
+    assert store.ledger.versions.started("squizz", "organizations") == {"version": 0, "left_sent": 0}
+    store.ledger.record("squizz", "organizations", outcomes(["rejected"]))
+    assert store.ledger.versions.of("squizz", ["organizations"]) == {"organizations": {"version": 1, "left_sent": 1}}

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from b2b_assets.targets.core.contract import RECORD_KEY, LedgerState, RecordsRejected
 
@@ -101,18 +102,26 @@ def send_pipelined(batches: Iterable[range], prepare: Callable[[range], Any], de
             confirmed(settle(*in_flight))
 
 
-def outcomes_frame(outcomes: Outcomes, keys: np.ndarray, hashes: np.ndarray) -> pd.DataFrame:
-    """Outcomes as the ledger wants them: record_key, payload_hash, state, last_error.
+def outcomes_frame(outcomes: Outcomes, keys: pd.api.extensions.ExtensionArray, hashes: np.ndarray) -> pd.DataFrame:
+    """Outcomes as the ledger wants them: record_key, payload_hash, state, last_error, job_id (none).
 
-    `keys` and `hashes` are aligned with the positions the outcomes name.
+    `keys` (Arrow-backed text) and `hashes` are aligned with the positions the outcomes name. A batch
+    that landed whole is one slice of each; otherwise one take: never a Python string per record.
     """
     rejected = np.fromiter(outcomes.rejected, dtype=np.int64, count=len(outcomes.rejected))
-    positions = np.concatenate([np.asarray(outcomes.sent, dtype=np.int64), rejected])
-    states = np.repeat([LedgerState.SENT.value, LedgerState.REJECTED.value], [len(outcomes.sent), len(rejected)])
-    errors = [None] * len(outcomes.sent) + list(outcomes.rejected.values())
+    sent = np.asarray(outcomes.sent, dtype=np.int64)
+    positions = np.concatenate([sent, rejected])
+    whole = len(positions) and not len(rejected) and positions[-1] - positions[0] == len(positions) - 1
+    picked = keys[positions[0]:positions[-1] + 1] if whole else keys.take(positions)
+    states = pa.DictionaryArray.from_arrays(
+        pa.array(np.repeat(np.array([0, 1], dtype=np.int8), [len(sent), len(rejected)])),
+        pa.array([LedgerState.SENT.value, LedgerState.REJECTED.value])).cast(pa.large_string())
+    errors = pa.concat_arrays([pa.nulls(len(sent), pa.large_string()),
+                               pa.array(list(outcomes.rejected.values()), pa.large_string())])
     return pd.DataFrame({
-        RECORD_KEY: pd.Series(keys[positions], dtype="string"),
+        RECORD_KEY: pd.Series(picked, dtype="string[pyarrow]"),
         "payload_hash": hashes[positions].astype("int64"),
-        "state": pd.Series(states, dtype="string"),
-        "last_error": pd.Series(errors, dtype="string"),
+        "state": pd.Series(pd.arrays.ArrowStringArray(states)),
+        "last_error": pd.Series(pd.arrays.ArrowStringArray(errors)),
+        "job_id": pd.Series(pd.arrays.ArrowStringArray(pa.nulls(len(positions), pa.large_string()))),
     })

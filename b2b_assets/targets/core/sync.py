@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from b2b_assets.model.frames import key_isin, key_positions
+from b2b_assets.model.frames import TEXT_DTYPE, key_isin, key_positions
 from b2b_assets.targets.core.contract import (
     RECORD_KEY, AsyncSender, Batch, LedgerState, Payload, PreparingSender, RecordsRejected, Sender, TargetObject,
 )
@@ -110,7 +110,7 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
 
     # One contiguous frame of what is sent, so that every batch (and every half of a bisected one) is a slice.
     to_send = records[sending].reset_index(drop=True)
-    keys = to_send[RECORD_KEY].to_numpy()
+    keys = to_send[RECORD_KEY].astype(TEXT_DTYPE).array  # Arrow text: batches of it are slices, not objects
     planned_hashes = planned["payload_hash"].to_numpy(dtype="int64")
     send_hashes = planned_hashes[key_positions(to_send[RECORD_KEY], planned[RECORD_KEY])]
     size = max(1, len(to_send)) if complete or obj.mode.one_batch else max(1, batch_size)

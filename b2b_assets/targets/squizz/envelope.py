@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Sequence
 from typing import Any
 
 import simplejson
+from zlib_ng import zlib_ng as zlib
 
 from b2b_assets.targets.core.json_columns import JsonArray
 
 ESD_VERSION = 1.5  # a number, as the vendor's libraries send it (a Java double; the seed's examples show 1.3)
 TRANSFER_MODES = ("INCREMENT", "INCREMENT_AVAILABLE", "COMPLETE")
-# Measured on a 5,000-price document (434 kB of JSON; README, "Streaming the outbound side"): level 1 takes
-# 1.1 ms for 41.3 kB, level 6 (the old setting) 2.4 ms for 34.5 kB, level 9 35 ms for 33.2 kB. The client's
-# CPU is the scarce part on two cores; a fifth more bytes is not, even off a LAN.
-GZIP_LEVEL = 1
+# Measured on 5,000-record documents of the bench export (README, "SQUIZZ first sync: client CPU"):
+# zlib-ng level 2 writes a price document (464 kB of JSON) to 40.8 kB in 0.56 ms and a products one
+# (3.5 MB, nested sell units) to 213 kB in 4.2 ms, where the standard library's zlib at level 1 took
+# 1.55 ms for 44.6 kB and 10.2 ms for 219 kB. The client's CPU is the scarce part on two cores.
+GZIP_LEVEL = 2
+_GZIP_CONTAINER = 16 + zlib.MAX_WBITS  # zlib's wbits for a gzip header and trailer around the deflate stream
 LOCATIONS_TYPE_ID = 23  # the one type whose configs name the record and nested-stock fields separately
 
 
@@ -53,16 +55,18 @@ def encode_document(document: dict[str, Any]) -> bytes:
 
     Decimals are written digit for digit (simplejson's use_decimal): the standard library
     would need floats, and a float cannot hold every 14.4 decimal the way it was written.
-    Records already written as JSON (`JsonArray`, from `Payload.data_records`) are spliced in
-    as they are: `dataRecords` is the document's last member.
+    Records already written as JSON (`JsonArray`, from `Payload.data_records`) are compressed
+    straight from their Arrow buffer after the rest of the document (`dataRecords` is its last
+    member): never decoded into a Python string, joined or copied.
     """
     records = document.get("dataRecords")
     if isinstance(records, JsonArray):
         head = _dumps({k: v for k, v in document.items() if k != "dataRecords"})
-        text = head[:-1] + ',"dataRecords":' + records.text + "}"
+        pieces = [(head[:-1] + ',"dataRecords":').encode("utf-8"), *records.chunks(), b"}"]
     else:
-        text = _dumps(document)
-    return gzip.compress(text.encode("utf-8"), compresslevel=GZIP_LEVEL)
+        pieces = [_dumps(document).encode("utf-8")]
+    gzip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, _GZIP_CONTAINER)
+    return b"".join([*map(gzip.compress, pieces), gzip.flush()])
 
 
 def _dumps(value: dict[str, Any]) -> str:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from b2b_assets.model.decimals import DECIMAL_DTYPE, decimal_places, decimal_text
+from b2b_assets.model.decimals import DECIMAL_DTYPE, DECIMAL_TYPE, decimal_places, decimal_text
 from b2b_assets.model.frames import TEXT_DTYPE
 from b2b_assets.targets.core.contract import PARENT_KEY, RECORD_KEY, Payload
 from b2b_assets.targets.squizz.import_types import EsdType, FieldSpec, ImportType, import_type
@@ -81,12 +83,12 @@ def _decimal_problems(frame: pd.DataFrame, owner: str, column: pd.Series, label:
     decimal places than `scale` is not sent (rounding 0.00001 would send 0, 12.3456789 would
     arrive as 12.3457), and neither is one too large for `digits`."""
     digits, scale = precision
-    places = decimal_places(column)
-    too_fine = (places > scale).fillna(False).astype(bool)
+    too_fine = _finer_than(column, scale)
     too_big = (column.abs() >= Decimal(10) ** (digits - scale)).fillna(False).astype(bool) & ~too_fine
     found = []
     if too_fine.any():
-        reason = (label + " has " + places[too_fine].astype(int).astype(str)
+        places = decimal_places(column[too_fine])
+        reason = (label + " has " + places.astype(int).astype(str)
                   + f" decimal places; SQUIZZ's DECIMAL {digits}.{scale} takes at most {scale} and this sync "
                     "does not round (fix the value in the source)")
         found.append(_rows(frame.loc[too_fine, owner], label, column[too_fine], reason))
@@ -94,6 +96,17 @@ def _decimal_problems(frame: pd.DataFrame, owner: str, column: pd.Series, label:
                        f"{label} does not fit SQUIZZ's DECIMAL {digits}.{scale} "
                        f"(at most {digits - scale} digits before the point)"))
     return found
+
+
+def _finer_than(column: pd.Series, scale: int) -> pd.Series:
+    """Where an exact decimal has a digit beyond `scale` places: it differs from itself cut there.
+
+    One Arrow round over the unscaled integers, a tenth of writing every value as text to count its places.
+    """
+    values = pc.cast(pa.array(column.array) if len(column) else pa.array([], type=DECIMAL_TYPE), DECIMAL_TYPE)
+    cut = pc.round(values, scale, round_mode="towards_zero")
+    return pd.Series(pc.fill_null(pc.not_equal(values, cut), False).to_numpy(zero_copy_only=False),
+                     index=column.index)
 
 
 def _rows(owners: pd.Series, field: str, values: pd.Series | None, reason: str | pd.Series) -> pd.DataFrame:

@@ -57,19 +57,30 @@ class Payload(CorePayload):
         return {str(g): self.price_groups.get(str(g), []) for g in sorted(used)}
 
     @cached_property
-    def _child_positions(self) -> dict[str, np.ndarray]:
-        if self.children is None or self.children.empty:
-            return {}
-        return {str(k): v for k, v in self.children.groupby(PARENT_KEY, sort=False).indices.items()}
+    def _children_by_parent(self) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
+        """Each parent key's number, the children's positions in parent order, each parent's first and count.
+
+        Built once per payload from one factorize (groupby's per-parent arrays cost ten times more);
+        children keep their own order within a parent.
+        """
+        codes, parents = pd.factorize(self.children[PARENT_KEY])
+        order = np.argsort(codes, kind="stable")[np.count_nonzero(codes < 0):]  # no NA parent
+        counts = np.bincount(codes[codes >= 0], minlength=len(parents))
+        firsts = np.cumsum(counts) - counts
+        return dict(zip(parents.tolist(), range(len(parents)))), order, firsts, counts
 
     def _nested_for(self, keys: list[str]) -> pa.Array:
         """The JSON array of each record's nested rows: one take of the slice's children, written by column."""
-        empty = np.array([], dtype=np.intp)
-        positions = [self._child_positions.get(k, empty) for k in keys]
-        lengths = np.fromiter((len(p) for p in positions), dtype=np.int64, count=len(positions))
         columns = [c for c in self.children.columns if c != PARENT_KEY] if self.children is not None else []
-        chosen = (self.children.iloc[np.concatenate(positions)][columns] if lengths.sum()
-                  else pd.DataFrame({c: self.children[c].iloc[:0] for c in columns}))
+        lengths = np.zeros(len(keys), dtype=np.int64)
+        chosen = pd.DataFrame({c: self.children[c].iloc[:0] for c in columns})
+        if self.children is not None and not self.children.empty:
+            number, order, firsts, counts = self._children_by_parent
+            at = np.fromiter((number.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
+            lengths = np.where(at >= 0, counts[at], 0)
+            # Each parent's run of `order`: its first position, then one more per child.
+            runs = np.repeat(firsts[at] - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
+            chosen = self.children[columns].iloc[order[runs]]
         return nested_arrays(json_objects(chosen), lengths)
 
 

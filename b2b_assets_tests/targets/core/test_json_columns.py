@@ -76,3 +76,12 @@ def test_a_squizz_document_with_nested_children_is_byte_for_byte_the_dict_encodi
 def test_an_unsupported_column_is_refused_not_guessed():
     with pytest.raises(TypeError, match="when"):
         json_objects(pd.DataFrame({"when": pd.to_datetime(["2024-01-01"])}))
+
+
+def test_a_record_is_written_the_same_alone_and_among_records_that_need_escaping():
+    """Escaping is decided per column and batch (most batches have nothing to escape): never per guess."""
+    frame = pd.DataFrame({"name": text(TRICKY_TEXT), "code": text([f"C{i}" for i in range(len(TRICKY_TEXT))])})
+    together = simplejson.loads(json_array(json_objects(frame)).text)
+    one_by_one = [simplejson.loads(json_array(json_objects(frame.iloc[[i]])).text)[0] for i in range(len(frame))]
+    assert together == one_by_one
+    assert [r.get("name") for r in together] == [t for t in TRICKY_TEXT]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from b2b_assets.targets.core.contract import RecordsRejected
-from b2b_assets.targets.core.send import send_pipelined
+from b2b_assets.targets.core.contract import RECORD_KEY, RecordsRejected
+from b2b_assets.targets.core.send import Outcomes, outcomes_frame, send_pipelined
 
 WAIT = 10.0
 
@@ -87,3 +89,18 @@ def test_a_failure_stops_the_stream_after_the_batches_before_it_were_confirmed()
     assert [o.sent[0] for o in recorder.confirmed] == [0, 10]  # not the failed batch, nothing after it
     assert [r.start for r in recorder.delivered] == [0, 10]
     assert recorder.most_in_flight == 1
+
+
+def test_the_ledger_frame_names_each_records_own_key_and_hash_whole_or_partly_rejected():
+    keys = pd.Series([f"K{i}" for i in range(10)], dtype="string[pyarrow]").array
+    hashes = np.arange(100, 110, dtype=np.int64)
+    whole = outcomes_frame(Outcomes(sent=list(range(3, 7))), keys, hashes)
+    assert whole[RECORD_KEY].tolist() == ["K3", "K4", "K5", "K6"]
+    assert whole["payload_hash"].tolist() == [103, 104, 105, 106]
+    assert set(whole["state"]) == {"sent"} and whole["last_error"].isna().all()
+
+    partly = outcomes_frame(Outcomes(sent=[3, 4, 6], rejected={5: "BAD: no such tax code"}), keys, hashes)
+    rows = {r[RECORD_KEY]: r for r in partly.to_dict("records")}
+    assert rows["K5"]["state"] == "rejected" and rows["K5"]["last_error"] == "BAD: no such tax code"
+    assert rows["K5"]["payload_hash"] == 105 and rows["K6"]["payload_hash"] == 106
+    assert [rows[k]["state"] for k in ("K3", "K4", "K6")] == ["sent"] * 3
