@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -78,6 +79,48 @@ def fingerprint(source: EntitySource, settings: Settings) -> Fingerprint | None:
     }
     canonical = json.dumps(depends_on, sort_keys=True, default=str, ensure_ascii=False)
     return Fingerprint(hashlib.sha256(canonical.encode()).hexdigest(), tuple(files))
+
+
+class FingerprintWhileReading:
+    """The fingerprint of an export known to have changed, hashed on a thread while the export is read.
+
+    Hashing first costs a pass over every file before the first row is parsed; an export that must be
+    read anyway does not need its answer first. The files' sizes and modification times are taken
+    before the read and again after it: a file replaced meanwhile gives no fingerprint (`result` is
+    None), so nothing claims the hub holds bytes the read may not have seen, and the next run reads it.
+    """
+
+    def __init__(self, source: EntitySource, settings: Settings) -> None:
+        self._paths = source.input_files
+        self._before = _stats(self._paths)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprint")
+        self._hashing = self._thread.submit(fingerprint, source, settings)
+        self._thread.shutdown(wait=False)  # the one task still runs; no thread is left behind after it
+
+    def result(self) -> Fingerprint | None:
+        seen = self._hashing.result()
+        unchanged = seen is not None and self._before == _stats(self._paths) == [(f.size, f.mtime_ns) for f in seen.files]
+        return seen if unchanged else None
+
+
+def _stats(paths: tuple[Path, ...]) -> list[tuple[int, int]] | None:
+    try:
+        return [(stat.st_size, stat.st_mtime_ns) for stat in (path.stat() for path in paths)]
+    except OSError:
+        return None
+
+
+def certainly_changed(store: Store, entity_name: str, source: EntitySource) -> bool:
+    """Whether the export differs from the one last loaded without hashing it: nothing was loaded, or a file
+    is another file or of another size than the record says. False means the digest has to decide."""
+    loaded = _recorded(store, entity_name)
+    if loaded is None:
+        return True
+    stats = _stats(source.input_files)
+    if stats is None:
+        return False  # a file is missing: the read says so, and the fingerprint (None) too
+    recorded = [(f.path, f.size) for f in loaded.files]
+    return recorded != [(str(path), size) for path, (size, _) in zip(source.input_files, stats)]
 
 
 @dataclass(frozen=True)

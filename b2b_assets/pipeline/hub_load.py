@@ -19,11 +19,17 @@ import pandas as pd
 from b2b_assets.model import OnMissing, entity
 from b2b_assets.model.frames import key_isin
 from b2b_assets.pipeline import export_fingerprint
-from b2b_assets.pipeline.staging import read_staged, staged_export
+from b2b_assets.pipeline.hub_parents import ParentKeys
+from b2b_assets.pipeline.staging import StagedExport, read_staged, staged_export
 from b2b_assets.pipeline.inbound import API_SOURCE
 from b2b_assets.sources import missing_references
-from b2b_assets.sources.references import joined_keys
 from b2b_assets.store import Store, record_key
+from b2b_assets.store.hub_digest import HubDigest
+from b2b_assets.store.key_index import frame_hashes
+
+# A load reads the hub's digest of the entity when its export has at least 1/DIGEST_WORTH_IT as many rows
+# as the hub: reading a record's two hashes costs about a quarter of staging and merging a row.
+DIGEST_WORTH_IT = 4
 
 
 @dataclass
@@ -39,10 +45,13 @@ class HubLoad:
     not_reloaded: str | None = None  # "unchanged since run <id>: not re-loaded": the hub holds this export already
 
 
-def _split_orphans(name: str, frame: pd.DataFrame, parent_keys: dict[str, pd.Series], load: HubLoad,
+def _split_orphans(name: str, frame: pd.DataFrame, parents: ParentKeys, load: HubLoad,
                    not_mapped: frozenset[str] = frozenset()):
     """(loadable rows, held rows, reasons for the held rows); counts dangling optional references."""
-    missing = missing_references(entity(name), frame, parent_keys)
+    suspects = parents.suspects(frame)
+    if not suspects.any():
+        return frame, frame.iloc[0:0], pd.Series([], dtype="string")
+    missing = missing_references(entity(name), frame[suspects], parents.keys)
     if missing.empty:
         return frame, frame.iloc[0:0], pd.Series([], dtype="string")
     blocking = missing["on_missing"] == OnMissing.HOLD.value
@@ -73,9 +82,8 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
             return load
     else:
         loaded = None
-    # Joined once here rather than in every batch's orphan check.
-    parents = {parent: joined_keys(parent, store.hub.keys(parent))
-               for parent in dict.fromkeys(ref.entity for ref in model.references)}
+    parents = ParentKeys(store, model)  # read and indexed once here rather than in every batch's orphan check
+    digest = None if loaded else _digest(store, name, export)  # only held records to retry: a few rows
     previously_held = store.held.load(name)
     key = list(model.key)
     held_keys = record_key(name, previously_held)  # matched as text in Arrow, not through a pandas MultiIndex
@@ -85,12 +93,11 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
     def land(frame: pd.DataFrame) -> None:
         ok, held, reasons = _split_orphans(name, frame, parents, load, not_mapped)
         if not ok.empty:
-            counts = store.hub.upsert(name, ok)
+            counts = store.hub.upsert(name, ok, digest)
             load.inserted += counts.inserted
             load.updated += counts.updated
             load.unchanged += counts.unchanged
-            if name in parents:  # self-reference: later batches may point at rows this one added
-                parents[name] = pd.concat([parents[name], joined_keys(name, ok)], ignore_index=True)
+            parents.add_batch(ok)
         if not held.empty:
             store.held.hold(name, held, reasons)
             load.held += len(held)
@@ -128,12 +135,22 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
     return load
 
 
+def _digest(store: Store, name: str, export: StagedExport | None) -> HubDigest | None:
+    """The hub's digest of the entity, for the upserts to skip unchanged rows, when reading it (O(hub))
+    is cheaper than staging the export whole (O(export)): not for a small pull into a big hub."""
+    if export is None or export.rows * DIGEST_WORTH_IT < store.hub.count(name):
+        return None
+    return store.hub.digest(name)
+
+
 def _mark_presence(store: Store, name: str, present: pd.DataFrame, all_in_hub: bool) -> int:
     """`mark_presence`, skipped when it would write nothing: the export's keys, all in the hub, are as many
     as the hub's records (so they are the same keys) and none is flagged absent. Two counts instead of
-    staging every key again and probing the hub with each: the usual reload changes no flag."""
+    staging every key again and probing the hub with each: the usual reload changes no flag.
+    Distinct keys are counted by their hashes: a collision can only undercount, and then the flags are
+    set rather than skipped (the hub holds every export key, so it has at least as many as are distinct)."""
     if all_in_hub and store.hub.count(name, in_source=False) == 0 \
-            and store.hub.count(name) == int((~present.duplicated()).sum()):
+            and store.hub.count(name) == len(pd.unique(frame_hashes(present))):
         return 0
     return store.hub.mark_presence(name, present)
 

@@ -60,18 +60,22 @@ def stage_entity(name: str, mapping: Mapping, store: Store, staging: Path, repor
         raw, newest = partner_api.fetch(source.api, since=cursor)
         batches: Iterator[Prepared] = iter([prepare(name, raw, source, mapping.settings)])
         label, full_export = f"{API_SOURCE}/{source.api}", cursor is None
-        seen = None  # an API pull has its cursor instead
+        seen, hashing = None, None  # an API pull has its cursor instead
     else:
         absent = [f for f in source.files if not f.exists()]
         if absent or (not source.files and not source.rows and not source.query):
             return StageResult(name, str(source.file), skipped=f"no export file {absent[0] if absent else ''} in the "
                                                                 "inbox; the hub keeps what it has")
-        # Taken before the read: a file replaced while it is read then differs from the fingerprint next run.
-        seen = export_fingerprint.fingerprint(source, mapping.settings)
-        loaded = None if reread else export_fingerprint.unchanged_since(store, staging, name, seen)
-        unchanged = _unchanged_result(name, loaded, store, reports, run_id) if loaded else None
-        if unchanged is not None:
-            return unchanged
+        if reread or export_fingerprint.certainly_changed(store, name, source):  # read anyway: hash meanwhile
+            seen, hashing = None, export_fingerprint.FingerprintWhileReading(source, mapping.settings)
+        else:
+            # Taken before the read: a file replaced while it is read then differs from the fingerprint next run.
+            seen = export_fingerprint.fingerprint(source, mapping.settings)
+            loaded = export_fingerprint.unchanged_since(store, staging, name, seen)
+            unchanged = _unchanged_result(name, loaded, store, reports, run_id) if loaded else None
+            if unchanged is not None:
+                return unchanged
+            hashing = None
         batches = prepare_file(name, source, mapping.settings)
         label = ", ".join(f.name for f in source.files) or ("query" if source.query else "inline rows")
         full_export, newest = True, None
@@ -102,6 +106,8 @@ def stage_entity(name: str, mapping: Mapping, store: Store, staging: Path, repor
     if not result.issues.empty:
         store.quarantine.add(run_id, name, result.issues)
         result.report_path = write_report(result.issues, reports / run_id / f"{name}.csv", name)
+    if hashing is not None:
+        seen = hashing.result()
     if seen is not None:
         export_fingerprint.leave_beside_staging(staging, name, LoadedExport.of(seen, result, run_id))
     return result

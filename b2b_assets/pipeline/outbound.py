@@ -84,8 +84,9 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
         if ranged is None:
             ranged = plan_inputs_by_key_range(store, target.name, obj, foreign, known, rows=options.plan_range_rows,
                                               full_refresh=options.full_refresh)
-        report = sync_entity(payload=ranged.payload, hashes=ranged.present, held=ranged.held,
-                             invalid=ranged.invalid, ledger_rows=ranged.ledger_rows, **common)
+        with ranged.payload:  # its spilled parts are removed once sent
+            report = sync_entity(payload=ranged.payload, hashes=ranged.present, held=ranged.held,
+                                 invalid=ranged.invalid, ledger_rows=ranged.ledger_rows, **common)
         nested_held = ranged.nested_held
     else:
         payload = obj.to_payload(hub_frames(store, obj.source_entities))

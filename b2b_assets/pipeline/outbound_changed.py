@@ -92,9 +92,11 @@ def plan_changed_rows(store: Store, target: Target, obj: TargetObject, reference
     if selection.read != len(planned):  # a key part the lookup by key cannot find (a missing optional part)
         log.info("%s: planning every row: %d of its %d changed rows could not be read by key",
                  name, len(planned) - selection.read, len(planned))
+        ranged.payload.close()  # its spilled parts
         return None
     if not key_isin(ranged.present[RECORD_KEY], planned).all():
         log.info("%s: planning every row: its record keys are not its hub rows' keys", name)
+        ranged.payload.close()
         return None
     ranged.present = pd.concat([ranged.present, unchanged], ignore_index=True)
     log.info("%s: planned the %d rows changed since its last sync; %d unchanged taken from the ledger",

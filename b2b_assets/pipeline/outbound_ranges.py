@@ -33,6 +33,7 @@ from b2b_assets.model.frames import key_isin
 from b2b_assets.pipeline.key_lookup import KeyLookup
 from b2b_assets.store import Store
 from b2b_assets.targets.core.contract import RECORD_KEY, LedgerState, Payload, Reference, TargetObject
+from b2b_assets.targets.core.payload_parts import PayloadParts
 from b2b_assets.targets.core.plan import payload_hash
 from b2b_assets.targets.core.references import held_reasons, hold_back_children
 
@@ -41,7 +42,7 @@ from b2b_assets.targets.core.references import held_reasons, hold_back_children
 class RangedPlanInputs:
     """What sync_entity needs, gathered a key range at a time."""
 
-    payload: Payload  # only the records a run may send or must record (not confirmed with their hash)
+    payload: PayloadParts  # only the records a run may send or must record (not confirmed with their hash)
     present: pd.DataFrame  # record_key, payload_hash of every record in the source
     held: pd.Series  # record_key -> reason, as held_reasons gives them
     invalid: pd.Series  # record_key -> reason, as the object's limits give them
@@ -66,25 +67,49 @@ def plan_inputs_by_key_range(store: Store, target: str, obj: TargetObject, refer
     # One lookup of the confirmed keys for every range: rebuilding it per range made the plan quadratic.
     settle = partial(_settle_range, obj, references, known, KeyLookup(confirmed[RECORD_KEY]),
                      confirmed["payload_hash"].to_numpy(dtype="int64", na_value=0), full_refresh)
-    # map(): no name holds a range's frames or payload while the next range is read, so one range is in memory.
-    ranges = list(map(settle, map(obj.to_payload, key_range_frames(store, obj, rows) if frames is None else frames)))
-    if not ranges:  # nothing in the hub: map the empty entities once, for the payload's shape
-        ranges = [settle(obj.to_payload({name: store.hub.empty(name) for name in obj.source_entities}))]
-    kept = [r.kept for r in ranges]
-    children = None if kept[0].children is None else pd.concat([k.children for k in kept], ignore_index=True)
+    # map(): no name holds a range's frames or payload while the next range is read, so one range is in memory;
+    # what it keeps to send goes to disk (PayloadParts) until sync_entity sends it, a part at a time.
+    kept = PayloadParts.spilling(rows)
+    spill = partial(_spilled, kept)
+    try:
+        if frames is None:
+            frames = key_range_frames(store, obj, _primary_rows(store, obj, rows))
+        ranges = list(map(spill, map(settle, map(obj.to_payload, frames))))
+        if not ranges:  # nothing in the hub: map the empty entities once, for the payload's shape
+            ranges = [spill(settle(obj.to_payload({name: store.hub.empty(name) for name in obj.source_entities})))]
+    except BaseException:
+        kept.close()
+        raise
     return RangedPlanInputs(
-        payload=dataclasses.replace(kept[-1], records=pd.concat([k.records for k in kept], ignore_index=True),
-                                    children=children),
+        payload=kept,
         present=pd.concat([r.present for r in ranges], ignore_index=True),
         held=_joined([r.held for r in ranges]), invalid=_joined([r.invalid for r in ranges]),
         ledger_rows=ledger_rows, nested_held=sum(r.nested_held for r in ranges))
+
+
+def _spilled(parts: PayloadParts, settled: _SettledRange) -> _SettledRange:
+    parts.append(settled.kept)
+    return dataclasses.replace(settled, kept=None)
+
+
+def _primary_rows(store: Store, obj: TargetObject, rows: int) -> int:
+    """Primary records per range such that a range holds about `rows` rows of its nested entities too.
+
+    A site carries the stock of every product it holds: 20 sites may nest 2M stock rows, so ranges of
+    sites are cut by their stock, not by the sites' own count.
+    """
+    if not obj.range_columns:
+        return rows
+    primary = store.hub.count(obj.source_entities[0], in_source=True)
+    nested = sum(store.hub.count(name, in_source=True) for name, _column in obj.range_columns)
+    return max(1, rows * primary // max(1, primary, nested))
 
 
 @dataclass
 class _SettledRange:
     """What one range leaves behind once its settled records are dropped."""
 
-    kept: Payload  # the range's payload, only the records (and their nested rows) a run may send or record
+    kept: Payload | None  # the range's payload, only the records (and their nested rows) a run may send or record
     present: pd.DataFrame  # record_key, payload_hash of every record of the range
     held: pd.Series
     invalid: pd.Series

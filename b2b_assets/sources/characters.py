@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from b2b_assets.model import Entity, Kind
 from b2b_assets.sources.issues import concat_issues, issue_frame
 from b2b_assets.sources.readers.frames import ROW_COLUMN, SOURCE_COLUMN
+from b2b_assets.sources.value_bytes import column_bytes
 from b2b_assets.store.keys import KEY_SEPARATOR
 
 # C0 controls and DEL. Tab and line breaks are text in a description, never in a key.
@@ -53,7 +54,7 @@ def character_issues(entity: Entity, values: pd.DataFrame) -> pd.DataFrame:
         if has_control_bytes(column, allow_text_breaks=name not in keys):
             controls = pc.fill_null(pc.match_substring_regex(column, pattern), False)
             parts.append(_issues(values, name, controls, lambda value, p=pattern: _control_reason(value, p)))
-        if name in codes and pc.any(pc.fill_null(pc.match_substring(column, "E+"), False)).as_py():
+        if name in codes and _may_hold_plus(column):
             mangled = pc.fill_null(pc.match_substring_regex(column, EXCEL_NUMBER), False)
             if pc.any(mangled).as_py():
                 parts.append(_issues(values, name, mangled, _excel_reason))
@@ -63,20 +64,21 @@ def character_issues(entity: Entity, values: pd.DataFrame) -> pd.DataFrame:
 def has_control_bytes(column: pa.Array | pa.ChunkedArray, *, allow_text_breaks: bool = True) -> bool:
     """Whether any value of a string column may hold a C0 control or DEL (TAB, LF, CR allowed if asked).
 
-    Scans the data buffers, which may hold bytes of sliced-off values too: a yes is to be confirmed.
+    A yes is to be confirmed (a regex finds the cells).
     """
     allowed = np.array([9, 10, 13] if allow_text_breaks else [], dtype=np.uint8)
-    for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
-        data = chunk.buffers()[2]
-        if data is None:
-            continue
-        raw = np.frombuffer(data, dtype=np.uint8)
-        if raw.min(initial=0xFF) >= 0x20 and b"\x7f" not in data.to_pybytes():
+    for raw in column_bytes(column):
+        if raw.min(initial=0xFF) >= 0x20 and not (raw == 0x7F).any():
             continue  # the common case, proven by two vectorised passes
         control = raw[(raw < 0x20) | (raw == 0x7F)]
         if len(control) and not np.isin(control, allowed).all():
             return True
     return False
+
+
+def _may_hold_plus(column: pa.Array) -> bool:
+    """Whether a value may be a number in scientific notation: it needs a "+" (one byte scan; a yes is checked)."""
+    return any((raw == 0x2B).any() for raw in column_bytes(column))
 
 
 def visible(text: str) -> str:

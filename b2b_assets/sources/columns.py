@@ -6,7 +6,6 @@ import json
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -15,6 +14,7 @@ from b2b_assets.model import LIST_SEPARATOR, Entity, Kind
 from b2b_assets.model.frames import TEXT_DTYPE
 from b2b_assets.sources.mapping import ColumnSpec, EntitySource, Settings, computed_column
 from b2b_assets.sources.readers.frames import ROW_COLUMN, SOURCE_COLUMN
+from b2b_assets.sources.value_bytes import edge_bytes
 
 BOOKKEEPING = (SOURCE_COLUMN, ROW_COLUMN)
 
@@ -81,7 +81,8 @@ def apply_mapping(entity: Entity, raw: pd.DataFrame, source: EntitySource, setti
     sql = " ".join(source.sql_texts)
     result.unused_columns = [c for c in lookup.unused() if not c.startswith("__")
                              and not re.search(rf"(?<!\w){re.escape(c)}(?!\w)", sql, flags=re.IGNORECASE)]
-    frame = pd.DataFrame({name: out.get(name, _empty(raw.index)) for name in entity.columns}, index=raw.index)
+    frame = pd.DataFrame({name: out[name] if name in out else _empty(raw.index) for name in entity.columns},
+                         index=raw.index)
     for column in BOOKKEEPING:
         frame[column] = raw[column]
     _derive(entity, frame, settings)
@@ -153,13 +154,12 @@ def _trim(column: pd.Series) -> pd.Series:
 
 
 def _may_hold_whitespace(text: pa.Array | pa.ChunkedArray) -> bool:
-    """False when every byte is printable ASCII other than a space (codes, numbers): nothing to trim."""
+    """False when every value starts and ends with a printable ASCII byte other than a space: nothing to trim
+    (a name's inner spaces are no reason to trim it). Unicode spaces start and end with bytes above 0x7F."""
     for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
-        data = chunk.buffers()[2]
-        if data is not None and len(data):
-            raw = np.frombuffer(data, dtype=np.uint8)
-            if raw.min() <= 0x20 or raw.max() >= 0x7F:
-                return True
+        edges = edge_bytes(chunk)
+        if len(edges) and (edges.min() <= 0x20 or edges.max() >= 0x7F):
+            return True
     return False
 
 

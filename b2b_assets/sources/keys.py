@@ -2,10 +2,10 @@
 
 Keys are remembered as 64-bit hashes with the row that first used them, in a
 few sorted arrays that are merged as they grow (like an LSM tree), so five
-million price keys cost about 80 MB. A bitmap over the hashes' top bits (about
-64 bits a key, resized as the keys grow; 32 MB at most) tells which keys of a
-batch may have been seen; only those few are binary-searched, so a batch costs
-about the same at row 100,000 as at row five million. Two different keys
+million price keys cost about 80 MB. A bitmap over the hashes' top bits (32 MB,
+its pages allocated as keys touch them) tells which keys of a batch may have
+been seen; only those few are binary-searched, so a batch costs about the same
+at row 100,000 as at row five million. Two different keys
 sharing a hash is possible in theory (about one chance in a million for five
 million keys); it would report a false duplicate, never lose one.
 """
@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from b2b_assets.model.frames import TEXT_DTYPE
+from b2b_assets.sources.value_bytes import column_bytes
 
 
 def key_hashes(keys: pd.DataFrame) -> np.ndarray:
@@ -29,21 +30,21 @@ def key_hashes(keys: pd.DataFrame) -> np.ndarray:
     return pl.DataFrame(columns).hash_rows().to_numpy().view(np.int64)
 
 
-MAX_SEEN_BITS = 28  # 2**28 bits: five million keys mark 2 % of them, so 98 % of new keys skip the binary search
+SEEN_BITS = 28  # 2**28 bits (32 MB): five million keys mark 2 % of them, so 98 % of new keys skip the search
+MERGE_LEVELS = 8  # this many sorted levels of one size are merged into one (a base-8 counter of batches)
 
 
 class KeyTracker:
     def __init__(self) -> None:
-        self._levels: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted hashes, first row numbers)
-        self._seen: np.ndarray | None = None  # the bitmap, allocated with the first key
-        self._seen_bits = 0  # its size is 2**_seen_bits bits
-        self._count = 0
+        self._levels: list[tuple[int, np.ndarray, np.ndarray]] = []  # (merges, sorted hashes, first row numbers)
+        # Full size from the start: zero pages are not allocated until a key marks them, so a small file
+        # costs a few pages, and a large one never re-marks its keys into a grown bitmap.
+        self._seen: np.ndarray | None = None
 
     def copy(self) -> KeyTracker:
         twin = KeyTracker()
         twin._levels = list(self._levels)  # levels are never changed in place, only replaced
         twin._seen = None if self._seen is None else self._seen.copy()
-        twin._seen_bits, twin._count = self._seen_bits, self._count
         return twin
 
     def check(self, keys: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,59 +55,78 @@ class KeyTracker:
         """`check` for keys already hashed with `key_hashes`."""
         if not len(hashes):
             return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
-        # np.unique's steps, spelled out to keep the sort order for the bitmap and the searches.
-        order = np.argsort(hashes, kind="stable")  # stable: the first of equal hashes is the first in the file
+        order = np.argsort(hashes)  # not stable (a third faster): the first of equal hashes is found below
         ordered = hashes[order]
         starts = np.ones(len(hashes), dtype=bool)
         np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
-        uniques, first_index = ordered[starts], order[starts]
-        inverse = np.empty(len(hashes), dtype=np.intp)
-        inverse[order] = np.cumsum(starts) - 1
+        if starts.all():  # no key twice in the batch (the common case)
+            uniques, first_index, unique_of = ordered, order, None
+        else:
+            run_starts = np.flatnonzero(starts)
+            uniques, first_index = ordered[run_starts], np.minimum.reduceat(order, run_starts)
+            unique_of = np.cumsum(starts) - 1  # per sorted position
         first_row = rows[first_index]
-        seen_before = np.zeros(len(uniques), dtype=bool)
-        if self._seen is not None:
-            maybe = np.flatnonzero(self._bit_set(uniques))
-            for level_hashes, level_rows in self._levels:
-                if not len(maybe):
-                    break
-                position = np.searchsorted(level_hashes, uniques[maybe]).clip(max=len(level_hashes) - 1)
-                hit = level_hashes[position] == uniques[maybe]
-                found = maybe[hit]
-                first_row[found] = level_rows[position[hit]]
-                seen_before[found] = True
-                maybe = maybe[~hit]  # a key is in one level at most
+        seen_before = self._seen_before(uniques, first_row)
         new = ~seen_before
-        self._add(uniques[new], rows[first_index][new])
-        duplicate = seen_before[inverse] | (np.arange(len(hashes)) != first_index[inverse])
-        return duplicate, first_row[inverse]
+        self._add(uniques[new], first_row[new])
+        # Back from sorted positions to the batch's order.
+        if unique_of is None:
+            duplicate_sorted, first_sorted = seen_before, first_row
+        else:
+            duplicate_sorted = seen_before[unique_of] | (order != first_index[unique_of])
+            first_sorted = first_row[unique_of]
+        duplicate, first = np.empty(len(hashes), dtype=bool), np.empty(len(hashes), dtype=np.int64)
+        duplicate[order], first[order] = duplicate_sorted, first_sorted
+        return duplicate, first
 
-    def _bit_set(self, hashes: np.ndarray) -> np.ndarray:
-        slots = hashes.view(np.uint64) >> np.uint64(64 - self._seen_bits)
-        return (self._seen[slots >> np.uint64(3)] >> (slots & np.uint64(7)).astype(np.uint8)) & 1 == 1
+    def _seen_before(self, uniques: np.ndarray, first_row: np.ndarray) -> np.ndarray:
+        """Which of `uniques` an earlier batch had; their `first_row` becomes that batch's row."""
+        seen_before = np.zeros(len(uniques), dtype=bool)
+        if self._seen is None:
+            return seen_before
+        byte, bit = self._slots(uniques)
+        maybe = np.flatnonzero(self._seen[byte] & bit)
+        for _, level_hashes, level_rows in self._levels:
+            if not len(maybe):
+                break
+            position = np.searchsorted(level_hashes, uniques[maybe]).clip(max=len(level_hashes) - 1)
+            hit = level_hashes[position] == uniques[maybe]
+            found = maybe[hit]
+            first_row[found] = level_rows[position[hit]]
+            seen_before[found] = True
+            maybe = maybe[~hit]  # a key is in one level at most
+        return seen_before
+
+    @staticmethod
+    def _slots(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each hash's byte of the bitmap and its bit in that byte, from the hash's top bits."""
+        slots = hashes.view(np.uint64) >> np.uint64(64 - SEEN_BITS)
+        return slots >> np.uint64(3), np.left_shift(np.uint8(1), (slots & np.uint64(7)).astype(np.uint8))
 
     def _mark(self, hashes: np.ndarray) -> None:
-        self._count += len(hashes)
-        wanted = min(max(int(self._count * 64).bit_length(), 16), MAX_SEEN_BITS)
-        if wanted > self._seen_bits:  # a new, larger bitmap: every key so far marked again
-            self._seen, self._seen_bits = np.zeros(1 << (wanted - 3), dtype=np.uint8), wanted
-            for level_hashes, _ in self._levels:
-                self._set_bits(level_hashes)
-        self._set_bits(hashes)
-
-    def _set_bits(self, hashes: np.ndarray) -> None:
-        slots = hashes.view(np.uint64) >> np.uint64(64 - self._seen_bits)
-        np.bitwise_or.at(self._seen, slots >> np.uint64(3), np.left_shift(1, slots & np.uint64(7)).astype(np.uint8))
+        """Set the bits of `hashes`, which are sorted, so hashes sharing a byte of the bitmap are neighbours:
+        their bits are joined first, and each byte is written once (ufunc.at would take ten times longer)."""
+        if self._seen is None:
+            self._seen = np.zeros(1 << (SEEN_BITS - 3), dtype=np.uint8)
+        byte, bit = self._slots(hashes)
+        first = np.ones(len(byte), dtype=bool)
+        np.not_equal(byte[1:], byte[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        self._seen[byte[starts]] |= np.bitwise_or.reduceat(bit, starts)
 
     def _add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
         if not len(hashes):
             return
         self._mark(hashes)
-        self._levels.append((hashes, rows))
-        while len(self._levels) > 1 and len(self._levels[-2][0]) <= 2 * len(self._levels[-1][0]):
-            (h1, r1), (h2, r2) = self._levels.pop(), self._levels.pop()
-            merged = np.concatenate([h2, h1])
-            order = np.argsort(merged, kind="stable")
-            self._levels.append((merged[order], np.concatenate([r2, r1])[order]))
+        self._levels.append((0, hashes, rows))
+        # Like a base-8 counter: eight levels of one size become one of the next. Each key is copied once per
+        # eightfold growth of the file, and a lookup searches at most seven levels of each size.
+        while len(self._levels) >= MERGE_LEVELS and len({m for m, _, _ in self._levels[-MERGE_LEVELS:]}) == 1:
+            merged = self._levels[-MERGE_LEVELS:]
+            del self._levels[-MERGE_LEVELS:]
+            all_hashes = np.concatenate([h for _, h, _ in merged])
+            order = np.argsort(all_hashes, kind="stable")  # a merge of sorted runs (timsort): linear, in effect
+            self._levels.append((merged[0][0] + 1, all_hashes[order], np.concatenate([r for _, _, r in merged])[order]))
 
 
 # Spaces a spreadsheet or an ERP screen slips into a code: NBSP, thin and ideographic spaces (Unicode Zs) ...
@@ -136,23 +156,15 @@ def normalize_key_text(column: pd.Series, *, fold_case: bool = False) -> pd.Seri
 
 
 def _has_space_or_wide(text: pa.Array | pa.ChunkedArray) -> bool:
-    """Whether a string column's data may hold an ASCII space or a non-ASCII character (it scans the whole
-    data buffers, which may hold bytes of sliced-off values too: a yes only means "look closer")."""
-    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
-        data = chunk.buffers()[2]
-        if data is not None and len(data) and (np.frombuffer(data, dtype=np.uint8).max() >= 0x80
-                                               or b" " in data.to_pybytes()):
-            return True
-    return False
+    """Whether a string column's values may hold an ASCII space or a non-ASCII character."""
+    return any(len(raw) and (raw.max() >= 0x80 or (raw == 0x20).any()) for raw in column_bytes(text))
 
 
 def _may_fold(text: pa.Array | pa.ChunkedArray) -> bool:
-    """Whether upper-casing or dropping spaces may change a value of the column."""
-    if _has_space_or_wide(text):
-        return True
-    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
-    return any(c.buffers()[2] is not None and not pc.ascii_upper(c).buffers()[2].equals(c.buffers()[2])
-               for c in chunks)
+    """Whether upper-casing or dropping spaces may change a value of the column: a lower-case ASCII letter,
+    a space or a non-ASCII byte in it (one scan of its bytes)."""
+    return any(len(raw) and (raw.max() >= 0x80 or (raw == 0x20).any() or ((raw - np.uint8(0x61)) < 26).any())
+               for raw in column_bytes(text))
 
 
 def folded_key_hashes(keys: pd.DataFrame, hashes: np.ndarray) -> np.ndarray:

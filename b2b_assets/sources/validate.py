@@ -122,7 +122,6 @@ class FilePreparer:
 
         values = mapped.frame  # trimmed source values: what issues quote
         frame = normalize(entity, self._canonical_keys(values), self.settings)
-        sources, rows = frame[SOURCE_COLUMN], frame[ROW_COLUMN]
         screened = screen(entity, frame)
         issues = [
             character_issues(entity, values),

@@ -25,6 +25,7 @@ from b2b_assets.model.frames import cast_frame
 from b2b_assets.store import adbc, versions
 from b2b_assets.store.engine import is_postgres
 from b2b_assets.store.hashing import row_hashes
+from b2b_assets.store.hub_digest import HubDigest
 from b2b_assets.store.keys import as_entity, text_key_columns
 from b2b_assets.store.sql import count, upsert_insert, utcnow
 from b2b_assets.store.tables import BOOKKEEPING, HUB_TABLES, IN_SOURCE, LOADED_AT, ROW_HASH, VERSION
@@ -81,12 +82,20 @@ class HubTables:
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def upsert(self, entity_name: str, frame: pd.DataFrame) -> UpsertCounts:
+    def digest(self, entity_name: str) -> HubDigest:
+        """Each record's key hash and `_row_hash`, for `upsert` to skip unchanged rows: read once per load."""
+        ent = as_entity(entity_name)
+        return HubDigest.read(self._engine, _only(ent, list(ent.key)))
+
+    def upsert(self, entity_name: str, frame: pd.DataFrame, digest: HubDigest | None = None) -> UpsertCounts:
         """Insert new records, update changed ones, leave unchanged ones unwritten.
 
         Rows are compared by `_row_hash`; when the frame holds a key twice, the
         last row wins. The frame is bulk-loaded (ADBC ingest) into a staging table
         and merged by one INSERT ... ON CONFLICT statement, in one transaction.
+        With the entity's `digest` (the same one for every batch of a load), rows the
+        hub holds unchanged are counted and left out before staging: only new and
+        changed rows are staged and merged (see store/hub_digest.py).
         """
         ent = as_entity(entity_name)
         table = HUB_TABLES[ent.name]
@@ -95,7 +104,14 @@ class HubTables:
         canonical = canonical[~canonical.duplicated(subset=key, keep="last")]
         if canonical.empty:
             return UpsertCounts(0, 0, 0)
-        stored = canonical.assign(**{ROW_HASH: row_hashes(ent, canonical, canonical=True)})
+        hashes = row_hashes(ent, canonical, canonical=True).to_numpy()
+        matched = digest.match(canonical, hashes) if digest is not None else None
+        skipped = 0 if matched is None else int(matched.unchanged.sum())
+        if skipped:
+            canonical, hashes = canonical[~matched.unchanged], hashes[~matched.unchanged]
+        if canonical.empty:
+            return UpsertCounts(0, 0, skipped)
+        stored = canonical.assign(**{ROW_HASH: hashes})
         # Columns empty throughout the batch are not staged: inserting leaves them NULL, and an update sets
         # them from `excluded`, which holds NULL for a column the INSERT does not name (none has a default).
         filled = [c for c in ent.columns if c in key or canonical[c].notna().any()]
@@ -105,7 +121,10 @@ class HubTables:
             stamp = versions.current(write.connection, ent.name) + 1  # the version this write makes, if it writes
             # Counted by probing the hub with the staged keys, not by counting the hub before and after:
             # that would read the whole table twice per batch.
-            inserted = len(canonical) - write.count(write.stage, _in_hub(self._engine, ent, write.stage))
+            if matched is not None and not matched.any_known:
+                inserted = len(canonical)  # the digest has none of their keys: the hub has none either
+            else:
+                inserted = len(canonical) - write.count(write.stage, _in_hub(self._engine, ent, write.stage))
             insert = upsert_insert(self._engine, table)
             source = select(
                 *[_stored(self._engine, ent, write.stage.c[c]).label(c) for c in filled], write.stage.c[ROW_HASH],
@@ -121,7 +140,10 @@ class HubTables:
             written = write.execute(statement)
             if written:
                 versions.bump(write.connection, ent.name)
-        return UpsertCounts(inserted=inserted, updated=written - inserted, unchanged=len(canonical) - written)
+        if matched is not None:
+            digest.landed(matched)
+        return UpsertCounts(inserted=inserted, updated=written - inserted,
+                            unchanged=skipped + len(canonical) - written)
 
     def mark_presence(self, entity_name: str, present_keys: pd.DataFrame) -> int:
         """Set `_in_source` true for the keys in `present_keys` and false for every other row.

@@ -20,6 +20,7 @@ from b2b_assets.defs.erp.assets import erp_assets
 from b2b_assets.defs.hub.assets import hub_assets
 from b2b_assets.defs.resources import PartnerApiResource, StoreResource
 from b2b_assets.model import load_order
+from b2b_assets.pipeline.export_fingerprint import FingerprintWhileReading
 from b2b_assets.pipeline.hub_load import load_entity
 from b2b_assets.pipeline.inbound import stage_entity
 from b2b_assets.pipeline.staging import staged_export
@@ -223,3 +224,17 @@ def test_the_assets_and_the_summary_say_unchanged_and_the_quarantine_check_still
     # --reread (and --full-refresh) read every export again.
     assert not any(m.get("unchanged") for m in materialized(forced).values())
     assert materialized(forced)["erp/unit_prices"]["rows_read"] == before["erp/unit_prices"]["rows_read"]
+
+
+def test_a_file_replaced_while_it_is_read_leaves_no_fingerprint_so_the_next_run_reads_it(export):
+    """A changed export is hashed while it is read; if a file changes meanwhile, the hash may be of bytes the
+    read did not see, so none is left to say the hub holds them."""
+    source = load_mapping(export.root / "mapping.yaml").source("unit_prices")
+    prices = export.root / "inbox" / "unit_prices.csv"
+    hashing = FingerprintWhileReading(source, load_mapping(export.root / "mapping.yaml").settings)
+    prices.write_text(prices.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    later = prices.stat().st_mtime_ns + 5_000_000_000
+    os.utime(prices, ns=(later, later))
+    assert hashing.result() is None
+    undisturbed = FingerprintWhileReading(source, load_mapping(export.root / "mapping.yaml").settings).result()
+    assert undisturbed is not None and [f.path for f in undisturbed.files] == [str(prices)]

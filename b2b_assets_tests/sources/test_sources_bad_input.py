@@ -79,6 +79,20 @@ def test_duplicate_keys_across_batches_and_composite_keys(write, run):
     assert len(out.valid) == 6
 
 
+def test_duplicate_keys_over_many_batches_name_the_first_row(write, run):
+    """Enough batches that the remembered keys are merged more than once; repeats within a batch and across
+    batches each name the row that came first, and every other row loads."""
+    keys = [f"C-{i}" for i in range(300)]
+    order = keys + keys[::7] + keys[250:] + keys[:3]  # later repeats: every 7th, the last 50, and the first three
+    path = write("orgs.csv", ORG_HEADER + "\n" + "".join(f"{k},Name {n},active,\n" for n, k in enumerate(order)))
+    out = run("organizations", path, source_for("organizations", "orgs.csv", batch_rows=3))
+    duplicates = out.issues[out.issues["reason"].str.contains("duplicate key")]
+    expected = {row: keys.index(k) + 1 for row, k in enumerate(order, start=1) if row > 300}
+    assert dict(zip(duplicates["row_number"], duplicates["reason"].str.extract(r"row (\d+) came first")[0].astype(int))
+                ) == expected
+    assert out.keys("organization_number") == keys
+
+
 def test_missing_required_column(write, run):
     path = write("orgs.csv", "organization_number,status\nC-1,active\n")
     out = run("organizations", path)

@@ -17,6 +17,7 @@ from b2b_assets.sources.mapping import EXTENSION_FORMATS, ReadOptions
 from b2b_assets.sources.readers.csv_reader import read_csv_batches
 from b2b_assets.sources.readers.frames import ROW_COLUMN, SOURCE_COLUMN, records_to_frame
 from b2b_assets.sources.readers.json_reader import read_json_batches, read_jsonl_batches
+from b2b_assets.sources.readers.read_ahead import read_ahead
 
 __all__ = ["ROW_COLUMN", "SOURCE_COLUMN", "read_batches", "records_to_frame"]
 
@@ -28,6 +29,7 @@ def read_batches(path: str | Path, options: ReadOptions | None = None, issues: I
     """Yield the file's records as frames of strings; problems go to `issues` (a fresh log if None).
 
     A missing file is a file-level issue, not an exception: the run goes on with the other sources.
+    The next batch is read while the caller works on this one (see `read_ahead`).
     """
     path = Path(path)
     options = options or ReadOptions()
@@ -36,4 +38,4 @@ def read_batches(path: str | Path, options: ReadOptions | None = None, issues: I
     if not path.is_file():
         log.add(path.name, f"file not found: {path}")
         return
-    yield from _READERS[fmt](path, options, log)
+    yield from read_ahead(lambda own_log: _READERS[fmt](path, options, own_log), log, path.name)

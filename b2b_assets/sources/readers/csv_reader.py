@@ -22,6 +22,7 @@ from b2b_assets.sources.issues import IssueLog
 from b2b_assets.sources.mapping import ReadOptions
 from b2b_assets.sources.readers import text
 from b2b_assets.sources.readers.frames import arrow_to_frame
+from b2b_assets.sources.value_bytes import column_bytes
 
 BLOCK_BYTES = 16 << 20
 MAX_VALUE_CHARS = 200  # how much of a malformed row the issue quotes
@@ -174,12 +175,9 @@ def _swallowed_rows(table: pa.Table, delimiter: str) -> np.ndarray | None:
 
 
 def _has_line_breaks(column: pa.ChunkedArray) -> bool:
-    for chunk in column.chunks:
-        data = chunk.buffers()[2]
-        if data is not None:
-            raw = np.frombuffer(data, dtype=np.uint8)
-            if raw.min(initial=0xFF) < 0x20 and ((raw == 10) | (raw == 13)).any():  # no byte below 0x20: no break
-                return True
+    for raw in column_bytes(column):
+        if raw.min(initial=0xFF) < 0x20 and ((raw == 10) | (raw == 13)).any():  # no byte below 0x20: no break
+            return True
     return False
 
 

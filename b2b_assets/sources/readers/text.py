@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 DELIMITER_CANDIDATES = (",", ";", "|", "\t")  # ties go to the earlier one
 FALLBACK_ENCODING = "cp1252"  # what Windows ERPs write when they do not write UTF-8
 _SCAN_CHUNK = 4 << 20
@@ -56,11 +58,17 @@ def byte_order_mark(path: Path) -> tuple[str | None, int]:
 def check_encoding(path: Path, encoding: str, skip: int = 0) -> EncodingCheck:
     """Decode the whole file once, streaming, so a bad byte is found before any row is handed on."""
     decoder = codecs.getincrementaldecoder(encoding)()
+    utf8 = codecs.lookup(encoding).name == "utf-8"
     offset = skip
     with path.open("rb") as fh:
         fh.seek(skip)
         while True:
             chunk = fh.read(_SCAN_CHUNK)
+            # Plain ASCII is valid UTF-8, proven by one vectorised pass, unless a character split at the end
+            # of the last chunk waits for its bytes (the decoder then holds them).
+            if utf8 and chunk and not decoder.getstate()[0] and np.frombuffer(chunk, dtype=np.uint8).max() < 0x80:
+                offset += len(chunk)
+                continue
             try:
                 decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:

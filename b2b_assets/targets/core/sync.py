@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from b2b_assets.model.frames import TEXT_DTYPE, key_isin, key_positions
 from b2b_assets.targets.core.contract import (
     RECORD_KEY, AsyncSender, Batch, LedgerState, Payload, PreparingSender, RecordsRejected, Sender, TargetObject,
 )
 from b2b_assets.targets.core.jobs import settle_open_jobs
+from b2b_assets.targets.core.payload_parts import PayloadParts
 from b2b_assets.targets.core.plan import HELD, INVALID, PENDING, TO_SEND, UNCHANGED, DeletionPolicy, Plan, plan
 from b2b_assets.targets.core.send import outcomes_frame, send_pipelined
 
@@ -47,7 +52,8 @@ class SyncReport:
         }
 
 
-def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.Series | pd.DataFrame, ledger,
+def sync_entity(*, target: str, obj: TargetObject, payload: Payload | PayloadParts, hashes: pd.Series | pd.DataFrame,
+                ledger,
                 sender: Sender | None, batch_size: int = 500, held: pd.Series | None = None,
                 invalid: pd.Series | None = None, dry_run: bool = False, full_refresh: bool = False,
                 deletions: DeletionPolicy = DeletionPolicy(), poll_budget_seconds: float = 60.0,
@@ -56,13 +62,17 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
 
     hashes: one per row of `payload.records`; or, when the caller planned in key ranges and kept
     only the records a run may send or must record, a frame (record_key, payload_hash) of every
-    record in the source. ledger_rows: the object's ledger rows, if the caller has read them
-    already (synchronous senders only: settling open jobs would change them).
+    record in the source. payload: the mapped payload, or its parts in order (PayloadParts: a ranged
+    plan spills them to disk, and they are read back a part at a time as they are sent, so what
+    the run holds does not grow with what it sends). ledger_rows: the object's ledger rows, if the
+    caller has read them already (synchronous senders only: settling open jobs would change them).
     The ledger is written after every batch the target confirmed (or every job
     it accepted), so a run that dies half-way keeps what was acknowledged and
     resends only the rest next time.
     """
-    entity, records = obj.name, payload.records
+    entity = obj.name
+    parts = payload if isinstance(payload, PayloadParts) else PayloadParts.in_memory(payload)
+    record_keys = parts.keys()
     deadline = time.monotonic() + poll_budget_seconds
     asynchronous = isinstance(sender, AsyncSender)
     # charged: what the target bills for, the records it accepted (synchronous) or took into a job (asynchronous).
@@ -78,7 +88,7 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
     if ledger_rows is not None and asynchronous:
         raise ValueError(f"{target}/{entity}: ledger rows read before the open jobs settled would be stale")
     present = hashes if isinstance(hashes, pd.DataFrame) else pd.DataFrame(
-        {RECORD_KEY: records[RECORD_KEY].to_numpy(), "payload_hash": hashes.to_numpy()})
+        {RECORD_KEY: record_keys.to_numpy(), "payload_hash": hashes.to_numpy()})
     the_plan: Plan = plan(target, entity, present, ledger.load(target, entity) if ledger_rows is None else ledger_rows,
                           held_reasons=held, invalid_reasons=invalid, full_refresh=full_refresh, complete=complete,
                           deletions=deletions, enforce=not dry_run)
@@ -86,8 +96,8 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
     counts["total"] = int(len(present))
     parked = the_plan.records[the_plan.records["action"].isin((HELD, INVALID))]
     problems.insert(0, parked[[RECORD_KEY, "action", "reason"]].rename(columns={"action": "state"}))
-    planned = the_plan.records[the_plan.records["action"].isin(TO_SEND).to_numpy()]
-    sending = key_isin(records[RECORD_KEY], planned[RECORD_KEY])
+    planned = the_plan.records.loc[the_plan.records["action"].isin(TO_SEND).to_numpy(), [RECORD_KEY, "payload_hash"]]
+    sending = key_isin(record_keys, planned[RECORD_KEY])
     if sending.sum() != len(planned):
         raise RuntimeError(f"{target}/{entity}: the payload lacks {len(planned) - int(sending.sum())} of the "
                            "records the plan sends")
@@ -108,17 +118,19 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
             "last_error": parked["reason"],
         }))
 
-    # One contiguous frame of what is sent, so that every batch (and every half of a bisected one) is a slice.
-    to_send = records[sending].reset_index(drop=True)
-    keys = to_send[RECORD_KEY].astype(TEXT_DTYPE).array  # Arrow text: batches of it are slices, not objects
-    planned_hashes = planned["payload_hash"].to_numpy(dtype="int64")
-    send_hashes = planned_hashes[key_positions(to_send[RECORD_KEY], planned[RECORD_KEY])]
-    size = max(1, len(to_send)) if complete or obj.mode.one_batch else max(1, batch_size)
-    batches = [range(start, min(start + size, len(to_send))) for start in range(0, len(to_send), size)]
+    # What is sent, in payload order: its keys and hashes held whole, its records read a part at a time.
+    # The plan's frame of every record is let go first (5M prices: a few hundred MB).
+    keys = record_keys[sending].astype(TEXT_DTYPE).reset_index(drop=True).array  # Arrow text: slices, not objects
+    send_hashes = _planned_hashes(keys, planned)
+    del record_keys, planned, parked
+    the_plan.records = the_plan.records.iloc[:0]
+    whole = complete or obj.mode.one_batch  # one batch of everything: the payload is gathered in memory
+    sent_parts = _SentParts(PayloadParts.in_memory(parts.whole()) if whole else parts, sending,
+                            len(keys) if whole else batch_size)
 
     def report() -> None:
         if on_progress:
-            on_progress({**running, "to_send": len(to_send)})
+            on_progress({**running, "to_send": len(keys)})
 
     def confirmed(outcomes) -> None:
         frame = outcomes_frame(outcomes, keys, send_hashes)
@@ -132,9 +144,9 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
 
     report()  # before the first batch: what settled of earlier runs' jobs is not this run's progress
     if asynchronous:
-        for positions in batches:
+        for positions in sent_parts.batches():
             part = slice(positions.start, positions.stop)
-            job_id = sender.submit(Batch(obj, payload, to_send.iloc[part]))
+            job_id = sender.submit(sent_parts.batch(obj, positions))
             ledger.record(target, entity, pd.DataFrame({
                 RECORD_KEY: keys[part], "payload_hash": send_hashes[part],
                 "state": LedgerState.SUBMITTED.value, "last_error": pd.NA, "job_id": job_id}))
@@ -142,10 +154,10 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
             running["charged"] += len(positions)
             report()
     else:
-        prepare, deliver = _pipeline(sender, obj, payload, to_send, complete)
-        send_pipelined(batches, prepare, deliver, confirmed)
+        prepare, deliver = _pipeline(sender, obj, sent_parts, complete)
+        send_pipelined(sent_parts.batches(), prepare, deliver, confirmed)
 
-    if complete and len(to_send) and len(the_plan.deactivations):
+    if complete and len(keys) and len(the_plan.deactivations):
         # The COMPLETE batch landed: the target has deactivated every confirmed record it lacked.
         _record_deleted(ledger, target, entity, the_plan.deactivations)
         running["deleted"] += len(the_plan.deactivations)
@@ -155,7 +167,7 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
         gone = pd.DataFrame({RECORD_KEY: the_plan.deletions})
         for start in range(0, len(gone), max(1, batch_size)):
             batch = gone.iloc[start:start + batch_size]
-            delete(Batch(obj, payload, batch))
+            delete(Batch(obj, parts.template, batch))
             _record_deleted(ledger, target, entity, batch[RECORD_KEY])
             running["deleted"] += len(batch)
             report()
@@ -171,10 +183,10 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload, hashes: pd.
     return SyncReport(target, entity, counts, False, _problems(problems))
 
 
-def _pipeline(sender, obj: TargetObject, payload: Payload, to_send: pd.DataFrame, complete: bool):
+def _pipeline(sender, obj: TargetObject, sent_parts: _SentParts, complete: bool):
     """(prepare, deliver) for send_pipelined: the sender's own halves where it has them, else its send."""
     def batch(positions: range) -> Batch:
-        return Batch(obj, payload, to_send.iloc[positions.start:positions.stop], complete=complete)
+        return sent_parts.batch(obj, positions, complete)
 
     if isinstance(sender, PreparingSender):
         prepare, send = (lambda positions: sender.prepare(batch(positions))), sender.deliver
@@ -191,6 +203,55 @@ def _pipeline(sender, obj: TargetObject, payload: Payload, to_send: pd.DataFrame
             raise RuntimeError(f"{obj.name}: the full refresh batch was refused, nothing changed: "
                                f"{rejected}") from rejected
     return prepare, deliver_complete
+
+
+def _planned_hashes(keys, planned: pd.DataFrame) -> np.ndarray:
+    """The planned hash of each key sent. The plan lists them in payload order, so this is mostly a copy."""
+    hashes = planned["payload_hash"].to_numpy(dtype="int64")
+    sent, listed = (pa.array(pd.Series(k).astype(TEXT_DTYPE).array).cast(pa.large_string())
+                    for k in (keys, planned[RECORD_KEY]))
+    if len(sent) == len(listed) and pc.all(pc.equal(sent, listed)).as_py() is not False:
+        return hashes
+    return hashes[key_positions(pd.Series(keys), planned[RECORD_KEY])]
+
+
+class _SentParts:
+    """The records being sent as batches of positions (0 .. sent - 1), read a part of the payload at a time.
+
+    A batch never spans two parts; the parts are large (PayloadParts gathers them), so batches are full
+    but at a part's end. The part of the batch being built and that of the batch in flight (which may
+    still be split in halves, `send_pipelined`) are the only ones held.
+    """
+
+    def __init__(self, parts: PayloadParts, sending: np.ndarray, size: int):
+        self.parts, self.sending, self.size = parts, sending, max(1, size)
+        self.held: dict[int, Payload] = {}  # first position -> the part's records being sent, as a payload
+
+    def batches(self) -> Iterator[range]:
+        offset, sent = 0, 0  # in the payload, in what is sent
+        for part in self.parts:
+            chosen = self.sending[offset:offset + len(part.records)]
+            offset += len(part.records)
+            if not chosen.any():
+                continue
+            latest = max(self.held, default=None)  # the part of the batch in flight, if any
+            self.held = {} if latest is None else {latest: self.held[latest]}
+            if not chosen.all():  # a first sync sends whole parts: no copy then
+                records = part.records[chosen].reset_index(drop=True)
+                children = part.children_of(records)
+                part = dataclasses.replace(
+                    part, records=records, children=None if children is None else children.reset_index(drop=True))
+            self.held[sent] = part
+            records = part.records
+            for start in range(0, len(records), self.size):
+                yield range(sent + start, sent + min(start + self.size, len(records)))
+            sent += len(records)
+
+    def batch(self, obj: TargetObject, positions: range, complete: bool = False) -> Batch:
+        start = max(s for s in self.held if s <= positions.start)
+        payload = self.held[start]
+        return Batch(obj, payload, payload.records.iloc[positions.start - start:positions.stop - start],
+                     complete=complete)
 
 
 def _absorb(settled, running: dict[str, int], problems: list[pd.DataFrame]) -> None:

@@ -1,0 +1,98 @@
+"""What the hub holds of one entity, two numbers a record, so that a load stages only what changed.
+
+Read once per load (Arrow, store/adbc.py): each record's `_row_hash` beside an in-memory hash of
+its key. A batch is hashed the same way; a row whose key is there with the same row hash is the
+record the hub already holds, unchanged, and is neither staged nor merged. A reload of a 1 %
+changed export then stages 1 % of its rows.
+
+Exact, not probably right:
+- A row is skipped only when the hub holds a record with the same key hash *and* the same row hash
+  (`_row_hash` covers the key and every field). A new record can be taken for a stored one only if
+  both 64-bit hashes collide at once; a changed record only if its new row hash equals its old one,
+  the chance `upsert`'s `WHERE _row_hash IS DISTINCT FROM` has always taken (2^-64 a change).
+- A key hash two records share (a collision) is never trusted: such rows are always staged.
+- The digest follows the load: rows written update their row hash, new keys are added, so a key
+  written twice in one load (a retried held record) is compared with what the hub holds by then.
+- A row whose key is not in the digest is new, for counting as inserted without asking the hub.
+  That holds while nothing else writes the entity during the load: the `hub` lock of
+  `defs/hub/assets.py` sees to that.
+
+Memory: 17 bytes a record while the load runs (85 MB for 5M prices), not the keys themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from b2b_assets.model import Entity
+from b2b_assets.model.frames import cast_frame
+from b2b_assets.store import adbc
+from b2b_assets.store.key_index import SortedHashes, frame_hashes
+from b2b_assets.store.tables import HUB_TABLES, ROW_HASH
+
+
+@dataclass(frozen=True)
+class Matched:
+    """One batch (canonical, no key twice) looked up in the digest, row by row."""
+
+    key_hashes: np.ndarray  # uint64
+    row_hashes: np.ndarray  # int64, as stored
+    at: np.ndarray  # the key hash's position in the digest, -1 where the hub lacks it
+    trusted: np.ndarray  # found, and no other record shares the key hash
+    unchanged: np.ndarray  # found, trusted, with the same row hash: the hub holds this row already
+
+    @property
+    def any_known(self) -> bool:
+        """Whether some row to stage may have its key in the hub (else every staged row is new)."""
+        return bool((self.at[~self.unchanged] >= 0).any())
+
+
+class HubDigest:
+    """`keys`: the entity restricted to its key columns (what `cast_frame` casts of a frame here)."""
+
+    def __init__(self, keys: Entity, key_hashes: np.ndarray, row_hashes: np.ndarray) -> None:
+        self._entity = keys
+        self._keys = SortedHashes(key_hashes)
+        self._rows = np.asarray(row_hashes, dtype=np.int64)[self._keys.order]
+
+    @classmethod
+    def read(cls, engine: Engine, keys: Entity) -> HubDigest:
+        table = HUB_TABLES[keys.name]
+        columns = [table.c[c] for c in (*keys.key, ROW_HASH)]
+        # Unordered: nothing here needs key order, and PostgreSQL would sort 5M rows for it.
+        data = adbc.read_table(engine, select(*columns), [], adbc.schema_of(columns))
+        frame = adbc.to_frame(data)
+        return cls(keys, _key_hashes(keys, frame), frame[ROW_HASH].to_numpy(dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def match(self, canonical: pd.DataFrame, row_hashes: np.ndarray) -> Matched:
+        keys = _key_hashes(self._entity, canonical)
+        at = self._keys.find(keys)
+        found = at >= 0
+        trusted = found.copy()
+        trusted[found] = ~self._keys.shared(at[found])
+        unchanged = trusted.copy()
+        unchanged[trusted] = self._rows[at[trusted]] == row_hashes[trusted]
+        return Matched(keys, np.asarray(row_hashes, dtype=np.int64), at, trusted, unchanged)
+
+    def landed(self, matched: Matched) -> None:
+        """The rows of `matched` that were not unchanged are now in the hub, as staged."""
+        written = ~matched.unchanged
+        update = written & matched.trusted
+        self._rows[matched.at[update]] = matched.row_hashes[update]
+        new = written & (matched.at < 0)
+        if new.any():
+            where, order = self._keys.insert(matched.key_hashes[new])
+            self._rows = np.insert(self._rows, where, matched.row_hashes[new][order])
+
+
+def _key_hashes(keys: Entity, frame: pd.DataFrame) -> np.ndarray:
+    """The key columns hashed in their canonical form, so the hub's read back (text '' as NA, decimals
+    parsed) and a staged batch agree, as they do for `_row_hash`."""
+    return frame_hashes(cast_frame(keys, frame[keys.columns]))
