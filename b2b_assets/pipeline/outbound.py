@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from b2b_assets.model.frames import key_isin
+from b2b_assets.pipeline.outbound_changed import changed_since, plan_changed_rows
 from b2b_assets.pipeline.outbound_marks import current_inputs, marks_apply, record_mark, unchanged_report
 from b2b_assets.pipeline.outbound_ranges import plan_inputs_by_key_range
 from b2b_assets.store import Store
@@ -63,6 +64,7 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
                                    deletions_enabled=options.deletions.enabled)
         if skipped is not None:
             return skipped
+        mark = store.marks.get(target.name, obj.name)  # read before it is forgotten: it may spare the plan
         store.marks.forget(target.name, obj.name)  # until this sync completes, nothing vouches for the ledger
     # Self-references (a sell unit's parent) resolve within the same batch, so only other objects can hold.
     foreign = tuple(r for r in obj.references if r.object != obj.name)
@@ -74,8 +76,14 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
     nested_held = 0
     # A retry plans its few failed records from the whole payload, filtered; key ranges serve full plans.
     if obj.key_ranges and not isinstance(sender, AsyncSender) and not options.only_failed:
-        ranged = plan_inputs_by_key_range(store, target.name, obj, foreign, known, rows=options.plan_range_rows,
-                                          full_refresh=options.full_refresh)
+        # Only the rows changed since the last complete sync, when its mark vouches for the rest.
+        since = (changed_since(mark, target, obj, inputs, deletions_enabled=options.deletions.enabled)
+                 if marking and not options.full_refresh else None)
+        ranged = None if since is None else plan_changed_rows(store, target, obj, foreign, known, since,
+                                                              rows=options.plan_range_rows)
+        if ranged is None:
+            ranged = plan_inputs_by_key_range(store, target.name, obj, foreign, known, rows=options.plan_range_rows,
+                                              full_refresh=options.full_refresh)
         with ranged.payload:  # its spilled parts are removed once sent
             report = sync_entity(payload=ranged.payload, hashes=ranged.present, held=ranged.held,
                                  invalid=ranged.invalid, ledger_rows=ranged.ledger_rows, **common)

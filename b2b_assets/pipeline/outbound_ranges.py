@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from b2b_assets.model import entity
-from b2b_assets.model.frames import key_isin, key_positions
+from b2b_assets.model.frames import key_isin
+from b2b_assets.pipeline.key_lookup import KeyLookup
 from b2b_assets.store import Store
 from b2b_assets.targets.core.contract import RECORD_KEY, LedgerState, Payload, Reference, TargetObject
 from b2b_assets.targets.core.payload_parts import PayloadParts
@@ -50,22 +51,29 @@ class RangedPlanInputs:
 
 
 def plan_inputs_by_key_range(store: Store, target: str, obj: TargetObject, references: tuple[Reference, ...],
-                             known: dict[str, pd.Index], *, rows: int, full_refresh: bool) -> RangedPlanInputs:
+                             known: dict[str, pd.Index], *, rows: int, full_refresh: bool,
+                             frames: Iterator[Mapping[str, pd.DataFrame]] | None = None,
+                             ledger_rows: pd.DataFrame | None = None) -> RangedPlanInputs:
     """Map, hash and check `obj` a range of `rows` primary hub records at a time, keeping only what may change.
 
     `references` are the object's references to other objects; nested ones leave the nested row out
     (hold_back_children), the others hold the record, as for an object planned whole.
+    `frames`: the ranges to map, when not every row (pipeline/outbound_changed.py); `ledger_rows`: the
+    object's ledger, if read already.
     """
-    ledger_rows = store.ledger.load(target, obj.name)
+    if ledger_rows is None:
+        ledger_rows = store.ledger.load(target, obj.name)
     confirmed = ledger_rows[ledger_rows["state"] == LedgerState.SENT.value]
-    settle = partial(_settle_range, obj, references, known, confirmed[RECORD_KEY],
+    # One lookup of the confirmed keys for every range: rebuilding it per range made the plan quadratic.
+    settle = partial(_settle_range, obj, references, known, KeyLookup(confirmed[RECORD_KEY]),
                      confirmed["payload_hash"].to_numpy(dtype="int64", na_value=0), full_refresh)
     # map(): no name holds a range's frames or payload while the next range is read, so one range is in memory;
     # what it keeps to send goes to disk (PayloadParts) until sync_entity sends it, a part at a time.
     kept = PayloadParts.spilling(rows)
     spill = partial(_spilled, kept)
     try:
-        frames = key_range_frames(store, obj, _primary_rows(store, obj, rows))
+        if frames is None:
+            frames = key_range_frames(store, obj, _primary_rows(store, obj, rows))
         ranges = list(map(spill, map(settle, map(obj.to_payload, frames))))
         if not ranges:  # nothing in the hub: map the empty entities once, for the payload's shape
             ranges = [spill(settle(obj.to_payload({name: store.hub.empty(name) for name in obj.source_entities})))]
@@ -109,7 +117,7 @@ class _SettledRange:
 
 
 def _settle_range(obj: TargetObject, references: tuple[Reference, ...], known: dict[str, pd.Index],
-                  confirmed_keys: pd.Series, confirmed_hashes: np.ndarray, full_refresh: bool,
+                  confirmed_keys: KeyLookup, confirmed_hashes: np.ndarray, full_refresh: bool,
                   payload: Payload) -> _SettledRange:
     """Hash and check one range's payload as sync_object does a whole one; drop what the target already has."""
     payload.records = records = payload.records.reset_index(drop=True)
@@ -118,7 +126,7 @@ def _settle_range(obj: TargetObject, references: tuple[Reference, ...], known: d
     held = held_reasons(records, None, tuple(r for r in references if not r.in_child), known)
     invalid = obj.limits(payload) if obj.limits is not None else pd.Series([], dtype="string")
     keys = records[RECORD_KEY]
-    at = key_positions(keys, confirmed_keys)
+    at = confirmed_keys.positions(keys)
     settled = at >= 0
     settled[settled] = confirmed_hashes[at[settled]] == hashes[settled]
     settled &= ~key_isin(keys, held.index) & ~key_isin(keys, invalid.index)

@@ -74,14 +74,16 @@ def _postgres_dialect() -> Dialect:
 
 def _compiled(statement: Executable, dialect: Dialect) -> tuple[str, list[Any]]:
     """SQL text and positional parameters, each converted by its type as SQLAlchemy would."""
-    compiled = statement.compile(dialect=dialect)
+    # render_postcompile: an IN over a list of values becomes one positional parameter per value.
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     positions = getattr(compiled, "positiontup", None)  # DDL has no parameters
     if not positions:
         return str(compiled), []
     values = compiled.construct_params()
     parameters = []
     for name in positions:
-        processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        bind = compiled.binds[name if name in compiled.binds else name.rsplit("_", 1)[0]]  # an IN: `<name>_<i>`
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         parameters.append(processor(values[name]) if processor else values[name])
     return str(compiled), parameters
 

@@ -13,7 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, Numeric, Table, and_, cast, exists, false, func, literal, not_, select, true, update
+import pyarrow as pa
+from sqlalchemy import (
+    Engine, Numeric, Table, and_, cast, exists, false, func, literal, not_, or_, select, true, update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from b2b_assets.model import Entity, Kind
@@ -25,7 +28,7 @@ from b2b_assets.store.hashing import row_hashes
 from b2b_assets.store.hub_digest import HubDigest
 from b2b_assets.store.keys import as_entity, text_key_columns
 from b2b_assets.store.sql import count, upsert_insert, utcnow
-from b2b_assets.store.tables import BOOKKEEPING, HUB_TABLES, IN_SOURCE, LOADED_AT, ROW_HASH
+from b2b_assets.store.tables import BOOKKEEPING, HUB_TABLES, IN_SOURCE, LOADED_AT, ROW_HASH, VERSION
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class HubTables:
 
         with adbc.staged_write(self._engine, adbc.arrow_for_ingest(stored[[*filled, ROW_HASH]])) as write:
             write.lock(table)
+            stamp = versions.current(write.connection, ent.name) + 1  # the version this write makes, if it writes
             # Counted by probing the hub with the staged keys, not by counting the hub before and after:
             # that would read the whole table twice per batch.
             if matched is not None and not matched.any_known:
@@ -124,10 +128,10 @@ class HubTables:
             insert = upsert_insert(self._engine, table)
             source = select(
                 *[_stored(self._engine, ent, write.stage.c[c]).label(c) for c in filled], write.stage.c[ROW_HASH],
-                literal(utcnow(), table.c[LOADED_AT].type), true(),
+                literal(utcnow(), table.c[LOADED_AT].type), true(), literal(stamp, table.c[VERSION].type),
             ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
-            changing = [c for c in ent.columns if c not in key] + [ROW_HASH, LOADED_AT, IN_SOURCE]
-            statement = insert.from_select([*filled, ROW_HASH, LOADED_AT, IN_SOURCE], source)
+            changing = [c for c in ent.columns if c not in key] + [ROW_HASH, LOADED_AT, IN_SOURCE, VERSION]
+            statement = insert.from_select([*filled, ROW_HASH, LOADED_AT, IN_SOURCE, VERSION], source)
             statement = statement.on_conflict_do_update(
                 index_elements=[table.c[c] for c in key],
                 set_={c: statement.excluded[c] for c in changing},
@@ -156,11 +160,12 @@ class HubTables:
         keys = keys[~keys.duplicated(keep="first")]
         with adbc.staged_write(self._engine, adbc.arrow_for_ingest(keys), unique_index=key) as write:
             write.lock(table)
+            stamp = versions.current(write.connection, ent.name) + 1
             present = exists().where(and_(*[_typed(self._engine, ent, write.stage.c[c]) == table.c[c] for c in key]))
             flipped = write.execute(update(table).where(table.c[IN_SOURCE] == false(), present)
-                                    .values({IN_SOURCE: True}))
+                                    .values({IN_SOURCE: True, VERSION: stamp}))
             flipped += write.execute(update(table).where(table.c[IN_SOURCE] == true(), not_(present))
-                                     .values({IN_SOURCE: False}))
+                                     .values({IN_SOURCE: False, VERSION: stamp}))
             if flipped:
                 versions.bump(write.connection, ent.name)
             return write.count(table, table.c[IN_SOURCE] == false())
@@ -202,6 +207,35 @@ class HubTables:
         statement = statement.where(*adbc.in_key_range(self._engine, HUB_TABLES[ent.name].c[column],
                                                        above=above, upto=upto))
         return self._canonical(ent, adbc.to_frame(adbc.read_table(self._engine, statement, key, schema)), False)
+
+    def iter_versions(self, entity_name: str, *, batch_rows: int = 100_000,
+                      in_source: bool | None = None) -> Iterator[pd.DataFrame]:
+        """The key columns and `_version` of the entity's records, in key order, `batch_rows` at a time:
+        what tells which rows changed since a version without reading the rows."""
+        ent = as_entity(entity_name)
+        statement, key, schema = self._query(ent, [*ent.key, VERSION], in_source)
+        for data in adbc.read_in_key_order(self._engine, statement, key, schema, batch_rows):
+            frame = adbc.to_frame(data)
+            yield cast_frame(_only(ent, list(ent.key)), frame).assign(**{VERSION: frame[VERSION]})
+
+    def changed_since(self, entity_name: str, version: int, columns: list[str]) -> pd.DataFrame:
+        """`columns` of the records written since `version` (or before rows had one), present or not."""
+        ent = as_entity(entity_name)
+        table = HUB_TABLES[ent.name]
+        statement, key, schema = self._query(ent, columns, None)
+        statement = statement.where(or_(table.c[VERSION] > version, table.c[VERSION].is_(None)))
+        return cast_frame(_only(ent, columns), adbc.to_frame(adbc.read_table(self._engine, statement, key, schema)))
+
+    def read_matching(self, entity_name: str, column: str, values: pd.Series, *, in_source: bool | None = None,
+                      chunk: int = 5_000) -> pd.DataFrame:
+        """The records whose `column` is one of `values` (canonical frames, by key within each chunk of values)."""
+        ent = as_entity(entity_name)
+        statement, key, schema = self._query(ent, _columns(ent, False), in_source)
+        distinct = pd.Series(values).dropna().drop_duplicates().tolist()
+        parts = [adbc.read_table(self._engine, statement.where(HUB_TABLES[ent.name].c[column].in_(
+            distinct[start:start + chunk])), key, schema) for start in range(0, len(distinct), chunk)]
+        data = pa.concat_tables(parts) if parts else schema.empty_table()
+        return self._canonical(ent, adbc.to_frame(data), False)
 
     def empty(self, entity_name: str) -> pd.DataFrame:
         """The entity's canonical columns and dtypes, without rows."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine, inspect, text
 
+from b2b_assets.store import versions
 from b2b_assets.store.cursors import SourceCursors
 from b2b_assets.store.engine import DEFAULT_URL, is_postgres, make_engine, normalise_url, write_transaction
 from b2b_assets.store.held import HeldRecords
@@ -12,7 +13,7 @@ from b2b_assets.store.ledger import SyncLedger
 from b2b_assets.store.locks import DEFAULT_WAIT_SECONDS, SyncLocks
 from b2b_assets.store.marks import OutboundMarks
 from b2b_assets.store.quarantine import Quarantine
-from b2b_assets.store.tables import metadata, sync_ledger
+from b2b_assets.store.tables import HUB_TABLES, VERSION, metadata, sync_ledger
 from b2b_assets.store.versions import HubVersions
 
 _SCHEMA_LOCK = 0x62326261  # pg_advisory_xact_lock id serialising concurrent create_all calls
@@ -63,7 +64,7 @@ class Store:
 
 # Columns added after a table first shipped. create_all leaves an existing table as it is, so each is added
 # here, explicitly, as a nullable column (an ADD COLUMN both databases run without rewriting the table).
-ADDED_COLUMNS = {sync_ledger: ("job_id", "first_seen_at")}
+ADDED_COLUMNS = {sync_ledger: ("job_id", "first_seen_at")} | {table: (VERSION,) for table in HUB_TABLES.values()}
 
 
 def _schema_complete(connection: Connection) -> bool:
@@ -83,3 +84,14 @@ def _add_missing_columns(connection: Connection) -> None:
                 column = table.c[name]
                 kind = column.type.compile(dialect=connection.dialect)
                 connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+                if name == VERSION:
+                    _stamp_existing_rows(connection, table)
+
+
+def _stamp_existing_rows(connection: Connection, table) -> None:  # noqa: ANN001 - a hub Table
+    """Rows from before `_version` get the version their entity moves to now: every mark taken before is then
+    older than them, so the next sync plans each object that reads the entity in full once, and only what
+    changes after that (a NULL version would leave them unknown, planned in full on every run)."""
+    entity_name = next(name for name, hub_table in HUB_TABLES.items() if hub_table is table)
+    connection.execute(table.update().values({VERSION: versions.current(connection, entity_name) + 1}))
+    versions.bump(connection, entity_name)

@@ -2,7 +2,7 @@
 
 Hub tables are generated from the canonical model: one `hub_<entity>` table per
 entity, a typed column per field, the entity's key as composite primary key,
-plus bookkeeping columns (`_row_hash`, `_in_source`, `_loaded_at`).
+plus bookkeeping columns (`_row_hash`, `_in_source`, `_loaded_at`, `_version`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from b2b_assets.model.decimals import PRECISION, SCALE
 metadata = MetaData()
 
 LONG_TEXT = 4000  # above this a TEXT field is stored as Text rather than VARCHAR(n)
-ROW_HASH, IN_SOURCE, LOADED_AT = "_row_hash", "_in_source", "_loaded_at"
-BOOKKEEPING = (ROW_HASH, IN_SOURCE, LOADED_AT)
+ROW_HASH, IN_SOURCE, LOADED_AT, VERSION = "_row_hash", "_in_source", "_loaded_at", "_version"
+BOOKKEEPING = (ROW_HASH, IN_SOURCE, LOADED_AT)  # what `with_meta` reads add; `_version` is read on its own
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 AUTO_ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -77,6 +77,10 @@ def _hub_table(entity: Entity) -> Table:
         Column(ROW_HASH, BigInteger, nullable=False),
         Column(IN_SOURCE, Boolean(create_constraint=False), nullable=False, server_default=text("true")),
         Column(LOADED_AT, DateTime(timezone=True), nullable=False),
+        # The entity's hub version (store/versions.py) of the write that last inserted, changed or flipped the
+        # presence of the row: what lets an outbound plan pick the rows changed since its last sync
+        # (pipeline/outbound_changed.py). NULL (unknown) on rows from before this column.
+        Column(VERSION, BigInteger),
         comment=entity.description,
         sqlite_with_rowid=False,  # clustered by key: faster upserts and key-order reads
     )

@@ -1,7 +1,8 @@
 """Hub change versions: per entity, a number that moves only when a load really changed the entity.
 
 `HubTables` bumps it in the same transaction as the change: rows inserted or updated by `upsert`,
-presence flipped by `mark_presence`. A load that writes nothing (the same export again) leaves it
+presence flipped by `mark_presence`, and stamps each row it writes with the version the write makes
+(the row's `_version`). A load that writes nothing (the same export again) leaves it
 where it was, so an outbound object can tell from a few numbers that the rows it planned from last
 time are the rows the hub holds now (pipeline/outbound_marks.py). An entity never loaded is at 0.
 """
@@ -14,6 +15,13 @@ from sqlalchemy import Connection, Engine, select
 
 from b2b_assets.store.sql import upsert_insert, utcnow
 from b2b_assets.store.tables import hub_versions
+
+
+def current(connection: Connection, entity_name: str) -> int:
+    """The entity's version as the caller's transaction sees it: read after the writer's lock on the hub table,
+    so `current + 1` is what the write's `bump` makes it, and the version its rows are stamped with."""
+    found = connection.execute(select(hub_versions.c.version).where(hub_versions.c.entity == entity_name)).scalar()
+    return int(found or 0)
 
 
 def bump(connection: Connection, entity_name: str) -> None:

@@ -62,7 +62,7 @@ def test_hub_tables_follow_the_model(store: Store) -> None:
         pk = inspector.get_pk_constraint(f"hub_{ent.name}")["constrained_columns"]
         assert pk == list(ent.key)
         columns = [c["name"] for c in inspector.get_columns(f"hub_{ent.name}")]
-        assert columns == [*ent.columns, "_row_hash", "_in_source", "_loaded_at"]
+        assert columns == [*ent.columns, "_row_hash", "_in_source", "_loaded_at", "_version"]
 
 
 def test_sqlite_uses_wal_and_creates_the_directory(tmp_path) -> None:  # noqa: ANN001

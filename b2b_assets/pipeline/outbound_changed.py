@@ -1,0 +1,163 @@
+"""Planning only the rows of a key-ranged object that changed since its last complete sync.
+
+A full ranged plan (pipeline/outbound_ranges.py) maps and hashes every hub row to find the 1 % that
+changed. Every hub row carries the entity's version of the write that last touched it (`_version`,
+store/versions.py), and the object's mark (pipeline/outbound_marks.py) the versions its last
+complete sync planned from. So a row at or below the mark's version, whose nested rows are too, maps
+to the record it mapped to then; if the ledger holds that record as `sent` with a hash, the target
+has exactly it, and its (record_key, payload_hash) is the ledger's. Only the other rows are mapped,
+hashed and checked, as the full plan would:
+
+- rows written since the mark (or with no version: written before rows had one), and rows with a
+  nested row written since the mark (a sell unit changed, added, or gone from the export);
+- rows whose record the ledger does not hold as sent: held, rejected, deleted, or never recorded.
+
+Which record a row maps to is known without mapping it only when the object's record key is the
+row's key joined with KEY_SEPARATOR (SQUIZZ's key fields are its hub keys). A row is matched to the
+ledger by that joined key, and every record the planned rows map to must carry the joined key of one
+of them: one that does not (a decimal key part, a record key from a non-key column) falls back to the
+full plan. A planned row may map to no record (a product not active): the full plan leaves it out
+too. Records the target holds that no row now maps to (a row gone from the export, a product made
+inactive) stay out of `present`, so the planner counts them gone exactly as the full plan does.
+Left to the rule: an unchanged row whose record key is not its joined key, while that joined key is
+the record another row sent.
+
+It falls back to the full plan, and says why in the log, when more than a fifth of the rows are to
+be planned (reading them by key would cost more; an upgraded store's rows all count as changed
+once), and whenever the mark cannot vouch: no mark, another fingerprint or other references'
+inputs, a hub version missing, nested rows held back at the mark (their count is not in the
+ledger), or deletions enabled (a deletion is only sent from a full plan).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from b2b_assets.model import entity
+from b2b_assets.model.frames import TEXT_DTYPE, key_isin
+from b2b_assets.pipeline.key_lookup import KeyLookup
+from b2b_assets.pipeline.outbound_marks import fingerprint
+from b2b_assets.pipeline.outbound_ranges import RangedPlanInputs, plan_inputs_by_key_range
+from b2b_assets.store import Store
+from b2b_assets.store.marks import Mark
+from b2b_assets.store.tables import VERSION
+from b2b_assets.targets.core.contract import KEY_SEPARATOR, RECORD_KEY, LedgerState, Reference, Target, TargetObject
+
+log = logging.getLogger(__name__)
+
+
+def changed_since(mark: Mark | None, target: Target, obj: TargetObject, inputs: dict[str, Any], *,
+                  deletions_enabled: bool) -> dict[str, int] | None:
+    """The hub version of each of the object's entities its mark planned from, or None (and why, logged)
+    when the mark cannot tell which rows are unchanged since."""
+    hub = mark.inputs.get("hub", {}) if mark is not None else {}
+    why = ("no mark of a complete sync" if mark is None
+           else "the payload's code, settings or identity changed" if mark.fingerprint != fingerprint(target, obj)
+           else "what it references changed" if mark.inputs.get("references") != inputs.get("references")
+           else "what it references has no ledger counters" if None in inputs["references"].values()
+           else "its mark lacks a hub version" if not all(isinstance(hub.get(e), int) for e in obj.source_entities)
+           else "nested rows were held back" if mark.counts.get("nested_held", 1)
+           else "deletions are enabled" if deletions_enabled
+           else None)
+    if why is not None:
+        log.info("%s/%s: planning every row: %s", target.name, obj.name, why)
+        return None
+    return {name: hub[name] for name in obj.source_entities}
+
+
+# Above this share of the entity changed, reading the planned rows by key costs more than the full ranged plan.
+MOST_ROWS = 0.2
+
+
+def plan_changed_rows(store: Store, target: Target, obj: TargetObject, references: tuple[Reference, ...],
+                      known: dict[str, pd.Index], since: dict[str, int], *, rows: int) -> RangedPlanInputs | None:
+    """`plan_inputs_by_key_range`'s inputs, mapping only the rows changed since `since` (see the module
+    docstring); None (logged) when most rows changed, or a planned row shows the record key is not its key."""
+    name = f"{target.name}/{obj.name}"
+    ledger_rows = store.ledger.load(target.name, obj.name)
+    sent = ledger_rows[(ledger_rows["state"] == LedgerState.SENT.value) & ledger_rows["payload_hash"].notna()]
+    selection = _Selection(store, obj, since, sent, rows)
+    planned, unchanged = selection.planned, selection.unchanged
+    if len(planned) > MOST_ROWS * (len(planned) + len(unchanged)):
+        log.info("%s: planning every row: %d of its %d rows changed since its last sync (or have no version)",
+                 name, len(planned), len(planned) + len(unchanged))
+        return None
+    ranged = plan_inputs_by_key_range(store, target.name, obj, references, known, rows=rows, full_refresh=False,
+                                      frames=selection.frames(), ledger_rows=ledger_rows)
+    if selection.read != len(planned):  # a key part the lookup by key cannot find (a missing optional part)
+        log.info("%s: planning every row: %d of its %d changed rows could not be read by key",
+                 name, len(planned) - selection.read, len(planned))
+        ranged.payload.close()  # its spilled parts
+        return None
+    if not key_isin(ranged.present[RECORD_KEY], planned).all():
+        log.info("%s: planning every row: its record keys are not its hub rows' keys", name)
+        ranged.payload.close()
+        return None
+    ranged.present = pd.concat([ranged.present, unchanged], ignore_index=True)
+    log.info("%s: planned the %d rows changed since its last sync; %d unchanged taken from the ledger",
+             name, len(planned), len(unchanged))
+    return ranged
+
+
+class _Selection:
+    """Which primary rows to map (`planned`, their joined keys), and the ledger's (record_key, payload_hash)
+    of the others (`unchanged`). Only the key columns and versions of the whole entity are read; rows, and
+    their nested rows, only for what is planned (`frames`)."""
+
+    def __init__(self, store: Store, obj: TargetObject, since: dict[str, int], sent: pd.DataFrame,
+                 rows: int) -> None:
+        self._store, self._obj, self._rows = store, obj, rows
+        self._primary = obj.source_entities[0]
+        self._key = entity(self._primary).key
+        sent_keys = KeyLookup(sent[RECORD_KEY])
+        sent = sent[[RECORD_KEY, "payload_hash"]].reset_index(drop=True)
+        # Parents of nested rows written since: a sell unit changed, added or gone from the export.
+        touched = [store.hub.changed_since(name, since[name], [column])[column]
+                   for name, column in obj.range_columns]
+        planned, firsts, unchanged = [], [], []
+        for versions in store.hub.iter_versions(self._primary, batch_rows=rows, in_source=True):
+            keys = joined_key(versions, self._key)
+            plan = _changed(versions, since[self._primary])
+            for parent_keys in touched:
+                plan |= key_isin(keys, parent_keys)
+            at = sent_keys.positions(keys)
+            plan |= at < 0
+            planned.append(keys[plan])
+            firsts.append(versions[self._key[0]][plan])
+            unchanged.append(sent.iloc[at[~plan]])
+        self.planned, self._first = (pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype=TEXT_DTYPE)
+                                     for parts in (planned, firsts))
+        self.unchanged = (pd.concat(unchanged, ignore_index=True) if unchanged
+                          else pd.DataFrame({RECORD_KEY: pd.Series([], dtype=TEXT_DTYPE),
+                                             "payload_hash": pd.Series([], dtype="int64")}))
+        self.read = 0  # planned rows read back from the hub by key
+
+    def frames(self) -> Iterator[Mapping[str, pd.DataFrame]]:
+        """The planned rows, up to `rows` primary rows a frame with their nested rows (in the export)."""
+        hub, key, rows = self._store.hub, self._key, self._rows
+        for start in range(0, len(self.planned), rows):
+            # Read by the key's first column, then cut to the planned keys (a price's product holds a few).
+            main = hub.read_matching(self._primary, key[0], self._first.iloc[start:start + rows], in_source=True)
+            main = main[key_isin(joined_key(main, key), self.planned.iloc[start:start + rows])].reset_index(drop=True)
+            self.read += len(main)
+            yield {self._primary: main} | {name: hub.read_matching(name, column, main[key[0]], in_source=True)
+                                           for name, column in self._obj.range_columns}
+
+
+def _changed(frame: pd.DataFrame, since: int) -> np.ndarray:
+    version = frame[VERSION]
+    return (version.isna() | (version > since)).to_numpy(dtype=bool, na_value=True)
+
+
+def joined_key(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
+    """The rows' key columns as text joined with KEY_SEPARATOR (a missing optional part as '')."""
+    parts = [frame[c].astype(TEXT_DTYPE).fillna("") for c in key]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + KEY_SEPARATOR + part
+    return joined.reset_index(drop=True)

@@ -1,0 +1,115 @@
+"""A key-ranged object planned from only the rows changed since its last sync reports and sends what a full plan does.
+
+Two hubs hold the same synced sample export; the same changes are loaded into both (a sell unit relabelled
+and nothing else of its product, one price raised, a new product with a price, a product and a price
+gone from the export). One hub plans prices and products from the rows changed since its mark, the
+other, its marks forgotten, plans every row: counts, the documents the sandbox accepted, the held and
+refused records and the ledgers must be the same.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from b2b_assets.pipeline.outbound import sync_object
+from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
+from b2b_assets.targets.squizz.target import SquizzSender
+
+from .test_ranged_nested_plan import REFERENCED, WHOLE, RecordingSender, copy_hub, in_ranges, ledger, sorted_problems
+from .test_squizz_sync import Env, _stage_and_load, env, rewrite_csv_rows, staged_template  # noqa: F401
+
+PRICES = "price_level_unit_prices"
+ROWS = {"products": 7, PRICES: 37}  # ranges of a few rows: the changed rows fall in different ranges
+PLANNED = re.compile(r"planned the (\d+) rows changed since its last sync")
+
+
+def change_the_export(inbox: Path) -> None:
+    def sell_units(_header: str, rows: list[str]) -> list[str]:
+        return [r.replace("Pack of 6", "Six pack") if r.startswith("KT-1001,PK6,") else r for r in rows]
+
+    def prices(_header: str, rows: list[str]) -> list[str]:
+        out = []
+        for row in rows:
+            fields = next(csv.reader(io.StringIO(row)))
+            if fields[:3] == ["KT-1002", "RETAIL", "EA"]:
+                fields[3] = f"{float(fields[3]) + 1.25:.2f}"
+                row = ",".join(fields)
+            if fields[0] != "KT-1005":  # its product leaves the export, and its prices with it
+                out.append(row)
+        return [*out, "KT-9001,RETAIL,EA,12.50,,,10"]
+
+    lines = (inbox / "products.jsonl").read_text(encoding="utf-8").splitlines()
+    new = json.loads(lines[0]) | {"product_id": "KT-9001", "sku": "KT9001", "name": "Paring knife 9 cm"}
+    kept = [line for line in lines if '"product_id": "KT-1005"' not in line]
+    assert len(kept) == len(lines) - 1
+    (inbox / "products.jsonl").write_text("\n".join([*kept, json.dumps(new)]) + "\n", encoding="utf-8")
+    rewrite_csv_rows(inbox / "product_sell_units.csv", sell_units)
+    rewrite_csv_rows(inbox / "unit_prices.csv", prices)
+
+
+def test_changed_rows_plan_reports_and_sends_what_a_full_plan_does(env: Env, tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture):
+    for name in REFERENCED:
+        sync_object(env.store, SQUIZZ, SQUIZZ.object(name), SquizzSender(env.client), WHOLE)
+    for name in ("products", PRICES):
+        first = sync_object(env.store, SQUIZZ, SQUIZZ.object(name), SquizzSender(env.client), in_ranges(ROWS[name]))
+        assert first.counts["sent"] > 0
+    full_store = copy_hub(env.store, tmp_path / "full.sqlite")
+
+    change_the_export(env.inbox)
+    for store in (env.store, full_store):
+        _stage_and_load(env.root, store, "changed", ("products", "product_sell_units", "unit_prices"))
+
+    # Prices first: what they reference (products) has not moved yet, so their mark still vouches.
+    caplog.set_level(logging.INFO, logger="b2b_assets.pipeline.outbound_changed")
+    for name in (PRICES, "products"):
+        full_store.marks.forget(SQUIZZ.name, name)  # nothing vouches: every row is planned
+        caplog.clear()
+        changed_sender, full_sender = RecordingSender(env.client), RecordingSender(env.client)
+        changed = sync_object(env.store, SQUIZZ, SQUIZZ.object(name), changed_sender, in_ranges(ROWS[name]))
+        planned = [int(m.group(1)) for m in map(PLANNED.search, caplog.messages) if m]
+        full = sync_object(full_store, SQUIZZ, SQUIZZ.object(name), full_sender, in_ranges(ROWS[name]))
+        assert planned and 0 < planned[0] < changed.counts["total"] / 4, (name, caplog.messages)
+        assert changed.counts == full.counts, name
+        assert changed_sender.sent() == full_sender.sent(), name
+        assert sorted_problems(changed).equals(sorted_problems(full)), name
+        assert ledger(env.store, name).equals(ledger(full_store, name)), name
+
+    prices, products = (ledger(env.store, n).set_index("record_key")["state"] for n in (PRICES, "products"))
+    c = changed.counts  # products
+    assert c["new"] == 1 and c["changed"] == 1 and c["deletions_pending"] == 1  # KT-9001, KT-1001, KT-1005
+    assert products["KT-9001"] == "sent" and prices["KT-9001\x1fRETAIL\x1fEA"] == "held"  # its product came after
+    units = {r["keyProductID"]: {u["keySellUnitID"]: u["sellUnitLabel"] for u in r["sellUnits"]}
+             for r in changed_sender.records}
+    assert units["KT-1001"]["PK6"] == "Six pack"
+
+
+def test_an_upgraded_store_plans_in_full_once_then_only_what_changes(env: Env, caplog: pytest.LogCaptureFixture):
+    """A store from before row versions (the column dropped, then added back by create_all as an upgrade does)."""
+    for name in (*REFERENCED, "products"):
+        sync_object(env.store, SQUIZZ, SQUIZZ.object(name), SquizzSender(env.client), WHOLE)
+    sync_object(env.store, SQUIZZ, SQUIZZ.object(PRICES), SquizzSender(env.client), in_ranges(37))
+    with env.store.engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE hub_unit_prices DROP COLUMN _version"))
+    env.store.create_all()
+    caplog.set_level(logging.INFO, logger="b2b_assets.pipeline.outbound_changed")
+    first = sync_object(env.store, SQUIZZ, SQUIZZ.object(PRICES), SquizzSender(env.client), in_ranges(37))
+    total = first.counts["total"]
+    assert any(f"planning every row: {total} of its {total} rows changed" in m for m in caplog.messages)
+    assert first.counts["sent"] == 0 and first.counts["unchanged"] == total - first.counts["held"] - first.counts[
+        "invalid"]
+
+    caplog.clear()
+    change_the_export(env.inbox)
+    env.restage(("unit_prices",))
+    again = sync_object(env.store, SQUIZZ, SQUIZZ.object(PRICES), SquizzSender(env.client), in_ranges(37))
+    planned = [int(m.group(1)) for m in map(PLANNED.search, caplog.messages) if m]
+    assert planned and planned[0] < total / 4 and again.counts["changed"] == again.counts["sent"] == 1
