@@ -40,7 +40,7 @@ import pandas as pd
 
 from b2b_assets.model import entity
 from b2b_assets.model.frames import TEXT_DTYPE, key_isin
-from b2b_assets.pipeline.key_lookup import KeyLookup
+from b2b_assets.store.key_index import KeySet
 from b2b_assets.pipeline.outbound_marks import fingerprint
 from b2b_assets.pipeline.outbound_ranges import RangedPlanInputs, plan_inputs_by_key_range
 from b2b_assets.store import Store
@@ -114,7 +114,7 @@ class _Selection:
         self._store, self._obj, self._rows = store, obj, rows
         self._primary = obj.source_entities[0]
         self._key = entity(self._primary).key
-        sent_keys = KeyLookup(sent[RECORD_KEY])
+        sent_keys = KeySet(sent[RECORD_KEY])
         sent = sent[[RECORD_KEY, "payload_hash"]].reset_index(drop=True)
         # Parents of nested rows written since: a sell unit changed, added or gone from the export.
         touched = [store.hub.changed_since(name, since[name], [column])[column]

@@ -30,7 +30,7 @@ import pandas as pd
 
 from b2b_assets.model import entity
 from b2b_assets.model.frames import key_isin
-from b2b_assets.pipeline.key_lookup import KeyLookup
+from b2b_assets.store.key_index import KeySet
 from b2b_assets.store import Store
 from b2b_assets.targets.core.contract import RECORD_KEY, LedgerState, Payload, Reference, TargetObject
 from b2b_assets.targets.core.payload_parts import PayloadParts
@@ -65,7 +65,7 @@ def plan_inputs_by_key_range(store: Store, target: str, obj: TargetObject, refer
         ledger_rows = store.ledger.load(target, obj.name)
     confirmed = ledger_rows[ledger_rows["state"] == LedgerState.SENT.value]
     # One lookup of the confirmed keys for every range: rebuilding it per range made the plan quadratic.
-    settle = partial(_settle_range, obj, references, known, KeyLookup(confirmed[RECORD_KEY]),
+    settle = partial(_settle_range, obj, references, known, KeySet(confirmed[RECORD_KEY]),
                      confirmed["payload_hash"].to_numpy(dtype="int64", na_value=0), full_refresh)
     # map(): no name holds a range's frames or payload while the next range is read, so one range is in memory;
     # what it keeps to send goes to disk (PayloadParts) until sync_entity sends it, a part at a time.
@@ -117,7 +117,7 @@ class _SettledRange:
 
 
 def _settle_range(obj: TargetObject, references: tuple[Reference, ...], known: dict[str, pd.Index],
-                  confirmed_keys: KeyLookup, confirmed_hashes: np.ndarray, full_refresh: bool,
+                  confirmed_keys: KeySet, confirmed_hashes: np.ndarray, full_refresh: bool,
                   payload: Payload) -> _SettledRange:
     """Hash and check one range's payload as sync_object does a whole one; drop what the target already has."""
     payload.records = records = payload.records.reset_index(drop=True)

@@ -10,8 +10,8 @@ import pytest
 
 from b2b_assets.pipeline.hub_load import load_entity
 from b2b_assets.pipeline.inbound import stage_entity
-from b2b_assets.sources import parse_mapping
 from b2b_assets.store import Store
+from b2b_assets_tests.pipeline.stores import one_file_store
 
 PRODUCTS = 2_000
 CHANGED = {7, 512, 999, 1000, 1999} | set(range(100, 115))  # 20 of 2,000
@@ -24,15 +24,7 @@ def products(changed: set[int] = frozenset()) -> str:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def env(request, tmp_path):
-    url = f"sqlite:///{tmp_path}/hub.sqlite" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    store = Store(url)
-    store.create_all()
-    mapping = parse_mapping({"inbox": "inbox", "sources": {"products": {"file": "products.csv"}}}, base_dir=tmp_path)
-    (tmp_path / "inbox").mkdir()
-    try:
-        yield store, mapping, tmp_path
-    finally:
-        store.dispose()
+    yield from one_file_store(request, tmp_path, "products", "products.csv")
 
 
 def load(env, run_id: str, content: str):

@@ -8,10 +8,10 @@ import pytest
 
 from b2b_assets.pipeline.hub_load import load_entity
 from b2b_assets.pipeline.inbound import stage_entity
-from b2b_assets.sources import parse_mapping
 from b2b_assets.store import Store
 from b2b_assets.store.keys import record_key
 from b2b_assets.targets.core.plan import DeletionPolicy, LedgerState, plan
+from b2b_assets_tests.pipeline.stores import one_file_store
 
 HEADER = "organization_number,organization_name,status,sales_rep_email\n"
 FULL = HEADER + "".join(f"C-{i},Org {i},active,\n" for i in range(1, 6))
@@ -19,15 +19,7 @@ FULL = HEADER + "".join(f"C-{i},Org {i},active,\n" for i in range(1, 6))
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def env(request, tmp_path):
-    url = f"sqlite:///{tmp_path}/hub.sqlite" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    store = Store(url)
-    store.create_all()
-    mapping = parse_mapping({"inbox": "inbox", "sources": {"organizations": {"file": "orgs.csv"}}}, base_dir=tmp_path)
-    (tmp_path / "inbox").mkdir()
-    try:
-        yield store, mapping, tmp_path
-    finally:
-        store.dispose()
+    yield from one_file_store(request, tmp_path, "organizations", "orgs.csv")
 
 
 def sync_file(env, content: bytes | str, run_id: str):
