@@ -40,10 +40,10 @@ import pandas as pd
 
 from b2b_assets.model import entity
 from b2b_assets.model.frames import TEXT_DTYPE, key_isin
-from b2b_assets.store.key_index import KeySet
 from b2b_assets.pipeline.outbound_marks import fingerprint
 from b2b_assets.pipeline.outbound_ranges import RangedPlanInputs, plan_inputs_by_key_range
 from b2b_assets.store import Store
+from b2b_assets.store.key_index import KeySet
 from b2b_assets.store.marks import Mark
 from b2b_assets.store.tables import VERSION
 from b2b_assets.targets.core.contract import KEY_SEPARATOR, RECORD_KEY, LedgerState, Reference, Target, TargetObject
