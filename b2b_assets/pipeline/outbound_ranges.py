@@ -30,8 +30,8 @@ import pandas as pd
 
 from b2b_assets.model import entity
 from b2b_assets.model.frames import key_isin
-from b2b_assets.store.key_index import KeySet
 from b2b_assets.store import Store
+from b2b_assets.store.key_index import KeySet
 from b2b_assets.targets.core.contract import RECORD_KEY, LedgerState, Payload, Reference, TargetObject
 from b2b_assets.targets.core.payload_parts import PayloadParts
 from b2b_assets.targets.core.plan import payload_hash
