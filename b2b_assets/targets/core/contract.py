@@ -151,7 +151,9 @@ class Batch:
     """What a sender sends in one request (or one job): a slice of an object's payload."""
 
     object: TargetObject
-    payload: Payload  # the whole payload the slice comes from (for nested rows and object-wide context)
+    # The payload the slice comes from, for its nested rows and object-wide context: the whole payload, or,
+    # when a first sync streams its records from disk (targets/core/payload_parts.py), the part being sent.
+    payload: Payload
     records: pd.DataFrame  # the rows to send, a slice of payload.records
     complete: bool = False  # full refresh: the target must replace what it holds with exactly these
 
