@@ -9,6 +9,7 @@ import pytest
 
 from b2b_assets.sandbox.joor_ftp.intake import Intake
 from b2b_assets.targets.core.contract import RECORD_KEY
+from b2b_assets.targets.joor import customer_file
 from b2b_assets.targets.joor.customer_file import encode, file_rows, limits, to_file_payload
 
 from .test_mapping import hub, hub_rows
@@ -111,8 +112,12 @@ def test_the_intake_refuses_a_file_with_an_unknown_column_or_a_row_of_the_wrong_
 
 
 @pytest.mark.parametrize("delimiter", ["|", ",", "\t"])
-def test_the_file_is_byte_for_byte_what_the_csv_module_writes(delimiter: str) -> None:
-    # The columnar writer replaced pandas' to_csv (QUOTE_MINIMAL); JOOR's intake must see the same bytes.
+@pytest.mark.parametrize("rows_at_a_time", [customer_file.ENCODE_ROWS, 1, 2])
+def test_the_file_is_byte_for_byte_what_the_csv_module_writes(delimiter: str, rows_at_a_time: int,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # The columnar writer replaced pandas' to_csv (QUOTE_MINIMAL); JOOR's intake must see the same bytes,
+    # however many slices of rows it writes the file in.
+    monkeypatch.setattr(customer_file, "ENCODE_ROWS", rows_at_a_time)
     organizations = [{**hub_rows("organizations")[0], "organization_name": 'Quote " pipe | comma, tab\t ü',
                       "alias": "line\nbreak\r\nand cr\r"}, *hub_rows("organizations")[1:]]
     rows = file_rows(to_file_payload(hub(organizations=organizations)))
