@@ -60,11 +60,11 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
     marking = marks_apply(options.dry_run, options.only_failed)
     if marking:
         inputs = current_inputs(store, target, obj)
-        skipped = unchanged_report(store, target, obj, inputs, full_refresh=options.full_refresh,
+        mark = store.marks.get(target.name, obj.name)  # read before it is forgotten: it may spare the plan
+        skipped = unchanged_report(store, target, obj, inputs, mark, full_refresh=options.full_refresh,
                                    deletions_enabled=options.deletions.enabled)
         if skipped is not None:
             return skipped
-        mark = store.marks.get(target.name, obj.name)  # read before it is forgotten: it may spare the plan
         store.marks.forget(target.name, obj.name)  # until this sync completes, nothing vouches for the ledger
     # Self-references (a sell unit's parent) resolve within the same batch, so only other objects can hold.
     foreign = tuple(r for r in obj.references if r.object != obj.name)

@@ -81,12 +81,12 @@ def fingerprint(target: Target, obj: TargetObject) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def unchanged_report(store: Store, target: Target, obj: TargetObject, inputs: dict[str, Any], *,
-                     full_refresh: bool, deletions_enabled: bool) -> SyncReport | None:
-    """The report of a sync that would find nothing to do, or None when the object must be planned."""
+def unchanged_report(store: Store, target: Target, obj: TargetObject, inputs: dict[str, Any], mark: Mark | None,
+                     *, full_refresh: bool, deletions_enabled: bool) -> SyncReport | None:
+    """The report of a sync that would find nothing to do given the object's `mark` (`store.marks.get`),
+    or None when the object must be planned."""
     if full_refresh:
         return None
-    mark = store.marks.get(target.name, obj.name)
     if mark is None or mark.fingerprint != fingerprint(target, obj) or mark.inputs != inputs:
         return None
     if None in inputs["references"].values() or mark.ledger.get("waiting", True):
