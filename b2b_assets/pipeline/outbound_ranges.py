@@ -48,6 +48,11 @@ class RangedPlanInputs:
     invalid: pd.Series  # record_key -> reason, as the object's limits give them
     ledger_rows: pd.DataFrame  # the object's ledger, as read for the lookups
     nested_held: int = 0  # nested rows left out for a reference the target lacks (hold_back_children)
+    # Planning only the changed rows from the ledger's index (pipeline/outbound_changed.py): `present` and
+    # `ledger_rows` hold only what it planned; `unplanned` more records are unchanged, and `gone` is how many
+    # records the target holds that the source no longer has (None: what the plan of `present` counts).
+    unplanned: int = 0
+    gone: int | None = None
 
 
 def plan_inputs_by_key_range(store: Store, target: str, obj: TargetObject, references: tuple[Reference, ...],
