@@ -19,7 +19,7 @@ from b2b_assets.pipeline.outbound_marks import current_inputs, marks_apply, reco
 from b2b_assets.pipeline.outbound_ranges import plan_inputs_by_key_range
 from b2b_assets.store import Store
 from b2b_assets.targets.core.contract import RECORD_KEY, AsyncSender, LedgerState, Sender, Target, TargetObject
-from b2b_assets.targets.core.plan import UNCHANGED, DeletionPolicy, payload_hash
+from b2b_assets.targets.core.plan import DeletionPolicy, payload_hash
 from b2b_assets.targets.core.references import held_reasons, hold_back_children
 from b2b_assets.targets.core.sync import Progress, SyncReport, sync_entity
 
@@ -88,11 +88,7 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
             report = sync_entity(payload=ranged.payload, hashes=ranged.present, held=ranged.held,
                                  invalid=ranged.invalid, ledger_rows=ranged.ledger_rows, **common)
         nested_held = ranged.nested_held
-        # What the plan of only the changed rows counted from the ledger instead of planning it.
-        report.counts[UNCHANGED] += ranged.unplanned
-        report.counts["total"] += ranged.unplanned
-        if ranged.gone is not None:
-            report.counts["deletions_pending"] = ranged.gone
+        ranged.count_unplanned(report.counts)
     else:
         payload = obj.to_payload(hub_frames(store, obj.source_entities))
         payload.records = payload.records.reset_index(drop=True)
