@@ -26,7 +26,8 @@ It falls back to the full plan, and says why in the log, when more than a fifth 
 be planned (reading them by key would cost more; an upgraded store's rows all count as changed
 once), and whenever the mark cannot vouch: no mark, another fingerprint or other references'
 inputs, a hub version missing, nested rows held back at the mark (their count is not in the
-ledger), or deletions enabled (a deletion is only sent from a full plan).
+ledger), an entity the object reads whole (`whole_entities`, a lookup) changed, or deletions
+enabled (a deletion is only sent from a full plan).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import pandas as pd
 from b2b_assets.model import entity
 from b2b_assets.model.frames import TEXT_DTYPE, key_isin
 from b2b_assets.pipeline.outbound_marks import fingerprint
-from b2b_assets.pipeline.outbound_ranges import RangedPlanInputs, plan_inputs_by_key_range
+from b2b_assets.pipeline.outbound_ranges import RangedPlanInputs, plan_inputs_by_key_range, whole_frames
 from b2b_assets.store import Store
 from b2b_assets.store.key_index import KeySet
 from b2b_assets.store.marks import Mark
@@ -62,6 +63,8 @@ def changed_since(mark: Mark | None, target: Target, obj: TargetObject, inputs: 
            else "what it references has no ledger counters" if None in inputs["references"].values()
            else "its mark lacks a hub version" if not all(isinstance(hub.get(e), int) for e in obj.source_entities)
            else "nested rows were held back" if mark.counts.get("nested_held", 1)
+           else "an entity it reads whole changed" if any(inputs["hub"].get(e) != hub.get(e)
+                                                          for e in obj.whole_entities)
            else "deletions are enabled" if deletions_enabled
            else None)
     if why is not None:
@@ -140,13 +143,15 @@ class _Selection:
     def frames(self) -> Iterator[Mapping[str, pd.DataFrame]]:
         """The planned rows, up to `rows` primary rows a frame with their nested rows (in the export)."""
         hub, key, rows = self._store.hub, self._key, self._rows
+        whole = whole_frames(self._store, self._obj)
         for start in range(0, len(self.planned), rows):
             # Read by the key's first column, then cut to the planned keys (a price's product holds a few).
             main = hub.read_matching(self._primary, key[0], self._first.iloc[start:start + rows], in_source=True)
             main = main[key_isin(joined_key(main, key), self.planned.iloc[start:start + rows])].reset_index(drop=True)
             self.read += len(main)
-            yield {self._primary: main} | {name: hub.read_matching(name, column, main[key[0]], in_source=True)
-                                           for name, column in self._obj.range_columns}
+            yield {self._primary: main} | whole | {
+                name: hub.read_matching(name, column, main[key[0]], in_source=True)
+                for name, column in self._obj.range_columns}
 
 
 def _changed(frame: pd.DataFrame, since: int) -> np.ndarray:

@@ -63,7 +63,8 @@ Senders
 Stability: JOOR and Norce build on this module. Change it compatibly only
 (new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
 and `Target.asset_prefix` (for the JOOR Customer Sync file target); the optional
-`PreparingSender` methods (pipelined sends), `TargetObject.key_ranges` and `range_columns`; `Target.max_rejected`
+`PreparingSender` methods (pipelined sends), `TargetObject.key_ranges`, `range_columns` and `whole_entities`
+(key ranges serve asynchronous senders too: their open jobs settle before the plan reads the ledger); `Target.max_rejected`
 (the rejected records a target's checks tolerate before they fail at ERROR); `Target.check_credentials`
 (b2b-sync ping); `Target.pool`.
 """
@@ -243,6 +244,9 @@ class TargetObject:
     # one (text) key, as (entity, column): a range of products comes with the sell units whose product_id
     # falls in it. The Payload's own fields beside records and children must not depend on the range.
     range_columns: tuple[tuple[str, str], ...] = ()
+    # With key_ranges, the other source entities handed whole to every range: small lookups a record takes
+    # values from by key (JOOR's sales reps, payment types and sites). A change to one re-plans every row.
+    whole_entities: tuple[str, ...] = ()
 
     @property
     def depends_on(self) -> tuple[str, ...]:

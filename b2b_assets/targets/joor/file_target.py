@@ -28,7 +28,7 @@ from b2b_assets.defs.joor.ftp_resources import PASSWORD_ENV_NAME, USER_ENV_NAME,
 from b2b_assets.targets.core.contract import Batch, Mode, Target, TargetObject
 from b2b_assets.targets.joor.customer_file import DEFAULT_DELIMITER, encode, file_rows, limits, to_file_payload
 from b2b_assets.targets.joor.ftp import FtpUploader
-from b2b_assets.targets.joor.mapping import SOURCE_ENTITIES
+from b2b_assets.targets.joor.mapping import LOOKUPS, RANGE_COLUMNS, SOURCE_ENTITIES
 
 SANDBOX_CREDENTIALS = {USER_ENV_NAME: "sandbox-joor", PASSWORD_ENV_NAME: "sandbox-ftp-password"}
 
@@ -73,6 +73,9 @@ CUSTOMER_SYNC_FILE = TargetObject(
     to_payload=to_file_payload,
     limits=limits,
     mode=Mode(one_batch=True),
+    key_ranges=True,
+    range_columns=RANGE_COLUMNS,
+    whole_entities=LOOKUPS,
     description="JOOR Customer Sync file (seed 001) on JOOR's FTP server: one row per billing or shipping "
                 "address of each customer organization, the customer's own columns repeated on each, buyers, "
                 "warehouses, payment terms and price types as numbered columns; one file per run, renamed into "

@@ -54,6 +54,10 @@ from b2b_assets.targets.joor.fields import (
 )
 
 SOURCE_ENTITIES = ("organizations", "users", "locations", "sales_reps", "payment_types", "sites")
+# An organization's connection takes only its own users and locations (by organization_number) and values
+# looked up by key: the core may map it a key range of organizations at a time, the lookups whole.
+RANGE_COLUMNS = (("users", "organization_number"), ("locations", "organization_number"))
+LOOKUPS = ("sales_reps", "payment_types", "sites")
 NODE = "node"  # the children column naming an entry's node
 NOT_TEXT = {"amount": "float64[pyarrow]", "line_item_level": "boolean", "shipping_create_doors": "boolean"}
 

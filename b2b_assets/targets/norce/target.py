@@ -65,6 +65,8 @@ COMPANIES = TargetObject(
     to_payload=lambda frames: companies_payload(frames, _options()),
     limits=rejection_reasons,
     references=(Reference("ParentCompanyCode", "companies"),),
+    key_ranges=True,  # a company takes its own locations only
+    range_columns=(("locations", "organization_number"),),
     description="Norce companies from hub organizations: invoice and delivery addresses from their locations, "
                 "payment methods, price lists, discount, parent company.",
 )
@@ -75,6 +77,7 @@ CUSTOMERS = TargetObject(
     to_payload=lambda frames: customers_payload(frames, _options()),
     limits=rejection_reasons,
     references=(Reference("CompanyCode", "companies"),),
+    key_ranges=True,
     description="Norce customers from hub users: names split into first, middle and last, phones, their company "
                 "by Code, one account each with its roles (and a password only when the export owns credentials).",
 )
