@@ -49,6 +49,10 @@ Senders
   as `send` does). The core then builds the next batch while the current one
   is in flight, one request at a time; without them it calls `send` on its
   worker thread. Either way a sender is used by one thread at a time.
+- A `SyncSender` of a `one_batch` object may implement `send_parts(batches)`
+  (`PartsSender`): the run's one batch as several, a part of the payload
+  each, to deliver as one (a file written part by part), instead of `send`
+  with everything gathered in memory. Not for a COMPLETE batch.
 - Both may implement `delete(batch)` (mode.deletes) to remove records gone
   from the source (`batch.records` then holds only RECORD_KEY). With
   mode.full_refresh (synchronous senders only), `batch.complete` asks the
@@ -64,14 +68,15 @@ Stability: JOOR and Norce build on this module. Change it compatibly only
 (new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
 and `Target.asset_prefix` (for the JOOR Customer Sync file target); the optional
 `PreparingSender` methods (pipelined sends), `TargetObject.key_ranges`, `range_columns` and `whole_entities`
-(key ranges serve asynchronous senders too: their open jobs settle before the plan reads the ledger); `Target.max_rejected`
+(key ranges serve asynchronous senders too: their open jobs settle before the plan reads the ledger), and
+`PartsSender`; `Target.max_rejected`
 (the rejected records a target's checks tolerate before they fail at ERROR); `Target.check_credentials`
 (b2b-sync ping); `Target.pool`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -208,6 +213,15 @@ class PreparingSender(Protocol):
 
     def deliver(self, document: Any) -> None:
         """Send a prepared document; return when the target confirmed it, raise RecordsRejected if it refused it."""
+
+
+@runtime_checkable
+class PartsSender(Protocol):
+    """A SyncSender of a `Mode.one_batch` object that takes the run's one batch a part of the payload at a time
+    (a file written as the parts come), so the core never gathers what a first sync sends in memory."""
+
+    def send_parts(self, batches: Iterable[Batch]) -> None:
+        """Send the batches, in order, as ONE delivery; return once the target has all of it, else raise."""
 
 
 @runtime_checkable

@@ -14,12 +14,13 @@ import pyarrow.compute as pc
 
 from b2b_assets.model.frames import TEXT_DTYPE, key_isin, key_positions
 from b2b_assets.targets.core.contract import (
-    RECORD_KEY, AsyncSender, Batch, LedgerState, Payload, PreparingSender, RecordsRejected, Sender, TargetObject,
+    RECORD_KEY, AsyncSender, Batch, LedgerState, PartsSender, Payload, PreparingSender, RecordsRejected, Sender,
+    TargetObject,
 )
 from b2b_assets.targets.core.jobs import Settled, settle_open_jobs
 from b2b_assets.targets.core.payload_parts import PayloadParts
 from b2b_assets.targets.core.plan import HELD, INVALID, PENDING, TO_SEND, UNCHANGED, DeletionPolicy, Plan, plan
-from b2b_assets.targets.core.send import outcomes_frame, send_pipelined
+from b2b_assets.targets.core.send import Outcomes, outcomes_frame, send_pipelined
 
 Progress = Callable[[dict[str, int]], None]
 """Told the running counts (sent, rejected, submitted, deleted, charged) after every ledger write, and
@@ -127,9 +128,10 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload | PayloadPar
     send_hashes = _planned_hashes(keys, planned)
     del record_keys, planned, parked
     the_plan.records = the_plan.records.iloc[:0]
-    whole = complete or obj.mode.one_batch  # one batch of everything: the payload is gathered in memory
+    in_parts = obj.mode.one_batch and not complete and isinstance(sender, PartsSender)
+    whole = complete or (obj.mode.one_batch and not in_parts)  # one batch of everything, gathered in memory
     sent_parts = _SentParts(PayloadParts.in_memory(parts.whole()) if whole else parts, sending,
-                            len(keys) if whole else batch_size)
+                            len(keys) if whole or in_parts else batch_size)  # in_parts: a batch per part
 
     def report() -> None:
         if on_progress:
@@ -156,6 +158,10 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload | PayloadPar
             running["submitted"] += len(positions)
             running["charged"] += len(positions)
             report()
+    elif in_parts:
+        if len(keys):  # one delivery, confirmed whole
+            sender.send_parts(sent_parts.batch(obj, positions) for positions in sent_parts.batches())
+            confirmed(Outcomes(sent=list(range(len(keys)))))
     else:
         prepare, deliver = _pipeline(sender, obj, sent_parts, complete)
         send_pipelined(sent_parts.batches(), prepare, deliver, confirmed)
