@@ -8,6 +8,7 @@ jobs, cost) happens here and in the core, the same for every target.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from b2b_assets.pipeline.outbound_marks import current_inputs, marks_apply, reco
 from b2b_assets.pipeline.outbound_ranges import plan_inputs_by_key_range
 from b2b_assets.store import Store
 from b2b_assets.targets.core.contract import RECORD_KEY, AsyncSender, LedgerState, Sender, Target, TargetObject
+from b2b_assets.targets.core.jobs import settle_open_jobs
 from b2b_assets.targets.core.plan import DeletionPolicy, payload_hash
 from b2b_assets.targets.core.references import held_reasons, hold_back_children
 from b2b_assets.targets.core.sync import Progress, SyncReport, sync_entity
@@ -75,7 +77,13 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
                   poll_budget_seconds=options.poll_budget_seconds, on_progress=on_progress)
     nested_held = 0
     # A retry plans its few failed records from the whole payload, filtered; key ranges serve full plans.
-    if obj.key_ranges and not isinstance(sender, AsyncSender) and not options.only_failed:
+    if obj.key_ranges and not options.only_failed:
+        if isinstance(sender, AsyncSender) and not options.dry_run:
+            # Open jobs settle first, so the ranged plan reads the ledger as they leave it; the run's own
+            # jobs get what is left of the budget.
+            deadline = time.monotonic() + options.poll_budget_seconds
+            common["settled"] = settle_open_jobs(target.name, obj.name, store.ledger, sender, deadline)
+            common["poll_budget_seconds"] = max(0.0, deadline - time.monotonic())
         # Only the rows changed since the last complete sync, when its mark vouches for the rest.
         since = (changed_since(store, mark, target, obj, inputs, deletions_enabled=options.deletions.enabled)
                  if marking and not options.full_refresh else None)

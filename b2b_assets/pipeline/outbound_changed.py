@@ -38,7 +38,8 @@ It falls back to the full plan, and says why in the log, when more than a fifth 
 be planned (reading them by key would cost more; an upgraded store's rows all count as changed
 once), and whenever the mark cannot vouch: no mark, another fingerprint or other references'
 inputs, a hub version missing, nested rows held back at the mark (their count is not in the
-ledger), or deletions enabled (a deletion is only sent from a full plan).
+ledger), an entity the object reads whole (`whole_entities`, a lookup) changed, or deletions
+enabled (a deletion is only sent from a full plan).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ import pyarrow.compute as pc
 from b2b_assets.model import Kind, entity
 from b2b_assets.model.frames import TEXT_DTYPE, key_isin
 from b2b_assets.pipeline.outbound_marks import fingerprint
-from b2b_assets.pipeline.outbound_ranges import RangedPlanInputs, plan_inputs_by_key_range
+from b2b_assets.pipeline.outbound_ranges import RangedPlanInputs, plan_inputs_by_key_range, whole_frames
 from b2b_assets.store import Store
 from b2b_assets.store.key_index import KeySet
 from b2b_assets.store.marks import Mark
@@ -86,6 +87,8 @@ def changed_since(store: Store, mark: Mark | None, target: Target, obj: TargetOb
            else "what it references has no ledger counters" if None in inputs["references"].values()
            else "its mark lacks a hub version" if not all(isinstance(hub.get(e), int) for e in obj.source_entities)
            else "nested rows were held back" if mark.counts.get("nested_held", 1)
+           else "an entity it reads whole changed" if any(inputs["hub"].get(e) != hub.get(e)
+                                                          for e in obj.whole_entities)
            else "deletions are enabled" if deletions_enabled
            else None)
     if why is not None:
@@ -259,12 +262,13 @@ def _read_by_key(store: Store, obj: TargetObject, keys: pd.Series, first: pd.Ser
     `rows` of `keys` a frame, with their nested rows."""
     hub, primary = store.hub, obj.source_entities[0]
     key = entity(primary).key
+    whole = whole_frames(store, obj)
     for start in range(0, len(keys), rows):
         # Read by the key's first column, then cut to the keys (a price's product holds a few).
         main = hub.read_matching(primary, key[0], first.iloc[start:start + rows], in_source=True)
         main = main[key_isin(joined_key(main, key), keys.iloc[start:start + rows])].reset_index(drop=True)
-        yield {primary: main} | {name: hub.read_matching(name, column, main[key[0]], in_source=True)
-                                 for name, column in obj.range_columns}
+        yield {primary: main} | whole | {name: hub.read_matching(name, column, main[key[0]], in_source=True)
+                                         for name, column in obj.range_columns}
 
 
 def _in_key_order(keys: pd.Series) -> pd.Series:

@@ -160,19 +160,26 @@ def key_range_frames(store: Store, obj: TargetObject, rows: int) -> Iterator[Map
     """
     primary, *nested = obj.source_entities
     parents = dict(obj.range_columns)
-    if set(nested) != set(parents):
+    if set(nested) != set(parents) | set(obj.whole_entities) or set(parents) & set(obj.whole_entities):
         raise ValueError(f"{obj.name}: a key-ranged object's other source entities {nested} must each name "
-                         f"the column holding the primary key (range_columns: {sorted(parents)})")
+                         f"the column holding the primary key (range_columns: {sorted(parents)}) or be "
+                         f"read whole (whole_entities: {sorted(obj.whole_entities)})")
+    whole = whole_frames(store, obj)
     key = entity(primary).key
     if parents and len(key) != 1:
         raise ValueError(f"{obj.name}: nested rows are ranged by their parent's one key column; {primary} has {key}")
     above = None
     for frame in store.hub.iter_batches(primary, batch_rows=rows, in_source=True):
         upto = frame[key[0]].iloc[-1] if parents else None
-        yield {primary: frame} | {name: store.hub.read_key_range(name, column, above=above, upto=upto,
-                                                                 in_source=True)
-                                  for name, column in parents.items()}
+        yield {primary: frame} | whole | {name: store.hub.read_key_range(name, column, above=above, upto=upto,
+                                                                         in_source=True)
+                                          for name, column in parents.items()}
         above = upto
+
+
+def whole_frames(store: Store, obj: TargetObject) -> dict[str, pd.DataFrame]:
+    """The object's `whole_entities`, read once for all of its ranges."""
+    return {name: store.hub.read_all(name, in_source=True) for name in obj.whole_entities}
 
 
 def _joined(parts: list[pd.Series]) -> pd.Series:

@@ -7,6 +7,7 @@ JoorSender and reads the outcome back from the sandbox (`/joor/_admin/...`).
 
 from __future__ import annotations
 
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,6 +144,35 @@ def test_one_changed_organization_or_buyer_sends_exactly_that_connection(env: En
     assert [r["customer_code"] for r in env.jobs()[-1]["sandbox_connection_results"]] == ["C-1001"]
     buyers = env.sandboxes.joor.connections()["C-1001"]["buyers"]
     assert "Lea Wagner-Koch" in {b["buyer_name"] for b in buyers}
+    assert env.sandboxes.joor.connections() == env.expected()
+
+
+def test_in_key_ranges_a_changed_sales_rep_resends_the_connections_naming_it_and_a_buyer_only_its_own(
+        env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    ranges = OutboundOptions(poll_budget_seconds=5, plan_range_rows=4)  # several ranges of organizations
+    assert env.sync(options=ranges).counts["sent"] == 25
+    assert env.sandboxes.joor.connections() == env.expected()
+    orgs = env.store.hub.read_all("organizations", in_source=True)
+    named = set(orgs.loc[orgs["sales_rep_id"] == "SR-02", "organization_number"])
+    assert len(named) == 3
+
+    # A sales rep is a lookup every range reads whole: its new code reaches every connection naming it.
+    reps = env.root / "inbox" / "sales_reps.csv"
+    reps.write_bytes(reps.read_bytes().replace(b"SR-02;FLEF;", b"SR-02;FLX2;", 1))
+    env.restage("sales_reps")
+    jobs = len(env.jobs())
+    report = env.sync(options=ranges)
+    resent = {r["customer_code"] for job in env.jobs()[jobs:] for r in job["sandbox_connection_results"]}
+    assert report.counts["sent"] == 3 and resent == named
+    assert {env.sandboxes.joor.connections()[code]["sales_rep_code"] for code in named} == {"FLX2"}
+
+    # A buyer is a nested row: only its organization is planned, the rest taken from the ledger.
+    caplog.set_level(logging.INFO, logger="b2b_assets.pipeline.outbound_changed")
+    env.edit_inbox("users.csv", "Lea Wagner,lea.wagner@muller01.example", "Lea Wagner-Koch,lea.wagner@muller01.example")
+    env.restage("users")
+    report = env.sync(options=ranges)
+    assert report.counts["sent"] == 1 and report.counts["unchanged"] == 24
+    assert any("planned the 1 rows changed since its last sync" in m for m in caplog.messages), caplog.messages
     assert env.sandboxes.joor.connections() == env.expected()
 
 

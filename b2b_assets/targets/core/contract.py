@@ -49,6 +49,10 @@ Senders
   as `send` does). The core then builds the next batch while the current one
   is in flight, one request at a time; without them it calls `send` on its
   worker thread. Either way a sender is used by one thread at a time.
+- A `SyncSender` of a `one_batch` object may implement `send_parts(batches)`
+  (`PartsSender`): the run's one batch as several, a part of the payload
+  each, to deliver as one (a file written part by part), instead of `send`
+  with everything gathered in memory. Not for a COMPLETE batch.
 - Both may implement `delete(batch)` (mode.deletes) to remove records gone
   from the source (`batch.records` then holds only RECORD_KEY). With
   mode.full_refresh (synchronous senders only), `batch.complete` asks the
@@ -63,14 +67,16 @@ Senders
 Stability: JOOR and Norce build on this module. Change it compatibly only
 (new optional fields with defaults), and say so here. Added since: `Mode.one_batch`
 and `Target.asset_prefix` (for the JOOR Customer Sync file target); the optional
-`PreparingSender` methods (pipelined sends), `TargetObject.key_ranges` and `range_columns`; `Target.max_rejected`
+`PreparingSender` methods (pipelined sends), `TargetObject.key_ranges`, `range_columns` and `whole_entities`
+(key ranges serve asynchronous senders too: their open jobs settle before the plan reads the ledger), and
+`PartsSender`; `Target.max_rejected`
 (the rejected records a target's checks tolerate before they fail at ERROR); `Target.check_credentials`
 (b2b-sync ping); `Target.pool`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -210,6 +216,15 @@ class PreparingSender(Protocol):
 
 
 @runtime_checkable
+class PartsSender(Protocol):
+    """A SyncSender of a `Mode.one_batch` object that takes the run's one batch a part of the payload at a time
+    (a file written as the parts come), so the core never gathers what a first sync sends in memory."""
+
+    def send_parts(self, batches: Iterable[Batch]) -> None:
+        """Send the batches, in order, as ONE delivery; return once the target has all of it, else raise."""
+
+
+@runtime_checkable
 class AsyncSender(Protocol):
     poll_interval_seconds: float  # how long the core waits between polls of an open job
 
@@ -243,6 +258,9 @@ class TargetObject:
     # one (text) key, as (entity, column): a range of products comes with the sell units whose product_id
     # falls in it. The Payload's own fields beside records and children must not depend on the range.
     range_columns: tuple[tuple[str, str], ...] = ()
+    # With key_ranges, the other source entities handed whole to every range: small lookups a record takes
+    # values from by key (JOOR's sales reps, payment types and sites). A change to one re-plans every row.
+    whole_entities: tuple[str, ...] = ()
 
     @property
     def depends_on(self) -> tuple[str, ...]:

@@ -14,12 +14,13 @@ import pyarrow.compute as pc
 
 from b2b_assets.model.frames import TEXT_DTYPE, key_isin, key_positions
 from b2b_assets.targets.core.contract import (
-    RECORD_KEY, AsyncSender, Batch, LedgerState, Payload, PreparingSender, RecordsRejected, Sender, TargetObject,
+    RECORD_KEY, AsyncSender, Batch, LedgerState, PartsSender, Payload, PreparingSender, RecordsRejected, Sender,
+    TargetObject,
 )
-from b2b_assets.targets.core.jobs import settle_open_jobs
+from b2b_assets.targets.core.jobs import Settled, settle_open_jobs
 from b2b_assets.targets.core.payload_parts import PayloadParts
 from b2b_assets.targets.core.plan import HELD, INVALID, PENDING, TO_SEND, UNCHANGED, DeletionPolicy, Plan, plan
-from b2b_assets.targets.core.send import outcomes_frame, send_pipelined
+from b2b_assets.targets.core.send import Outcomes, outcomes_frame, send_pipelined
 
 Progress = Callable[[dict[str, int]], None]
 """Told the running counts (sent, rejected, submitted, deleted, charged) after every ledger write, and
@@ -57,7 +58,8 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload | PayloadPar
                 sender: Sender | None, batch_size: int = 500, held: pd.Series | None = None,
                 invalid: pd.Series | None = None, dry_run: bool = False, full_refresh: bool = False,
                 deletions: DeletionPolicy = DeletionPolicy(), poll_budget_seconds: float = 60.0,
-                on_progress: Progress | None = None, ledger_rows: pd.DataFrame | None = None) -> SyncReport:
+                on_progress: Progress | None = None, ledger_rows: pd.DataFrame | None = None,
+                settled: Settled | None = None) -> SyncReport:
     """Plan `payload.records` against the ledger and send what changed.
 
     hashes: one per row of `payload.records`; or, when the caller planned in key ranges and kept
@@ -65,7 +67,8 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload | PayloadPar
     record in the source. payload: the mapped payload, or its parts in order (PayloadParts: a ranged
     plan spills them to disk, and they are read back a part at a time as they are sent, so what
     the run holds does not grow with what it sends). ledger_rows: the object's ledger rows, if the
-    caller has read them already (synchronous senders only: settling open jobs would change them).
+    caller has read them already (for an asynchronous sender, only after settling its open jobs itself, which
+    `settled` then reports: settling them here would change the rows).
     The ledger is written after every batch the target confirmed (or every job
     it accepted), so a run that dies half-way keeps what was acknowledged and
     resends only the rest next time: at most two batches more (the one being
@@ -80,13 +83,14 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload | PayloadPar
     running = {"sent": 0, "rejected": 0, "submitted": 0, "deleted": 0, "charged": 0}
     problems: list[pd.DataFrame] = []
     if asynchronous and not dry_run:
-        _absorb(settle_open_jobs(target, entity, ledger, sender, deadline), running, problems)
+        _absorb(settle_open_jobs(target, entity, ledger, sender, deadline) if settled is None else settled,
+                running, problems)
 
     complete = full_refresh and obj.mode.full_refresh
     if complete and asynchronous:
         raise ValueError(f"{target}/{entity}: a COMPLETE batch needs a synchronous sender: the core must know it "
                          "landed before it records what the target deactivated")
-    if ledger_rows is not None and asynchronous:
+    if ledger_rows is not None and asynchronous and not dry_run and settled is None:
         raise ValueError(f"{target}/{entity}: ledger rows read before the open jobs settled would be stale")
     present = hashes if isinstance(hashes, pd.DataFrame) else pd.DataFrame(
         {RECORD_KEY: record_keys.to_numpy(), "payload_hash": hashes.to_numpy()})
@@ -125,9 +129,10 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload | PayloadPar
     send_hashes = _planned_hashes(keys, planned)
     del record_keys, planned, parked
     the_plan.records = the_plan.records.iloc[:0]
-    whole = complete or obj.mode.one_batch  # one batch of everything: the payload is gathered in memory
+    in_parts = obj.mode.one_batch and not complete and isinstance(sender, PartsSender)
+    whole = complete or (obj.mode.one_batch and not in_parts)  # one batch of everything, gathered in memory
     sent_parts = _SentParts(PayloadParts.in_memory(parts.whole()) if whole else parts, sending,
-                            len(keys) if whole else batch_size)
+                            len(keys) if whole or in_parts else batch_size)  # in_parts: a batch per part
 
     def report() -> None:
         if on_progress:
@@ -154,6 +159,10 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload | PayloadPar
             running["submitted"] += len(positions)
             running["charged"] += len(positions)
             report()
+    elif in_parts:
+        if len(keys):  # one delivery, confirmed whole
+            sender.send_parts(sent_parts.batch(obj, positions) for positions in sent_parts.batches())
+            confirmed(Outcomes(sent=list(range(len(keys)))))
     else:
         prepare, deliver = _pipeline(sender, obj, sent_parts, complete)
         send_pipelined(sent_parts.batches(), prepare, deliver, confirmed)

@@ -18,7 +18,7 @@ exactly; the sandbox's intake does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -59,11 +59,13 @@ def to_file_payload(frames: Mapping[str, pd.DataFrame]) -> Payload:
 
 
 
-def file_rows(payload: Payload, records: pd.DataFrame | None = None) -> pd.DataFrame:
+def file_rows(payload: Payload, records: pd.DataFrame | None = None,
+              widths: Mapping[str, int] | None = None) -> pd.DataFrame:
     """The file's rows for `records` (default: all of the payload's), RECORD_KEY first, then the header's columns.
 
     Rows come customer by customer in `records` order, shipping rows before billing rows, each node's
-    entries in the mapping's order. A customer without any address has no row.
+    entries in the mapping's order. A customer without any address has no row. `widths`: at least this
+    many numbered columns of these nodes (`numbered_widths` of the other rows of the same file).
     """
     records = payload.records if records is None else records
     children = payload.children_of(records)
@@ -74,19 +76,27 @@ def file_rows(payload: Payload, records: pd.DataFrame | None = None) -> pd.DataF
                              for column, source in CUSTOMER_COLUMNS.items()}, index=keys.to_numpy())
     customer = customer.join(_discount(children))
     customer[SALES_REP_COLUMN] = records[SALES_REP_COLUMN].astype(TEXT_DTYPE).to_numpy()
+    used = {}
     for repeated in REPEATED:
         entries = _entries_of(children, repeated.node, repeated.columns.values())
-        customer = customer.join(_numbered(entries, repeated.columns))
+        numbered = _numbered(entries, repeated.columns, (widths or {}).get(repeated.node, 1))
+        used[repeated.node] = len(numbered.columns) // len(repeated.columns)
+        customer = customer.join(numbered)
     addresses = pd.concat([_address_rows(children, kind) for kind in ADDRESSES], ignore_index=True)
     order = pd.Series(np.arange(len(keys)), index=keys.to_numpy())
     addresses = (addresses.assign(_customer=addresses[RECORD_KEY].map(order).to_numpy())
                  .sort_values(["_customer", "_kind", "_entry"], kind="stable"))
     rows = addresses.drop(columns=["_customer", "_kind", "_entry"]).join(customer, on=RECORD_KEY)
-    address_columns = [c for c in addresses.columns if c not in (RECORD_KEY, ADDRESS_TYPE) and not c.startswith("_")]
-    header = [*CUSTOMER_COLUMNS, *DISCOUNT_COLUMNS, SALES_REP_COLUMN,
-              *(c for c in customer.columns if c not in CUSTOMER_COLUMNS and c not in DISCOUNT_COLUMNS
-                and c != SALES_REP_COLUMN), ADDRESS_TYPE, *address_columns]
-    return rows[[RECORD_KEY, *header]].astype(TEXT_DTYPE).reset_index(drop=True)
+    return rows[[RECORD_KEY, *file_columns(used)]].astype(TEXT_DTYPE).reset_index(drop=True)
+
+
+def file_columns(widths: Mapping[str, int]) -> list[str]:
+    """The file's header: the customer's columns, each repeated node's numbered columns (`widths` of them,
+    entry by entry), the row type and the address columns."""
+    numbered = [f"{stem}_{n}" for repeated in REPEATED for n in range(1, widths[repeated.node] + 1)
+                for stem in repeated.columns]
+    addresses = [f"{stem}_1" for kind in ADDRESSES for stem in kind.columns]
+    return [*CUSTOMER_COLUMNS, *DISCOUNT_COLUMNS, SALES_REP_COLUMN, *numbered, ADDRESS_TYPE, *addresses]
 
 
 def encode(rows: pd.DataFrame, delimiter: str = DEFAULT_DELIMITER) -> bytes:
@@ -95,17 +105,29 @@ def encode(rows: pd.DataFrame, delimiter: str = DEFAULT_DELIMITER) -> bytes:
     Written column by column in Arrow, byte for byte what the csv module writes with QUOTE_MINIMAL
     (pandas' to_csv took most of a full sync's client time).
     """
+    check_delimiter(delimiter)
+    columns = [c for c in rows.columns if c != RECORD_KEY]
+    return b"".join([header_line(columns, delimiter), *encoded_lines(rows, columns, delimiter)])
+
+
+def check_delimiter(delimiter: str) -> None:
     if len(delimiter) != 1 or delimiter in '"\r\n':
         raise ValueError(f"the Customer Sync delimiter must be one character other than a quote or a newline, "
                          f"not {delimiter!r}")
-    columns = [c for c in rows.columns if c != RECORD_KEY]
+
+
+def header_line(columns: list[str], delimiter: str) -> bytes:
+    """The file's first line: the column names."""
     header = delimiter.join(_quoted_field(pa.array([c], pa.large_string()), delimiter)[0].as_py() for c in columns)
-    # A slice of rows at a time: the file's text is built in Arrow several times over (fields, lines, the
-    # join), so a whole file at once held about nine times its size (1 GB for 100,000 customers at L).
-    parts = [(header + LINE_TERMINATOR).encode("utf-8")]
-    parts += [_lines(rows.iloc[start:start + ENCODE_ROWS], columns, delimiter)
-              for start in range(0, len(rows), ENCODE_ROWS)]
-    return b"".join(parts)
+    return (header + LINE_TERMINATOR).encode("utf-8")
+
+
+def encoded_lines(rows: pd.DataFrame, columns: list[str], delimiter: str) -> Iterator[bytes]:
+    """The rows' `columns` as the file's lines, a slice of rows at a time: the file's text is built in Arrow
+    several times over (fields, lines, the join), so a whole file at once held about nine times its size
+    (1 GB for 100,000 customers at L)."""
+    for start in range(0, len(rows), ENCODE_ROWS):
+        yield _lines(rows.iloc[start:start + ENCODE_ROWS], columns, delimiter)
 
 
 def _lines(rows: pd.DataFrame, columns: list[str], delimiter: str) -> bytes:
@@ -198,10 +220,21 @@ def _discount(children: pd.DataFrame) -> pd.DataFrame:
                         index=entries[PARENT_KEY].to_numpy()).astype(TEXT_DTYPE)
 
 
-def _numbered(entries: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
+def numbered_widths(rows: pd.DataFrame) -> dict[str, int]:
+    """How many numbered columns of each repeated node `rows` (file_rows) have."""
+    widths = {}
+    for repeated in REPEATED:
+        stem, width = next(iter(repeated.columns)), 1
+        while f"{stem}_{width + 1}" in rows.columns:
+            width += 1
+        widths[repeated.node] = width
+    return widths
+
+
+def _numbered(entries: pd.DataFrame, columns: Mapping[str, str], at_least: int = 1) -> pd.DataFrame:
     """A node's entries as `<stem>_<n>` columns, n from 1 in entry order, as many as the most any customer has."""
     number = entries.groupby(PARENT_KEY, sort=False).cumcount() + 1
-    width = max(1, int(number.max()) if len(number) else 1)
+    width = max(at_least, int(number.max()) if len(number) else 1)
     wide = pd.DataFrame(index=pd.Index(entries[PARENT_KEY].unique()))
     for n in range(1, width + 1):
         nth = entries[(number == n).to_numpy()].set_index(PARENT_KEY)

@@ -7,7 +7,10 @@ never confirm each other's records.
 
 What the contract's parts mean for a file:
 - One file is one batch (`Mode(one_batch=True)`): the run's changed customers
-  all go in one file, or the full list with `full_refresh`.
+  all go in one file, or the full list with `full_refresh`. The core hands it
+  over a part of the payload at a time (`send_parts`), and the file is written
+  to a temporary file as they come (`file_writer`): a first sync never holds
+  every customer's rows.
 - The synchronous sender returns once the file is under its final name: only
   then are its customers `sent`. A failed upload raises, the core writes
   nothing, and the next run sends the same customers in a new file.
@@ -21,14 +24,16 @@ What the contract's parts mean for a file:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from b2b_assets.defs.joor.ftp_resources import PASSWORD_ENV_NAME, USER_ENV_NAME, JoorFtpResource, default_joor_ftp
 from b2b_assets.targets.core.contract import Batch, Mode, Target, TargetObject
-from b2b_assets.targets.joor.customer_file import DEFAULT_DELIMITER, encode, file_rows, limits, to_file_payload
+from b2b_assets.targets.joor.customer_file import DEFAULT_DELIMITER, limits, to_file_payload
+from b2b_assets.targets.joor.file_writer import write_file
 from b2b_assets.targets.joor.ftp import FtpUploader
-from b2b_assets.targets.joor.mapping import SOURCE_ENTITIES
+from b2b_assets.targets.joor.mapping import LOOKUPS, RANGE_COLUMNS, SOURCE_ENTITIES
 
 SANDBOX_CREDENTIALS = {USER_ENV_NAME: "sandbox-joor", PASSWORD_ENV_NAME: "sandbox-ftp-password"}
 
@@ -47,8 +52,13 @@ class CustomerFileSender:
             uploader, delimiter, prefix, extension, clock)
 
     def send(self, batch: Batch) -> None:
-        data = encode(file_rows(batch.payload, batch.records), self.delimiter)
-        self.uploader.upload(file_name(self.prefix, self.extension, self.clock()), data)
+        self.send_parts([batch])
+
+    def send_parts(self, batches: Iterable[Batch]) -> None:
+        """The batches as one file, written to a temporary file a part at a time (file_writer), then uploaded."""
+        with tempfile.TemporaryFile(prefix="b2b-joor-customer-") as body:
+            write_file(batches, body, self.delimiter)
+            self.uploader.upload(file_name(self.prefix, self.extension, self.clock()), body)
 
 
 def _check_credentials(resource: JoorFtpResource) -> str:
@@ -73,6 +83,9 @@ CUSTOMER_SYNC_FILE = TargetObject(
     to_payload=to_file_payload,
     limits=limits,
     mode=Mode(one_batch=True),
+    key_ranges=True,
+    range_columns=RANGE_COLUMNS,
+    whole_entities=LOOKUPS,
     description="JOOR Customer Sync file (seed 001) on JOOR's FTP server: one row per billing or shipping "
                 "address of each customer organization, the customer's own columns repeated on each, buyers, "
                 "warehouses, payment terms and price types as numbered columns; one file per run, renamed into "

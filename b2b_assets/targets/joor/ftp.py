@@ -21,6 +21,7 @@ import io
 import ssl
 import time
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 TEMP_SUFFIX = ".part"
 # Replies worth another attempt: the server or the connection gave up, not our request or our account.
@@ -56,12 +57,14 @@ class FtpUploader:
         self.retries = retries
         self.backoff_seconds = backoff_seconds
 
-    def upload(self, name: str, data: bytes) -> None:
-        """Store `data` as `name`, never visible under `name` until complete; raise FtpError if it cannot."""
+    def upload(self, name: str, data: bytes | BinaryIO) -> None:
+        """Store `data` (bytes, or a seekable binary file: a large file is not held in memory) as `name`,
+        never visible under `name` until complete; raise FtpError if it cannot."""
         where = f"{self.endpoint.host}:{self.endpoint.port}"
+        body = io.BytesIO(data) if isinstance(data, bytes) else data
         for attempt in range(self.retries + 1):
             try:
-                self._upload_once(name, data)
+                self._upload_once(name, body)
                 return
             except ftplib.error_perm as refused:
                 if str(refused).startswith("530"):
@@ -76,13 +79,15 @@ class FtpUploader:
                                    f"is under the final name: {type(error).__name__}: {error}") from None
                 time.sleep(self.backoff_seconds * 2 ** attempt)
 
-    def _upload_once(self, name: str, data: bytes) -> None:
+    def _upload_once(self, name: str, body: BinaryIO) -> None:
         temporary = name + TEMP_SUFFIX
+        length = body.seek(0, io.SEEK_END)
+        body.seek(0)  # from the start again on each attempt
         with self._connect() as ftp:
-            ftp.storbinary(f"STOR {temporary}", io.BytesIO(data))
+            ftp.storbinary(f"STOR {temporary}", body)
             stored = ftp.size(temporary)
-            if stored != len(data):
-                raise ftplib.error_temp(f"451 {temporary} holds {stored} bytes of {len(data)}; not renamed")
+            if stored != length:
+                raise ftplib.error_temp(f"451 {temporary} holds {stored} bytes of {length}; not renamed")
             ftp.rename(temporary, name)
 
     def check_login(self) -> None:

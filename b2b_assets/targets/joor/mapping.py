@@ -54,6 +54,10 @@ from b2b_assets.targets.joor.fields import (
 )
 
 SOURCE_ENTITIES = ("organizations", "users", "locations", "sales_reps", "payment_types", "sites")
+# An organization's connection takes only its own users and locations (by organization_number) and values
+# looked up by key: the core may map it a key range of organizations at a time, the lookups whole.
+RANGE_COLUMNS = (("users", "organization_number"), ("locations", "organization_number"))
+LOOKUPS = ("sales_reps", "payment_types", "sites")
 NODE = "node"  # the children column naming an entry's node
 NOT_TEXT = {"amount": "float64[pyarrow]", "line_item_level": "boolean", "shipping_create_doors": "boolean"}
 
@@ -206,9 +210,10 @@ def _children(keys: pd.Series, parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Every node's entries in one frame, only for these connections, in a stable order."""
     # The parts come node by node in NODES order, each in its mapping order, so once filtered every
     # connection's entries are grouped by node in that order: no sort (of 1M text keys) is needed.
-    # The columns keep the order of `parts` (they name the payload hash's fields).
+    # The columns keep the order of `parts` (they name the payload hash's fields), every node's whether or
+    # not it has entries here: a connection must hash the same mapped alone, in a key range or with all.
+    columns = [*dict.fromkeys(c for p in parts for c in p.columns)]
     parts = [p for p in parts if not p.empty]
-    columns = [*dict.fromkeys(c for p in parts for c in p.columns)] or [PARENT_KEY, NODE]
     order = {node.name: i for i, node in enumerate(NODES)}
     parts.sort(key=lambda p: order[p[NODE].iloc[0]])
     keep = key_isin(_stacked(parts, PARENT_KEY), keys)

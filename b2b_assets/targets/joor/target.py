@@ -19,7 +19,7 @@ from b2b_assets.targets.joor.client import TOKEN_ENV_NAME, JoorAuthError, JoorCl
 from b2b_assets.targets.joor.credits import GET_COST, POST_COST
 from b2b_assets.targets.joor.encoding import JSON
 from b2b_assets.targets.joor.json_documents import json_connections
-from b2b_assets.targets.joor.mapping import SOURCE_ENTITIES, documents, limits, to_payload
+from b2b_assets.targets.joor.mapping import LOOKUPS, RANGE_COLUMNS, SOURCE_ENTITIES, documents, limits, to_payload
 
 SANDBOX_TOKEN = "sandbox-token"  # what the bundled sandbox accepts; b2b-sync sets it only for that sandbox
 DEFAULT_RECORDS_PER_JOB = 500  # the core's default batch size: one batch is one job
@@ -98,6 +98,9 @@ CONNECTIONS = TargetObject(
     key=("customer_code",),
     to_payload=to_payload,
     limits=limits,
+    key_ranges=True,
+    range_columns=RANGE_COLUMNS,
+    whole_entities=LOOKUPS,
     description="JOOR connections (Bulk Connection API): one per customer organization, with its buyers, "
                 "billing and shipping addresses, payment and shipping methods, price types, discounts, "
                 "warehouses and customer locations.",

@@ -5,6 +5,12 @@ Job/Get through `poll` until IsFinished and settles the records from `jobs`.
 Customers reference their company by Code, so a user whose organization
 Norce does not have yet is held until it lands. One client (and one token)
 serves both objects of a run: the sender comes from the run's NorceResource.
+
+Both objects map one hub row on its own (a company with its own locations),
+so the core plans them a key range at a time, and a run after a small change
+maps only the rows changed since the last sync. Parents go first within each
+range (companies_payload); a first sync of more organizations than one range
+holds may send a child company in an earlier job than its parent.
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ COMPANIES = TargetObject(
     to_payload=lambda frames: companies_payload(frames, _options()),
     limits=rejection_reasons,
     references=(Reference("ParentCompanyCode", "companies"),),
+    key_ranges=True,  # a company takes its own locations only
+    range_columns=(("locations", "organization_number"),),
     description="Norce companies from hub organizations: invoice and delivery addresses from their locations, "
                 "payment methods, price lists, discount, parent company.",
 )
@@ -75,6 +83,7 @@ CUSTOMERS = TargetObject(
     to_payload=lambda frames: customers_payload(frames, _options()),
     limits=rejection_reasons,
     references=(Reference("CompanyCode", "companies"),),
+    key_ranges=True,
     description="Norce customers from hub users: names split into first, middle and last, phones, their company "
                 "by Code, one account each with its roles (and a password only when the export owns credentials).",
 )

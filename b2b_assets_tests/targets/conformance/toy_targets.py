@@ -98,18 +98,23 @@ def _product_limits(payload: Payload) -> pd.Series:
                      index=records.loc[long, RECORD_KEY].to_numpy(), dtype="string")
 
 
-OBJECTS = (
-    TargetObject("tax_codes", ("taxcodes",), ("tax_code_id",), _tax_codes, description="Toy tax codes."),
-    TargetObject("products", ("products",), ("product_id",), _products, limits=_product_limits,
-                 references=(Reference("taxCode", "tax_codes"),), mode=Mode(), description="Toy products."),
-)
+def _objects(key_ranges: bool) -> tuple[TargetObject, ...]:
+    return (
+        TargetObject("tax_codes", ("taxcodes",), ("tax_code_id",), _tax_codes, description="Toy tax codes.",
+                     key_ranges=key_ranges),
+        TargetObject("products", ("products",), ("product_id",), _products, limits=_product_limits,
+                     references=(Reference("taxCode", "tax_codes"),), mode=Mode(), description="Toy products.",
+                     key_ranges=key_ranges),
+    )
 
 
-def _toy(name: str, sender) -> Target:
-    return Target(name=name, title=name.upper(), objects=OBJECTS, sender=sender, resource_key=name,
+def _toy(name: str, sender, key_ranges: bool) -> Target:
+    return Target(name=name, title=name.upper(), objects=_objects(key_ranges), sender=sender, resource_key=name,
                   default_resource=lambda: ToyResource(base_url="http://127.0.0.1:1", token=dg.EnvVar("TOY_TOKEN")),
                   kinds=frozenset({"api"}), cost_unit="toy credits")
 
 
-TOY_SYNC = _toy("toy_sync", ToySyncSender)
-TOY_ASYNC = _toy("toy_async", ToyAsyncSender)
+# The synchronous toy is planned whole, the asynchronous one a key range at a time (and from the rows changed
+# since its last sync): both of the core's plans, with neither sender, rest on nothing of any vendor.
+TOY_SYNC = _toy("toy_sync", ToySyncSender, key_ranges=False)
+TOY_ASYNC = _toy("toy_async", ToyAsyncSender, key_ranges=True)

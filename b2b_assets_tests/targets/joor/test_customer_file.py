@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 
 import pytest
 
 from b2b_assets.sandbox.joor_ftp.intake import Intake
-from b2b_assets.targets.core.contract import RECORD_KEY
+from b2b_assets.targets.core.contract import RECORD_KEY, Batch
 from b2b_assets.targets.joor import customer_file
 from b2b_assets.targets.joor.customer_file import encode, file_rows, limits, to_file_payload
+from b2b_assets.targets.joor.file_target import CUSTOMER_SYNC_FILE
+from b2b_assets.targets.joor.file_writer import write_file
 
 from .test_mapping import hub, hub_rows
 
@@ -126,3 +129,26 @@ def test_the_file_is_byte_for_byte_what_the_csv_module_writes(delimiter: str, ro
                                            quotechar='"', doublequote=True, lineterminator="\r\n")
     assert encode(rows, delimiter) == text.getvalue().encode("utf-8")
     assert encode(rows.iloc[:0], delimiter) == text.getvalue().split("\r\n", 1)[0].encode() + b"\r\n"
+
+
+@pytest.mark.parametrize("delimiter", ["|", ","])
+def test_a_file_written_a_part_at_a_time_is_byte_for_byte_the_file_of_all_its_rows(delimiter: str) -> None:
+    # A first sync hands the sender its customers a part of the payload at a time; the numbered columns
+    # are as wide as the most any customer of the whole file has, here a customer of the last part.
+    c3 = {**hub_rows("organizations")[0], "organization_number": "C3", "organization_name": "Three, with | and \""}
+    buyers = [{"user_key": f"U3{n}", "organization_number": "C3", "name": f"Buyer {n}", "email": f"b{n}@three.example"}
+              for n in range(3)]
+    store = {"organization_number": "C3", "location_id": "C3-S", "location_name": "Store", "address1": "9 Rue",
+             "city": "Lyon", "country": "FR", "address_type": "both"}
+    payload = to_file_payload(hub(organizations=[*hub_rows("organizations"), c3],
+                                  users=[*hub_rows("users"), *buyers], locations=[*hub_rows("locations"), store]))
+    parts = []
+    for keys in (["C1"], ["C2", "C3"]):
+        records = payload.records[payload.records[RECORD_KEY].isin(keys)].reset_index(drop=True)
+        parts.append(Batch(CUSTOMER_SYNC_FILE, dataclasses.replace(payload, records=records,
+                                                                    children=payload.children_of(records)), records))
+    written = io.BytesIO()
+    write_file(iter(parts), written, delimiter)
+    whole = encode(file_rows(payload), delimiter)
+    assert b"buyer_name_3" in whole.split(b"\r\n", 1)[0]
+    assert written.getvalue() == whole

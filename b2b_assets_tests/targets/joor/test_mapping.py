@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from lxml import etree
 
 from b2b_assets.model import entity
@@ -12,6 +13,7 @@ from b2b_assets.model.frames import cast_frame
 from b2b_assets.targets.core.plan import payload_hash
 from b2b_assets.targets.joor.encoding import JSON, XML, encode_connections
 from b2b_assets.targets.joor.fields import CONNECTION_FIELDS, NODES
+from b2b_assets.targets.joor.customer_file import to_file_payload
 from b2b_assets.targets.joor.json_documents import json_connections
 from b2b_assets.targets.joor.mapping import documents, limits, to_payload
 
@@ -133,6 +135,19 @@ def test_one_changed_buyer_changes_only_its_connections_hash() -> None:
     old, new = payload_hash(before.records, before.children), payload_hash(after.records, after.children)
     changed = before.records["record_key"][(old != new).to_numpy()].tolist()
     assert changed == ["C1"]
+
+
+@pytest.mark.parametrize("mapping", [to_payload, to_file_payload], ids=["connections", "customer_sync_file"])
+def test_a_connection_hashes_the_same_mapped_alone_as_with_every_other(mapping) -> None:
+    # The core maps a key range of organizations at a time (with their users and locations, the lookups
+    # whole): a connection's hash must not depend on which other connections share its range.
+    every = mapping(hub())
+    together = dict(zip(every.records["record_key"], payload_hash(every.records, every.children)))
+    for code in ("C1", "C2"):
+        alone = mapping(hub(**{name: [r for r in hub_rows(name) if r["organization_number"] == code]
+                               for name in ("organizations", "users", "locations")}))
+        assert list(alone.children.columns) == list(every.children.columns)
+        assert payload_hash(alone.records, alone.children).tolist() == [together[code]], code
 
 
 def test_json_booleans_are_true_false_and_xml_booleans_are_True_False() -> None:
