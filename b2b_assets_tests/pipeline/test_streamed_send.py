@@ -34,14 +34,16 @@ class DocumentSender(SquizzSender):
     def __init__(self, client):
         super().__init__(client)
         self.documents: list[list[dict]] = []
+        self.parts_on_disk: list[int] = []  # spilled part directories present as each document went out
 
     def deliver(self, document: EncodedImport) -> None:
         super().deliver(document)
         self.documents.append(json.loads(gzip.decompress(document.body))["dataRecords"])
+        self.parts_on_disk.append(len(spilled_parts()))
 
 
-def leftover_parts() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("b2b-payload-*"))
+def spilled_parts() -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob("b2b-payload-*"))
 
 
 def test_spilled_parts_come_back_as_mapped(generated_hub: Path):  # noqa: F811
@@ -71,11 +73,13 @@ def test_spilled_parts_come_back_as_mapped(generated_hub: Path):  # noqa: F811
 
 
 def test_a_ranged_first_sync_sends_sites_a_few_at_a_time_and_leaves_no_files(generated_hub: Path,  # noqa: F811
-                                                                             tmp_path: Path):
+                                                                             tmp_path: Path, monkeypatch):
     store = copy_hub(Store(f"sqlite:///{generated_hub}"), tmp_path / "hub.sqlite")
     stock = store.hub.count("stock_levels")
     sites = store.hub.count("sites")
-    before = leftover_parts()
+    # This process's own temp dir (as TMPDIR would set it): other test workers spill into the machine's.
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     with start_sandboxes() as sandboxes:
         client = make_client(sandboxes)
         try:
@@ -91,5 +95,6 @@ def test_a_ranged_first_sync_sends_sites_a_few_at_a_time_and_leaves_no_files(gen
     nested = [sum(len(r["productStock"]) for r in document) for document in sender.documents]
     assert sum(nested) == stock and len(sender.documents) > 1
     assert max(nested) <= 2 * 200  # a part gathers sites until it holds plan_range_rows stock rows
-    assert leftover_parts() <= before  # the spilled parts are removed once sent
+    assert set(sender.parts_on_disk) == {1}  # the kept sites waited on disk while they were sent ...
+    assert spilled_parts() == []  # ... and are removed once sent
     store.dispose()
