@@ -156,7 +156,7 @@ def _mark_presence(store: Store, staging: Path, export: StagedExport, key_hashes
     name = export.entity
     if hub_rows is None:
         hub_rows = store.hub.count(name)
-    if all_in_hub and hub_rows == len(np.unique(key_hashes)) and store.hub.count(name, in_source=False) == 0:
+    if all_in_hub and hub_rows == len(pd.unique(key_hashes)) and store.hub.count(name, in_source=False) == 0:
         return 0
     keys = read_staged_keys(staging, export)
     if keys is None:  # staged again since this load began: that export's own load will set the flags
