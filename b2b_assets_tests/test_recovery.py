@@ -125,10 +125,11 @@ def test_a_sync_killed_mid_batch_resends_only_what_the_ledger_does_not_hold(tmp_
     assert sorted(at_squizz) == sorted(sent) and len(at_squizz) == len(set(at_squizz))
     assert sent | held == hub and not sent & held
     assert store.ledger.counts("squizz", "products")["submitted"] == 0
-    # The rerun sent exactly what the ledger did not hold as acknowledged; the target got at most one batch twice.
+    # The rerun sent exactly what the ledger did not hold as acknowledged; the target got at most two batches
+    # twice (a batch is recorded while the next is in flight: both may have landed unrecorded).
     received_after = _products_received(url)
     assert received_after - received_before == len(sent - acknowledged)
-    assert 0 < received_after - len(sent) <= BATCH
+    assert 0 < received_after - len(sent) <= 2 * BATCH
     # The types products reference agree with the ledger too.
     for spec in (spec for spec in IMPORT_TYPES if spec.name in PRODUCT_ENTITIES):
         active = [r for r in _squizz(url, f"records/{spec.type_id}")["records"] if r.get("active", True)]

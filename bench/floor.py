@@ -11,8 +11,9 @@ Per run, each stage timed (printed as JSON lines for bench/run.py):
   values left out, numbers as exported, Y/N flags, sell units nested), hashed,
   and anti-joined on (key, hash) against the ledger read the same way;
 - serialize: the changed records in slices of `BATCH` in key order, each
-  wrapped in the project's ESD envelope and gzipped at the project's level,
-  all encoded before the first request;
+  wrapped in the project's ESD envelope and gzipped as the project does it
+  (zlib-ng, the project's level), all encoded before the first request: the
+  JSON is the project's byte for byte, defaults the hub fills in included;
 - send: the pre-encoded documents POSTed one after another to import_esd, so
   its records/s is what the sandbox absorbs;
 - ledger: the sent keys and hashes written back by ADBC ingest plus one upsert.
@@ -24,21 +25,22 @@ Only products and price-level unit prices: the two that carry the volume.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import resource
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import adbc_driver_sqlite.dbapi as adbc
 import polars as pl
 import requests
+from zlib_ng import zlib_ng
+
+from b2b_assets.targets.squizz.envelope import GZIP_LEVEL
 
 BATCH = 5000  # records per document, the benchmark's batch size for the project too
-GZIP_LEVEL = 6  # what the project's ESD envelope uses
 
 
 @dataclass(frozen=True)
@@ -53,14 +55,17 @@ class SquizzObject:
     flags: frozenset[str] = frozenset()  # ESD fields written "Y"/"N" from true/false
     child: SquizzObject | None = None  # nested records (sell units), keyed by the parent's first key column
     child_field: str = ""
+    defaults: dict[str, str] = field(default_factory=dict)  # column -> the hub's value where the export has none
 
 
 SELL_UNITS = SquizzObject(
     "product_sell_units", 0, "product_sell_units.csv", ("product_id", "sell_unit_id"),
     {"keySellUnitID": "sell_unit_id", "baseQuantity": "base_quantity", "parentQuantity": "parent_quantity",
-     "sellUnitLabel": "label", "keySellUnitParentID": "parent_sell_unit_id"},
+     "sellUnitLabel": "label", "isPricedOffBaseUnit": "is_priced_off_base_unit",
+     "keySellUnitParentID": "parent_sell_unit_id"},
     ("keySellUnitID", "baseQuantity", "parentQuantity", "sellUnitLabel", "isPricedOffBaseUnit", "keySellUnitParentID"),
-    numbers=frozenset({"baseQuantity", "parentQuantity"}))
+    numbers=frozenset({"baseQuantity", "parentQuantity"}), flags=frozenset({"isPricedOffBaseUnit"}),
+    defaults={"is_priced_off_base_unit": "false"})  # the hub's default (model/catalog.py): the project sends "N"
 PRODUCT_FIELDS = ("keyProductID", "productCode", "productSearchCode", "name", "description1", "description2",
                   "description3", "description4", "keyTaxcodeID", "keySellUnitID", "stockLowQuantity",
                   "stockNoneQuantity", "brand", "barcode", "barcodeInner", "productClass", "isPriceTaxInclusive",
@@ -125,7 +130,8 @@ def document(obj: SquizzObject, texts: pl.Series) -> bytes:
                        "totalDataRecords": len(texts), "configs": {"dataFields": ",".join(obj.data_fields)}},
                       separators=(",", ":"))
     body = head[:-1] + ',"dataRecords":[' + ",".join(texts.to_list()) + "]}"
-    return gzip.compress(body.encode("utf-8"), compresslevel=GZIP_LEVEL)
+    gzip = zlib_ng.compressobj(GZIP_LEVEL, zlib_ng.DEFLATED, 16 + zlib_ng.MAX_WBITS)  # a gzip container
+    return gzip.compress(body.encode("utf-8")) + gzip.flush()
 
 
 # ---------------------------------------------------------------- the stages
@@ -167,7 +173,9 @@ class Floor:
         self.squizz.http.close()
 
     def read(self) -> dict[str, pl.DataFrame]:
-        return {e.file: pl.read_csv(self.inbox / e.file, infer_schema=False) for e in ENTITIES}
+        frames = {e.file: pl.read_csv(self.inbox / e.file, infer_schema=False) for e in ENTITIES}
+        return {e.file: frames[e.file].with_columns(pl.lit(value).alias(column) for column, value in e.defaults.items()
+                                                    if column not in frames[e.file].columns) for e in ENTITIES}
 
     def ingest(self, frames: dict[str, pl.DataFrame]) -> int:
         with self.db.cursor() as cursor:

@@ -1,4 +1,7 @@
-"""A PostgreSQL crash mid-sync, on a durable cluster: at most one batch is sent twice, nothing is lost.
+"""A PostgreSQL crash mid-sync, on a durable cluster: at most two batches are sent twice, nothing is lost.
+
+Two, because a batch is recorded while the next one is in flight: the write the crash broke and the
+request that went out before it may both have landed unrecorded.
 
 The cluster is the script's local production mode (`scripts/postgres.sh start --durable`), in a
 directory and on a port of its own, so crashing it leaves the shared test cluster alone.
@@ -71,7 +74,7 @@ def sync_all(store: Store, client: SquizzClient) -> None:
         sync_import_type(store, client, spec, OutboundOptions(batch_size=BATCH))
 
 
-def test_a_crash_mid_sync_resends_at_most_one_batch_and_loses_nothing(durable_cluster, tmp_path):
+def test_a_crash_mid_sync_resends_at_most_two_batches_and_loses_nothing(durable_cluster, tmp_path):
     store = Store(durable_cluster.start())
     store.create_all()
     shutil.copytree(REPO / "data" / "inbox", tmp_path / "inbox")
@@ -113,5 +116,5 @@ def test_a_crash_mid_sync_resends_at_most_one_batch_and_loses_nothing(durable_cl
     for spec in TYPES:  # nothing lost: SQUIZZ holds exactly what the ledger says it confirmed
         assert len(active[spec.name]) == sent[spec.name], spec.name
     resent = sum(stats["records_by_type"].values()) - sum(sent.values())
-    assert 0 <= resent <= BATCH, f"{resent} records were sent twice; one batch is {BATCH}"
+    assert 0 <= resent <= 2 * BATCH, f"{resent} records were sent twice; one batch is {BATCH}"
     store.dispose()

@@ -9,11 +9,14 @@ this layer, in the vendor client. Asynchronous targets are not bisected: a
 failed job's records are rejected with the target's message (see jobs.py).
 
 Batches go out pipelined (`send_pipelined`): while one request is in flight on
-a worker thread, the next batch is built and compressed on this one, so the
-run takes about the longer of the client's time and the target's, not their
-sum. One request is in flight at a time, never more (SQUIZZ answers BUSY to a
-second concurrent import of an organisation), and the outcomes of each batch
-are handed on in batch order, once the target answered.
+a worker thread, this one records the outcomes of the batch before it (the
+ledger write) and builds and compresses the batch after it, so the run takes
+about the longer of the client's time and the target's, not their sum. One
+request is in flight at a time, never more (SQUIZZ answers BUSY to a second
+concurrent import of an organisation), and the outcomes of each batch are
+handed on in batch order, once the target answered. The price of the overlap:
+a crash can leave two batches the target stored and the ledger lacks (the one
+being recorded and the one in flight), so a rerun resends at most two batches.
 """
 
 from __future__ import annotations
@@ -66,13 +69,15 @@ def _isolate(positions: Sequence[int], rejected: RecordsRejected, send: SendBatc
 
 def send_pipelined(batches: Iterable[range], prepare: Callable[[range], Any], deliver: Callable[[Any], None],
                    confirmed: Callable[[Outcomes], None]) -> None:
-    """Send each range of positions as one document, preparing the next while the current one is in flight.
+    """Send each range of positions as one document; while one is in flight, record the last and build the next.
 
     prepare(positions) builds a document (this thread); deliver(document) sends it (a worker thread) and
-    raises RecordsRejected if the target refuses it, which is bisected here, one request at a time.
-    confirmed(outcomes) is called once per batch, in batch order, after the target answered and before the
-    next request leaves (the next document is already built by then). Any other error stops the sending:
-    every batch before the one that failed has been confirmed, and nothing after it was sent.
+    raises RecordsRejected if the target refuses it, which is bisected here, one request at a time, before
+    the next document leaves. confirmed(outcomes) is called once per batch, in batch order, on this thread,
+    while the next batch's request is in flight. Any other error stops the sending: every batch before the
+    one that failed has been confirmed, and nothing after it was sent. If confirmed itself fails (the store
+    went away), the request in flight is let finish and nothing more is sent: at most two batches (the one
+    being confirmed and the one in flight) landed without being confirmed.
     """
     def one_at_a_time(positions: range) -> None:  # halves of a range are ranges
         deliver(prepare(positions))
@@ -84,6 +89,7 @@ def send_pipelined(batches: Iterable[range], prepare: Callable[[range], Any], de
         except RecordsRejected as rejected:
             return _isolate(positions, rejected, one_at_a_time)
 
+    # Leaving the pool waits for the request in flight, whatever stopped the sending.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="b2b-send") as worker:
         in_flight: tuple[range, Future] | None = None
         for positions in batches:
@@ -93,11 +99,10 @@ def send_pipelined(batches: Iterable[range], prepare: Callable[[range], Any], de
                 if in_flight is not None:  # it may have landed: record it before stopping
                     confirmed(settle(*in_flight))
                 raise
-            if in_flight is not None:
-                # Recorded before the next request leaves: if recording fails (the store went away), only the
-                # batch that just landed is unrecorded, so a rerun resends at most one batch.
-                confirmed(settle(*in_flight))
+            landed = settle(*in_flight) if in_flight is not None else None
             in_flight = (positions, worker.submit(deliver, document))
+            if landed is not None:
+                confirmed(landed)  # overlaps the request just sent
         if in_flight is not None:
             confirmed(settle(*in_flight))
 

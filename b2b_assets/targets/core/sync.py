@@ -68,7 +68,8 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload | PayloadPar
     caller has read them already (synchronous senders only: settling open jobs would change them).
     The ledger is written after every batch the target confirmed (or every job
     it accepted), so a run that dies half-way keeps what was acknowledged and
-    resends only the rest next time.
+    resends only the rest next time: at most two batches more (the one being
+    written and the one in flight, `send_pipelined`).
     """
     entity = obj.name
     parts = payload if isinstance(payload, PayloadParts) else PayloadParts.in_memory(payload)

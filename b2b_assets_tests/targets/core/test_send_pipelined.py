@@ -1,4 +1,4 @@
-"""send_pipelined: the next batch is prepared while the current one is in flight, one request at a time.
+"""send_pipelined: while one batch is in flight, the last is recorded and the next prepared; one request at a time.
 
 The deliveries here are plain functions on the worker thread that record what they saw; the waits
 have a generous timeout only so that a broken pipeline fails instead of hanging.
@@ -70,6 +70,49 @@ def test_the_next_batch_is_prepared_while_the_current_one_is_in_flight():
     send_pipelined(batches(30, 10), prepare, deliver, confirmed.append)
     assert overlapped == [True, True]
     assert [o.sent for o in confirmed] == [list(range(0, 10)), list(range(10, 20)), list(range(20, 30))]
+
+
+def test_each_batch_is_recorded_while_the_next_request_is_in_flight():
+    changed = threading.Condition()
+    in_flight: set[int] = set()  # first positions of the batches being delivered
+    confirmed_up_to = [0]
+    overlapped: list[bool] = []
+
+    def deliver(positions: range) -> None:
+        with changed:
+            in_flight.add(positions.start)
+            changed.notify_all()
+            # Stays in flight until the batch before it was recorded (or the wait gives up, on a broken pipeline).
+            changed.wait_for(lambda: confirmed_up_to[0] >= positions.start, WAIT)
+            in_flight.discard(positions.start)
+
+    def confirmed(outcomes: Outcomes) -> None:
+        after = outcomes.sent[-1] + 1
+        with changed:
+            if after < 30:  # every batch but the last has a successor, in flight while this one is recorded
+                overlapped.append(changed.wait_for(lambda: after in in_flight, WAIT))
+            confirmed_up_to[0] = after
+            changed.notify_all()
+
+    send_pipelined(batches(30, 10), lambda positions: positions, deliver, confirmed)
+    assert overlapped == [True, True]
+    assert confirmed_up_to == [30]
+
+
+def test_a_failed_ledger_write_lets_the_request_in_flight_finish_and_sends_nothing_more():
+    recorder = Recorder()
+
+    def confirmed(outcomes: Outcomes) -> None:
+        if outcomes.sent[0] == 20:
+            raise ConnectionError("the store went away")
+        recorder.confirmed.append(outcomes)
+
+    with pytest.raises(ConnectionError, match="the store went away"):
+        send_pipelined(batches(60, 10), recorder.prepare, recorder.deliver, confirmed)
+    assert [o.sent[0] for o in recorder.confirmed] == [0, 10]
+    # Landed but not recorded: the batch whose write failed and the one in flight meanwhile, no more.
+    assert [r.start for r in recorder.delivered] == [0, 10, 20, 30]
+    assert recorder.most_in_flight == 1
 
 
 def test_one_request_at_a_time_outcomes_in_order_and_rejects_isolated():
