@@ -77,7 +77,7 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
     # A retry plans its few failed records from the whole payload, filtered; key ranges serve full plans.
     if obj.key_ranges and not isinstance(sender, AsyncSender) and not options.only_failed:
         # Only the rows changed since the last complete sync, when its mark vouches for the rest.
-        since = (changed_since(mark, target, obj, inputs, deletions_enabled=options.deletions.enabled)
+        since = (changed_since(store, mark, target, obj, inputs, deletions_enabled=options.deletions.enabled)
                  if marking and not options.full_refresh else None)
         ranged = None if since is None else plan_changed_rows(store, target, obj, foreign, known, since,
                                                               rows=options.plan_range_rows)
@@ -88,6 +88,7 @@ def sync_object(store: Store, target: Target, obj: TargetObject, sender: Sender 
             report = sync_entity(payload=ranged.payload, hashes=ranged.present, held=ranged.held,
                                  invalid=ranged.invalid, ledger_rows=ranged.ledger_rows, **common)
         nested_held = ranged.nested_held
+        ranged.count_unplanned(report.counts)
     else:
         payload = obj.to_payload(hub_frames(store, obj.source_entities))
         payload.records = payload.records.reset_index(drop=True)

@@ -22,6 +22,18 @@ inactive) stay out of `present`, so the planner counts them gone exactly as the 
 Left to the rule: an unchanged row whose record key is not its joined key, while that joined key is
 the record another row sent.
 
+When the object's ledger is as that sync left it (no write since, and none of the records it
+counted gone from the source or deleted), what the plan reads grows with what changed, not with the
+entity: the rows written since the mark and the parents of nested rows written since, through the
+hub's index on `_version`; the ledger's records not held as sent, through its index of them; and
+the ledger rows of those keys. The other records are counted, not read: at the mark every record
+the source mapped to had a ledger row and every confirmed record was one of them, so the confirmed
+records (one count over the ledger's key index) less those of the rows planned or changed now are
+exactly the unchanged ones, and those of the changed rows that no planned record is now are the
+records gone from the source. Otherwise (a retry or a purge wrote the ledger, records were gone at
+the mark) the key columns and versions of the whole entity and the whole ledger are read to tell
+them apart, as before.
+
 It falls back to the full plan, and says why in the log, when more than a fifth of the rows are to
 be planned (reading them by key would cost more; an upgraded store's rows all count as changed
 once), and whenever the mark cannot vouch: no mark, another fingerprint or other references'
@@ -33,12 +45,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from b2b_assets.model import entity
+from b2b_assets.model import Kind, entity
 from b2b_assets.model.frames import TEXT_DTYPE, key_isin
 from b2b_assets.pipeline.outbound_marks import fingerprint
 from b2b_assets.pipeline.outbound_ranges import RangedPlanInputs, plan_inputs_by_key_range
@@ -51,10 +66,19 @@ from b2b_assets.targets.core.contract import KEY_SEPARATOR, RECORD_KEY, LedgerSt
 log = logging.getLogger(__name__)
 
 
-def changed_since(mark: Mark | None, target: Target, obj: TargetObject, inputs: dict[str, Any], *,
-                  deletions_enabled: bool) -> dict[str, int] | None:
-    """The hub version of each of the object's entities its mark planned from, or None (and why, logged)
-    when the mark cannot tell which rows are unchanged since."""
+@dataclass(frozen=True)
+class Since:
+    """What an object's mark vouches for (`changed_since`)."""
+
+    hub: dict[str, int]  # the hub version of each of the object's entities that its last complete sync planned from
+    records: int  # how many records that sync planned
+    ledger_as_left: bool  # its ledger is as that sync left it, which counted no record gone from the source
+
+
+def changed_since(store: Store, mark: Mark | None, target: Target, obj: TargetObject, inputs: dict[str, Any], *,
+                  deletions_enabled: bool) -> Since | None:
+    """What the object's mark vouches for, or None (and why, logged) when it cannot tell which rows are
+    unchanged since."""
     hub = mark.inputs.get("hub", {}) if mark is not None else {}
     why = ("no mark of a complete sync" if mark is None
            else "the payload's code, settings or identity changed" if mark.fingerprint != fingerprint(target, obj)
@@ -67,7 +91,10 @@ def changed_since(mark: Mark | None, target: Target, obj: TargetObject, inputs: 
     if why is not None:
         log.info("%s/%s: planning every row: %s", target.name, obj.name, why)
         return None
-    return {name: hub[name] for name in obj.source_entities}
+    own = store.ledger.versions.of(target.name, [obj.name])[obj.name]
+    as_left = (own is not None and own["version"] == mark.ledger.get("version")
+               and mark.counts.get("deletion_candidates", 1) == 0)
+    return Since({name: hub[name] for name in obj.source_entities}, int(mark.counts.get("total", 0)), as_left)
 
 
 # Above this share of the entity changed, reading the planned rows by key costs more than the full ranged plan.
@@ -75,17 +102,19 @@ MOST_ROWS = 0.2
 
 
 def plan_changed_rows(store: Store, target: Target, obj: TargetObject, references: tuple[Reference, ...],
-                      known: dict[str, pd.Index], since: dict[str, int], *, rows: int) -> RangedPlanInputs | None:
+                      known: dict[str, pd.Index], since: Since, *, rows: int) -> RangedPlanInputs | None:
     """`plan_inputs_by_key_range`'s inputs, mapping only the rows changed since `since` (see the module
     docstring); None (logged) when most rows changed, or a planned row shows the record key is not its key."""
+    if since.ledger_as_left and _text_key(obj.source_entities[0]):
+        return _plan_from_indexes(store, target, obj, references, known, since, rows=rows)
     name = f"{target.name}/{obj.name}"
+    log.info("%s: its ledger was written since its last sync, records were gone then, or its key is not text: "
+             "reading every key", name)
     ledger_rows = store.ledger.load(target.name, obj.name)
     sent = ledger_rows[(ledger_rows["state"] == LedgerState.SENT.value) & ledger_rows["payload_hash"].notna()]
-    selection = _Selection(store, obj, since, sent, rows)
+    selection = _Selection(store, obj, since.hub, sent, rows)
     planned, unchanged = selection.planned, selection.unchanged
-    if len(planned) > MOST_ROWS * (len(planned) + len(unchanged)):
-        log.info("%s: planning every row: %d of its %d rows changed since its last sync (or have no version)",
-                 name, len(planned), len(planned) + len(unchanged))
+    if _most_rows(name, len(planned), len(planned) + len(unchanged)):
         return None
     ranged = plan_inputs_by_key_range(store, target.name, obj, references, known, rows=rows, full_refresh=False,
                                       frames=selection.frames(), ledger_rows=ledger_rows)
@@ -94,14 +123,75 @@ def plan_changed_rows(store: Store, target: Target, obj: TargetObject, reference
                  name, len(planned) - selection.read, len(planned))
         ranged.payload.close()  # its spilled parts
         return None
-    if not key_isin(ranged.present[RECORD_KEY], planned).all():
-        log.info("%s: planning every row: its record keys are not its hub rows' keys", name)
-        ranged.payload.close()
+    if not _keys_are_rows(name, ranged, planned):
         return None
     ranged.present = pd.concat([ranged.present, unchanged], ignore_index=True)
-    log.info("%s: planned the %d rows changed since its last sync; %d unchanged taken from the ledger",
-             name, len(planned), len(unchanged))
+    _planned(name, len(planned), len(unchanged))
     return ranged
+
+
+def _plan_from_indexes(store: Store, target: Target, obj: TargetObject, references: tuple[Reference, ...],
+                       known: dict[str, pd.Index], since: Since, *, rows: int) -> RangedPlanInputs | None:
+    """The plan of the rows changed since a mark whose ledger is as it left it: only the changed rows, the
+    ledger's records not held as sent, and the ledger rows of their keys are read (see the module docstring)."""
+    name = f"{target.name}/{obj.name}"
+    primary = obj.source_entities[0]
+    key = entity(primary).key
+    unsettled = store.ledger.unsettled(target.name, obj.name)
+    # Rows written since (present or not: a row gone from the export had a record at the mark).
+    changed = joined_key(store.hub.changed_since(primary, since.hub[primary], list(key)), key)
+    touched = [store.hub.changed_since(nested, since.hub[nested], [column])[column].astype(TEXT_DTYPE)
+               for nested, column in obj.range_columns]
+    candidates = _in_key_order(pd.concat([changed, *touched, unsettled[RECORD_KEY].astype(TEXT_DTYPE)],
+                                         ignore_index=True).drop_duplicates())
+    if _most_rows(name, len(candidates), since.records):
+        return None
+    ledger_rows = pd.concat([unsettled, store.ledger.matching(
+        target.name, obj.name, candidates[~key_isin(candidates, unsettled[RECORD_KEY])])], ignore_index=True)
+    selection = _Rows(store, obj, candidates, rows)
+    ranged = plan_inputs_by_key_range(store, target.name, obj, references, known, rows=rows, full_refresh=False,
+                                      frames=selection.frames(), ledger_rows=ledger_rows)
+    planned = selection.read_keys()
+    if not _keys_are_rows(name, ranged, planned):
+        return None
+    # The target's confirmed records of the rows planned or changed now; of them, those a planned record still is.
+    sent = ledger_rows.loc[(ledger_rows["state"] == LedgerState.SENT.value).to_numpy(dtype=bool), RECORD_KEY]
+    replanned = int(key_isin(sent, pd.concat([planned, changed], ignore_index=True)).sum())
+    still = int(key_isin(sent, ranged.present[RECORD_KEY]).sum())
+    confirmed = store.ledger.size(target.name, obj.name) - int((unsettled["state"] != LedgerState.SENT.value).sum())
+    ranged.unplanned, ranged.gone = confirmed - replanned, replanned - still
+    _planned(name, len(planned), ranged.unplanned)
+    return ranged
+
+
+def _text_key(entity_name: str) -> bool:
+    """Whether every key part is stored as text: then a joined key finds its row by its parts, and sorts as the
+    hub orders its keys (an integer key part sorts by its value, not its text)."""
+    ent = entity(entity_name)
+    return not any(ent.field(name).kind in (Kind.DECIMAL, Kind.INTEGER, Kind.BOOLEAN) for name in ent.key)
+
+
+def _most_rows(name: str, planned: int, rows: int) -> bool:
+    """Whether `planned` of `rows` is too many to read by key (logged)."""
+    if planned <= MOST_ROWS * rows:
+        return False
+    log.info("%s: planning every row: %d of its %d rows changed since its last sync (or have no version)",
+             name, planned, rows)
+    return True
+
+
+def _keys_are_rows(name: str, ranged: RangedPlanInputs, planned: pd.Series) -> bool:
+    """Whether every planned record's key is the joined key of a planned row (else logged, its parts removed)."""
+    if key_isin(ranged.present[RECORD_KEY], planned).all():
+        return True
+    log.info("%s: planning every row: its record keys are not its hub rows' keys", name)
+    ranged.payload.close()  # its spilled parts
+    return False
+
+
+def _planned(name: str, planned: int, unchanged: int) -> None:
+    log.info("%s: planned the %d rows changed since its last sync; %d unchanged taken from the ledger",
+             name, planned, unchanged)
 
 
 class _Selection:
@@ -139,14 +229,49 @@ class _Selection:
 
     def frames(self) -> Iterator[Mapping[str, pd.DataFrame]]:
         """The planned rows, up to `rows` primary rows a frame with their nested rows (in the export)."""
-        hub, key, rows = self._store.hub, self._key, self._rows
-        for start in range(0, len(self.planned), rows):
-            # Read by the key's first column, then cut to the planned keys (a price's product holds a few).
-            main = hub.read_matching(self._primary, key[0], self._first.iloc[start:start + rows], in_source=True)
-            main = main[key_isin(joined_key(main, key), self.planned.iloc[start:start + rows])].reset_index(drop=True)
-            self.read += len(main)
-            yield {self._primary: main} | {name: hub.read_matching(name, column, main[key[0]], in_source=True)
-                                           for name, column in self._obj.range_columns}
+        for frame in _read_by_key(self._store, self._obj, self.planned, self._first, self._rows):
+            self.read += len(frame[self._primary])
+            yield frame
+
+
+class _Rows:
+    """The rows of the export among some joined keys, read by key (`frames`), and which were (`read_keys`)."""
+
+    def __init__(self, store: Store, obj: TargetObject, keys: pd.Series, rows: int) -> None:
+        self._store, self._obj, self._rows, self._keys = store, obj, rows, keys.astype(TEXT_DTYPE)
+        self._read: list[pd.Series] = []
+
+    def frames(self) -> Iterator[Mapping[str, pd.DataFrame]]:
+        first = pc.list_element(pc.split_pattern(pa.array(self._keys.array), KEY_SEPARATOR, max_splits=1), 0)
+        first = pd.Series(pd.arrays.ArrowStringArray(first), dtype=TEXT_DTYPE)
+        key = entity(self._obj.source_entities[0]).key
+        for frame in _read_by_key(self._store, self._obj, self._keys, first, self._rows):
+            self._read.append(joined_key(frame[self._obj.source_entities[0]], key))
+            yield frame
+
+    def read_keys(self) -> pd.Series:
+        return pd.concat(self._read, ignore_index=True) if self._read else pd.Series([], dtype=TEXT_DTYPE)
+
+
+def _read_by_key(store: Store, obj: TargetObject, keys: pd.Series, first: pd.Series,
+                 rows: int) -> Iterator[Mapping[str, pd.DataFrame]]:
+    """The rows of the export whose joined key is among `keys` (`first`: their first key column), up to
+    `rows` of `keys` a frame, with their nested rows."""
+    hub, primary = store.hub, obj.source_entities[0]
+    key = entity(primary).key
+    for start in range(0, len(keys), rows):
+        # Read by the key's first column, then cut to the keys (a price's product holds a few).
+        main = hub.read_matching(primary, key[0], first.iloc[start:start + rows], in_source=True)
+        main = main[key_isin(joined_key(main, key), keys.iloc[start:start + rows])].reset_index(drop=True)
+        yield {primary: main} | {name: hub.read_matching(name, column, main[key[0]], in_source=True)
+                                 for name, column in obj.range_columns}
+
+
+def _in_key_order(keys: pd.Series) -> pd.Series:
+    """Joined text keys in the hub's key order (byte-wise, KEY_SEPARATOR below every character of a key part),
+    so that the rows are mapped and sent in the order a full plan sends them."""
+    order = pc.sort_indices(pa.array(keys.array))
+    return keys.iloc[order.to_numpy()].reset_index(drop=True)
 
 
 def _changed(frame: pd.DataFrame, since: int) -> np.ndarray:

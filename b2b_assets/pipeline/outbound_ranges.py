@@ -13,7 +13,7 @@ only its key and hash are kept, for the plan's counts and its deletions. So
 what a run holds grows with what changed, not with the entity, and a run with
 nothing to send never holds the payload of more than one range.
 
-The ledger itself is still read whole (`SyncLedger.load`): at a few tens of
+A full plan still reads the ledger whole (`SyncLedger.load`): at a few tens of
 bytes a record it is a small share of a range's payload; a key-ordered ledger
 reader (`SyncLedger.iter_batches`) would let the lookups walk both in step.
 """
@@ -34,7 +34,7 @@ from b2b_assets.store import Store
 from b2b_assets.store.key_index import KeySet
 from b2b_assets.targets.core.contract import RECORD_KEY, LedgerState, Payload, Reference, TargetObject
 from b2b_assets.targets.core.payload_parts import PayloadParts
-from b2b_assets.targets.core.plan import payload_hash
+from b2b_assets.targets.core.plan import UNCHANGED, payload_hash
 from b2b_assets.targets.core.references import held_reasons, hold_back_children
 
 
@@ -43,11 +43,23 @@ class RangedPlanInputs:
     """What sync_entity needs, gathered a key range at a time."""
 
     payload: PayloadParts  # only the records a run may send or must record (not confirmed with their hash)
-    present: pd.DataFrame  # record_key, payload_hash of every record in the source
+    present: pd.DataFrame  # record_key, payload_hash of every record in the source (but `unplanned` ones)
     held: pd.Series  # record_key -> reason, as held_reasons gives them
     invalid: pd.Series  # record_key -> reason, as the object's limits give them
     ledger_rows: pd.DataFrame  # the object's ledger, as read for the lookups
     nested_held: int = 0  # nested rows left out for a reference the target lacks (hold_back_children)
+    # Planning only the changed rows from the ledger's index (pipeline/outbound_changed.py): `present` and
+    # `ledger_rows` hold only what it planned; `unplanned` more records are unchanged, and `gone` is how many
+    # records the target holds that the source no longer has (None: what the plan of `present` counts).
+    unplanned: int = 0
+    gone: int | None = None
+
+    def count_unplanned(self, counts: dict[str, int]) -> None:
+        """Complete the counts of a sync of `present` (`sync_entity`'s report) with the records left out of it."""
+        counts[UNCHANGED] += self.unplanned
+        counts["total"] += self.unplanned
+        if self.gone is not None:
+            counts["deletions_pending"] = self.gone
 
 
 def plan_inputs_by_key_range(store: Store, target: str, obj: TargetObject, references: tuple[Reference, ...],

@@ -1,6 +1,6 @@
 """The bytes of a string column's values, for the byte scans that prove the common case before any regex runs.
 
-A batch is a slice of the reader's 16 MB block, and a slice's data buffer is the
+A batch is a slice of the reader's 4 MB blocks, and a slice's data buffer is the
 whole block's: scanning the buffer would read every batch's bytes once per batch.
 Only the bytes between the slice's first and last offsets belong to its values.
 """

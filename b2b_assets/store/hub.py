@@ -28,7 +28,7 @@ from b2b_assets.store.hashing import row_hashes
 from b2b_assets.store.hub_digest import HubDigest
 from b2b_assets.store.keys import as_entity, text_key_columns
 from b2b_assets.store.sql import count, upsert_insert, utcnow
-from b2b_assets.store.tables import BOOKKEEPING, HUB_TABLES, IN_SOURCE, LOADED_AT, ROW_HASH, VERSION
+from b2b_assets.store.tables import BOOKKEEPING, HUB_TABLES, IN_SOURCE, LOADED_AT, ROW_HASH, VERSION, version_index_name
 
 
 @dataclass(frozen=True)
@@ -224,6 +224,8 @@ class HubTables:
         table = HUB_TABLES[ent.name]
         statement, key, schema = self._query(ent, columns, None)
         statement = statement.where(or_(table.c[VERSION] > version, table.c[VERSION].is_(None)))
+        # Without statistics SQLite would rather scan the table in key order than sort the few rows its index finds.
+        statement = statement.with_hint(table, f"INDEXED BY {version_index_name(ent.name)}", "sqlite")
         return cast_frame(_only(ent, columns), adbc.to_frame(adbc.read_table(self._engine, statement, key, schema)))
 
     def read_matching(self, entity_name: str, column: str, values: pd.Series, *, in_source: bool | None = None,

@@ -20,7 +20,7 @@ from b2b_assets.store.engine import write_transaction
 from b2b_assets.store.hashing import hash_series
 from b2b_assets.store.ledger_versions import LedgerVersions, bump
 from b2b_assets.store.sql import upsert_insert, utcnow
-from b2b_assets.store.tables import sync_ledger
+from b2b_assets.store.tables import UNSETTLED, sync_ledger
 from b2b_assets.targets.core.contract import LEDGER_STATES, LedgerState
 
 SENT, SUBMITTED = LedgerState.SENT.value, LedgerState.SUBMITTED.value
@@ -138,6 +138,27 @@ class SyncLedger:
         with self._engine.connect() as connection:
             found = {state: int(n) for state, n in connection.execute(statement)}
         return {state: found.get(state, 0) for state in LEDGER_STATES} | found
+
+    def unsettled(self, target: str, entity_name: str) -> pd.DataFrame:
+        """`load`'s columns of the records the target does not hold as `sent` with a hash (held, rejected,
+        submitted, deleted): read through their own index, not the whole ledger."""
+        return adbc.to_frame(self._read(target, entity_name, LOAD_COLUMNS, UNSETTLED))
+
+    def matching(self, target: str, entity_name: str, keys: pd.Series, *, chunk: int = 5_000) -> pd.DataFrame:
+        """`load`'s columns of the records among `keys` the ledger holds (looked up by key, `chunk` at a time)."""
+        distinct = pd.Series(keys).dropna().drop_duplicates().astype(str).tolist()
+        c = sync_ledger.c
+        parts = [self._read(target, entity_name, LOAD_COLUMNS, c.record_key.in_(distinct[start:start + chunk]))
+                 for start in range(0, len(distinct), chunk)]
+        data = pa.concat_tables(parts) if parts else self._query(target, entity_name, LOAD_COLUMNS)[2].empty_table()
+        return adbc.to_frame(data)
+
+    def size(self, target: str, entity_name: str) -> int:
+        """How many records the ledger holds for the object, in any state (a count over its key index)."""
+        c = sync_ledger.c
+        with self._engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(sync_ledger).where(
+                c.target == target, c.entity == entity_name)).scalar_one()
 
     def keys_in_state(self, target: str, entity_name: str, state: str) -> pd.Series:
         """record_keys of this target's records in `state`, in key order."""

@@ -53,6 +53,9 @@ class Store:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SCHEMA_LOCK})
             metadata.create_all(connection, checkfirst=True)
             _add_missing_columns(connection)
+            for table in metadata.tables.values():  # create_all adds no index to a table that exists already
+                for index in table.indexes:
+                    index.create(connection, checkfirst=True)
 
     def dispose(self) -> None:
         """Close pooled connections (e.g. before dropping a test database)."""
@@ -72,7 +75,9 @@ def _schema_complete(connection: Connection) -> bool:
     if not set(metadata.tables) <= set(inspector.get_table_names()):
         return False
     return all(set(names) <= {c["name"] for c in inspector.get_columns(table.name)}
-               for table, names in ADDED_COLUMNS.items())
+               for table, names in ADDED_COLUMNS.items()) and all(
+        {index.name for index in table.indexes} <= {found["name"] for found in inspector.get_indexes(table.name)}
+        for table in metadata.tables.values())
 
 
 def _add_missing_columns(connection: Connection) -> None:

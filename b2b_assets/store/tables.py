@@ -8,7 +8,8 @@ plus bookkeeping columns (`_row_hash`, `_in_source`, `_loaded_at`, `_version`).
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, Numeric, String, Table, Text, cast, func, text,
+    BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, Numeric, String, Table, Text, cast, func,
+    literal_column, or_, text,
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -63,6 +64,10 @@ def hub_table_name(entity_name: str) -> str:
     return f"hub_{entity_name}"
 
 
+def version_index_name(entity_name: str) -> str:
+    return f"ix_{hub_table_name(entity_name)}_version"
+
+
 def _hub_table(entity: Entity) -> Table:
     columns = []
     for f in entity.fields:
@@ -81,6 +86,8 @@ def _hub_table(entity: Entity) -> Table:
         # presence of the row: what lets an outbound plan pick the rows changed since its last sync
         # (pipeline/outbound_changed.py). NULL (unknown) on rows from before this column.
         Column(VERSION, BigInteger),
+        # So that the rows written since a version are found without reading the others.
+        Index(version_index_name(entity.name), VERSION),
         comment=entity.description,
         sqlite_with_rowid=False,  # clustered by key: faster upserts and key-order reads
     )
@@ -132,6 +139,13 @@ sync_ledger = Table(
     # been rejected or held. NULL on rows from before this column (an ADD COLUMN cannot give them a time).
     Column("first_seen_at", DateTime(timezone=True), server_default=func.current_timestamp()),
 )
+# The records a target does not hold as confirmed (any state but LedgerState.SENT, or sent before hashes were
+# kept): a few beside millions of confirmed ones, indexed on their own so that a plan of only the changed rows
+# reads them without reading the ledger (pipeline/outbound_changed.py). The state is a literal: SQLite uses a
+# partial index only for a query whose WHERE repeats its terms, and a bound parameter does not.
+UNSETTLED = or_(sync_ledger.c.state != literal_column("'sent'"), sync_ledger.c.payload_hash.is_(None))
+Index("ix_sync_ledger_unsettled", sync_ledger.c.target, sync_ledger.c.entity, sync_ledger.c.record_key,
+      sqlite_where=UNSETTLED, postgresql_where=UNSETTLED)
 
 source_cursors = Table(
     "source_cursors", metadata,

@@ -29,6 +29,7 @@ from .test_squizz_sync import Env, _stage_and_load, env, rewrite_csv_rows, stage
 PRICES = "price_level_unit_prices"
 ROWS = {"products": 7, PRICES: 37}  # ranges of a few rows: the changed rows fall in different ranges
 PLANNED = re.compile(r"planned the (\d+) rows changed since its last sync")
+READ_EVERY_KEY = "reading every key"
 
 
 def change_the_export(inbox: Path) -> None:
@@ -55,6 +56,41 @@ def change_the_export(inbox: Path) -> None:
     rewrite_csv_rows(inbox / "unit_prices.csv", prices)
 
 
+def change_again(inbox: Path) -> None:
+    """A price of KT-1002 moves again and KT-1001 is renamed."""
+    def prices(_header: str, rows: list[str]) -> list[str]:
+        return [r.replace("KT-1002,RETAIL,EA,", "KT-1002,RETAIL,EA,1") if r.startswith("KT-1002,RETAIL,EA,") else r
+                for r in rows]
+
+    lines = (inbox / "products.jsonl").read_text(encoding="utf-8").splitlines()
+    renamed = [json.dumps(json.loads(line) | {"name": "Chef's knife, renamed"}) if '"KT-1001"' in line else line
+               for line in lines]
+    (inbox / "products.jsonl").write_text("\n".join(renamed) + "\n", encoding="utf-8")
+    rewrite_csv_rows(inbox / "unit_prices.csv", prices)
+
+
+def plan_both(env: Env, full_store, caplog: pytest.LogCaptureFixture, names: tuple[str, ...]) -> dict:
+    """Sync each object in `env.store` from its changed rows and in `full_store` from every row; assert both
+    report, send, refuse and record the same. Returns each object's log of the changed-rows plan."""
+    logs = {}
+    for name in names:
+        full_store.marks.forget(SQUIZZ.name, name)  # nothing vouches: every row is planned
+        caplog.clear()
+        changed_sender, full_sender = RecordingSender(env.client), RecordingSender(env.client)
+        changed = sync_object(env.store, SQUIZZ, SQUIZZ.object(name), changed_sender, in_ranges(ROWS[name]))
+        logs[name] = list(caplog.messages)
+        planned = [int(m.group(1)) for m in map(PLANNED.search, caplog.messages) if m]
+        full = sync_object(full_store, SQUIZZ, SQUIZZ.object(name), full_sender, in_ranges(ROWS[name]))
+        assert planned and 0 < planned[0] < changed.counts["total"] / 4, (name, caplog.messages)
+        assert changed.counts == full.counts, name
+        assert changed_sender.sent() == full_sender.sent(), name
+        assert sorted_problems(changed).equals(sorted_problems(full)), name
+        assert ledger(env.store, name).equals(ledger(full_store, name)), name
+        logs[name + " counts"] = changed.counts
+        logs[name + " records"] = changed_sender.records
+    return logs
+
+
 def test_changed_rows_plan_reports_and_sends_what_a_full_plan_does(env: Env, tmp_path: Path,
                                                                      caplog: pytest.LogCaptureFixture):
     for name in REFERENCED:
@@ -70,34 +106,35 @@ def test_changed_rows_plan_reports_and_sends_what_a_full_plan_does(env: Env, tmp
 
     # Prices first: what they reference (products) has not moved yet, so their mark still vouches.
     caplog.set_level(logging.INFO, logger="b2b_assets.pipeline.outbound_changed")
-    for name in (PRICES, "products"):
-        full_store.marks.forget(SQUIZZ.name, name)  # nothing vouches: every row is planned
-        caplog.clear()
-        changed_sender, full_sender = RecordingSender(env.client), RecordingSender(env.client)
-        changed = sync_object(env.store, SQUIZZ, SQUIZZ.object(name), changed_sender, in_ranges(ROWS[name]))
-        planned = [int(m.group(1)) for m in map(PLANNED.search, caplog.messages) if m]
-        full = sync_object(full_store, SQUIZZ, SQUIZZ.object(name), full_sender, in_ranges(ROWS[name]))
-        assert planned and 0 < planned[0] < changed.counts["total"] / 4, (name, caplog.messages)
-        assert changed.counts == full.counts, name
-        assert changed_sender.sent() == full_sender.sent(), name
-        assert sorted_problems(changed).equals(sorted_problems(full)), name
-        assert ledger(env.store, name).equals(ledger(full_store, name)), name
+    logs = plan_both(env, full_store, caplog, (PRICES, "products"))
+    # The ledgers were as their syncs left them, with nothing gone: only what changed was read.
+    assert not any(READ_EVERY_KEY in m for name in (PRICES, "products") for m in logs[name]), logs
 
     prices, products = (ledger(env.store, n).set_index("record_key")["state"] for n in (PRICES, "products"))
-    c = changed.counts  # products
+    c = logs["products counts"]
     assert c["new"] == 1 and c["changed"] == 1 and c["deletions_pending"] == 1  # KT-9001, KT-1001, KT-1005
     assert products["KT-9001"] == "sent" and prices["KT-9001\x1fRETAIL\x1fEA"] == "held"  # its product came after
     units = {r["keyProductID"]: {u["keySellUnitID"]: u["sellUnitLabel"] for u in r["sellUnits"]}
-             for r in changed_sender.records}
+             for r in logs["products records"]}
     assert units["KT-1001"]["PK6"] == "Six pack"
+
+    # KT-1005 is gone since, and its records with it: the ledgers are read whole to tell the gone ones apart.
+    change_again(env.inbox)
+    for store in (env.store, full_store):
+        _stage_and_load(env.root, store, "again", ("products", "unit_prices"))
+    logs = plan_both(env, full_store, caplog, ("products", PRICES))
+    assert all(any(READ_EVERY_KEY in m for m in logs[name]) for name in (PRICES, "products")), logs
+    assert logs["products counts"]["changed"] == 1 and logs["products counts"]["deletions_pending"] == 1
 
 
 def test_an_upgraded_store_plans_in_full_once_then_only_what_changes(env: Env, caplog: pytest.LogCaptureFixture):
-    """A store from before row versions (the column dropped, then added back by create_all as an upgrade does)."""
+    """A store from before row versions (the column and its index dropped, then added back by create_all as an
+    upgrade does)."""
     for name in (*REFERENCED, "products"):
         sync_object(env.store, SQUIZZ, SQUIZZ.object(name), SquizzSender(env.client), WHOLE)
     sync_object(env.store, SQUIZZ, SQUIZZ.object(PRICES), SquizzSender(env.client), in_ranges(37))
     with env.store.engine.begin() as connection:
+        connection.execute(sa.text("DROP INDEX ix_hub_unit_prices_version"))
         connection.execute(sa.text("ALTER TABLE hub_unit_prices DROP COLUMN _version"))
     env.store.create_all()
     caplog.set_level(logging.INFO, logger="b2b_assets.pipeline.outbound_changed")

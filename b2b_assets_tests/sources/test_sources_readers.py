@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pandas as pd
+import pyarrow.csv as pacsv
 
 from b2b_assets.sources import IssueLog, ReadOptions, read_batches
 from b2b_assets.sources.readers import json_reader
+from b2b_assets.sources.readers.paced_stream import LEAD_BLOCKS, PacedStream
 
 
 def test_csv_batches_keep_row_numbers_across_skipped_rows(write):
@@ -49,3 +52,36 @@ def test_duplicate_header_names_are_kept_apart(write):
     log = IssueLog()
     frame = next(read_batches(write("f.csv", "a,b,a\n1,2,3\n"), None, log))
     assert list(frame.columns[:3]) == ["a", "b", "a.2"] and "repeats column(s) a" in log.warnings[0]
+
+
+def _long_csv(rows: int) -> str:
+    return "code,name\n" + "".join(f"K{i:07d},product number {i} with a longer name\n" for i in range(1, rows + 1))
+
+
+def test_a_slow_caller_holds_a_few_blocks_of_a_long_file_not_the_file(tmp_path):
+    """Arrow would read up to 32 blocks ahead of the batches taken; paced, the file is read a few blocks ahead."""
+    path = tmp_path / "long.csv"
+    path.write_text(_long_csv(200_000))  # 10 MB: 40 blocks of 256 KB
+    block = 256 << 10
+    with path.open("rb") as raw:
+        paced = PacedStream(raw)
+        with paced.wanted():
+            reader = pacsv.open_csv(paced, read_options=pacsv.ReadOptions(block_size=block, use_threads=False))
+        with paced.wanted():
+            reader.read_next_batch()
+        time.sleep(0.5)  # while the caller validates its batch, Arrow's thread reads what it may
+        assert raw.tell() <= (2 + LEAD_BLOCKS) * block
+        paced.stop()
+
+
+def test_long_files_are_read_whole_in_utf8_and_utf16_and_a_reader_left_early_ends(tmp_path):
+    text = _long_csv(120_000)  # 6 MB: two 4 MB blocks in UTF-8, three in UTF-16
+    for encoding, data in (("utf-8", text.encode()), ("utf-16", text.encode("utf-16"))):
+        path = tmp_path / f"long-{encoding}.csv"
+        path.write_bytes(data)
+        frame = pd.concat(read_batches(path, ReadOptions(batch_rows=25_000)), ignore_index=True)
+        assert frame["_row"].tolist() == list(range(1, 120_001))
+        assert frame["code"].iloc[-1] == "K0120000"
+        batches = read_batches(path, ReadOptions(batch_rows=1_000))
+        assert len(next(batches)) == 1_000
+        batches.close()  # as the preview does: the reader's thread stops instead of waiting to hand on more

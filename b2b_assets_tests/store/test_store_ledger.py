@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from b2b_assets.store import Store, row_hashes
-from b2b_assets.store.tables import ledger_versions, sync_ledger
+from b2b_assets.store.tables import UNSETTLED, ledger_versions, sync_ledger
 from b2b_assets.model import entity
 
 
@@ -159,3 +159,39 @@ def test_counters_start_at_zero_for_a_ledger_written_before_them(store: Store) -
     assert store.ledger.versions.started("squizz", "organizations") == {"version": 0, "left_sent": 0}
     store.ledger.record("squizz", "organizations", outcomes(["rejected"]))
     assert store.ledger.versions.of("squizz", ["organizations"]) == {"organizations": {"version": 1, "left_sent": 1}}
+
+
+def test_the_records_not_held_as_sent_and_records_by_key_are_read_without_the_rest(store: Store) -> None:
+    """What a plan of only the changed rows reads of a ledger: its unsettled records, some keys, and its size."""
+    store.ledger.record("squizz", "prices", outcomes(["sent", "rejected", "held", "sent", "deleted"],
+                                                     ["", "price below zero", None, None, None]))
+    store.ledger.record("squizz", "products", outcomes(["held"]))  # another object's ledger is apart
+    with store.engine.begin() as connection:  # a record confirmed before hashes were kept
+        connection.execute(sync_ledger.update().where(sync_ledger.c.record_key == "CUST-3").values(payload_hash=None))
+    unsettled = store.ledger.unsettled("squizz", "prices")
+    assert list(unsettled.columns) == ["record_key", "payload_hash", "state", "attempts"]
+    assert unsettled[["record_key", "state"]].values.tolist() == [
+        ["CUST-1", "rejected"], ["CUST-2", "held"], ["CUST-3", "sent"], ["CUST-4", "deleted"]]
+    found = store.ledger.matching("squizz", "prices", pd.Series(["CUST-4", "CUST-0", "NOPE", "CUST-0"]), chunk=2)
+    assert sorted(found["record_key"]) == ["CUST-0", "CUST-4"]
+    assert found.set_index("record_key").loc["CUST-0", "payload_hash"] == 1000
+    assert store.ledger.matching("squizz", "prices", pd.Series([], dtype="string")).empty
+    assert store.ledger.size("squizz", "prices") == 5 and store.ledger.size("squizz", "nothing") == 0
+    if store.engine.dialect.name == "sqlite":  # the unsettled records come from their partial index
+        c = sync_ledger.c
+        statement = sa.select(c.record_key, c.state).where(c.target == "squizz", c.entity == "prices", UNSETTLED)
+        sql = statement.compile(store.engine, compile_kwargs={"literal_binds": True})
+        with store.engine.connect() as connection:
+            plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "ix_sync_ledger_unsettled" in plan, plan
+
+
+def test_create_all_adds_the_indexes_a_store_from_an_older_version_lacks(store: Store) -> None:
+    store.ledger.record("squizz", "prices", outcomes(["held"]))
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("DROP INDEX ix_sync_ledger_unsettled"))
+        connection.execute(sa.text("DROP INDEX ix_hub_unit_prices_version"))
+    store.create_all()
+    assert "ix_sync_ledger_unsettled" in {i["name"] for i in sa.inspect(store.engine).get_indexes("sync_ledger")}
+    assert "ix_hub_unit_prices_version" in {i["name"] for i in sa.inspect(store.engine).get_indexes("hub_unit_prices")}
+    assert store.ledger.unsettled("squizz", "prices")["record_key"].tolist() == ["CUST-0"]

@@ -8,6 +8,7 @@ than a second core (parsing is not the bottleneck, validation is).
 
 from __future__ import annotations
 
+import codecs
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +23,10 @@ from b2b_assets.sources.issues import IssueLog
 from b2b_assets.sources.mapping import ReadOptions
 from b2b_assets.sources.readers import text
 from b2b_assets.sources.readers.frames import arrow_to_frame
+from b2b_assets.sources.readers.paced_stream import PacedStream
 from b2b_assets.sources.value_bytes import column_bytes
 
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 4 << 20  # also the longest record Arrow parses; a few are read ahead (see paced_stream)
 MAX_VALUE_CHARS = 200  # how much of a malformed row the issue quotes
 
 
@@ -56,23 +58,27 @@ def read_csv_batches(path: Path, options: ReadOptions, log: IssueLog) -> Iterato
 def _read_rows(stream, source: str, names: list[str], header_lines: int, delimiter: str,
                encoding: text.FileEncoding, options: ReadOptions, log: IssueLog) -> Iterator[pd.DataFrame]:
     rows = _RowNumbers(source, names, delimiter, log, skipped_lines=header_lines)
-    # A Python file object, not the path: given a path, Arrow reads ahead as fast as the disk allows and
-    # would hold most of a large file in memory while the slower validation catches up.
-    reader = pacsv.open_csv(stream, **_arrow_options(names, delimiter, rows.on_invalid_row,
-                                                     skip_rows=header_lines, encoding=_arrow_encoding(encoding.codec)))
-    rows_seen = 0
-    for table in _rebatch(reader, options.batch_rows, source, log, rows):
-        positions = np.arange(rows_seen + 1, rows_seen + table.num_rows + 1, dtype=np.int64)
-        rows_seen += table.num_rows
-        numbers = rows.record_numbers(positions)
-        swallowed = _swallowed_rows(table, delimiter)
-        if swallowed is not None:
-            _report_swallowed(table.filter(swallowed), numbers[swallowed], source, delimiter, log)
-            table, numbers = table.filter(~swallowed), numbers[~swallowed]
-        if rows.recovered:  # back among their neighbours, so "first seen at row" still means first in the file
-            table, numbers = _in_file_order([(table, numbers), *rows.recovered])
-            rows.recovered = []
-        yield arrow_to_frame(table, source, numbers)
+    # Paced: Arrow's reader would otherwise read up to 32 blocks ahead of the slower validation.
+    paced = PacedStream(stream, reads_per_block=_reads_per_block(encoding.codec))
+    try:
+        with paced.wanted():
+            reader = pacsv.open_csv(paced, **_arrow_options(names, delimiter, rows.on_invalid_row, skip_rows=header_lines,
+                                                            encoding=_arrow_encoding(encoding.codec)))
+        rows_seen = 0
+        for table in _rebatch(reader, paced, options.batch_rows, source, log, rows):
+            positions = np.arange(rows_seen + 1, rows_seen + table.num_rows + 1, dtype=np.int64)
+            rows_seen += table.num_rows
+            numbers = rows.record_numbers(positions)
+            swallowed = _swallowed_rows(table, delimiter)
+            if swallowed is not None:
+                _report_swallowed(table.filter(swallowed), numbers[swallowed], source, delimiter, log)
+                table, numbers = table.filter(~swallowed), numbers[~swallowed]
+            if rows.recovered:  # back among their neighbours, so "first seen at row" still means first in the file
+                table, numbers = _in_file_order([(table, numbers), *rows.recovered])
+                rows.recovered = []
+            yield arrow_to_frame(table, source, numbers)
+    finally:  # finished, failed or abandoned: the reader's thread must not wait for batches nobody takes
+        paced.stop()
     if rows.recovered:
         yield arrow_to_frame(*_in_file_order(rows.recovered), source)
     if rows_seen == 0 and rows.records(0) == 0:
@@ -230,18 +236,25 @@ def _delimiter(line: str, options: ReadOptions, source: str, log: IssueLog) -> s
 
 def _arrow_encoding(encoding: str) -> str:
     # pyarrow reads UTF-8 natively (and skips its BOM); anything else is transcoded through Python's codecs.
-    import codecs
-
     return "utf8" if codecs.lookup(encoding).name == "utf-8" else encoding
 
 
-def _rebatch(reader, batch_rows: int, source: str, log: IssueLog, rows: _RowNumbers) -> Iterator[pa.Table]:
+def _reads_per_block(encoding: str) -> int:
+    """How many reads of the file a block of UTF-8 text takes at most: the transcoder reads a block's size of
+    the file at a time, and ASCII text is two bytes a character in UTF-16, four in UTF-32, one otherwise."""
+    name = codecs.lookup(encoding).name
+    return 4 if name.startswith("utf-32") else 2 if name.startswith("utf-16") else 1
+
+
+def _rebatch(reader, paced: PacedStream, batch_rows: int, source: str, log: IssueLog,
+             rows: _RowNumbers) -> Iterator[pa.Table]:
     """Regroup pyarrow's byte-sized blocks into tables of `batch_rows` rows (the last may be shorter)."""
     pending: list[pa.RecordBatch] = []
     pending_rows = read = 0
     while True:
         try:
-            batch = reader.read_next_batch()
+            with paced.wanted():
+                batch = reader.read_next_batch()
         except StopIteration:
             break
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
