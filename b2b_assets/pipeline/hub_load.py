@@ -20,7 +20,7 @@ from b2b_assets.model import OnMissing, entity
 from b2b_assets.model.frames import key_isin
 from b2b_assets.pipeline import export_fingerprint
 from b2b_assets.pipeline.hub_parents import ParentKeys
-from b2b_assets.pipeline.staging import StagedExport, read_staged, staged_export
+from b2b_assets.pipeline.staging import StagedExport, read_staged, read_staged_keys, staged_export
 from b2b_assets.pipeline.inbound import API_SOURCE
 from b2b_assets.sources import missing_references
 from b2b_assets.store import Store, record_key
@@ -87,7 +87,9 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
     previously_held = store.held.load(name)
     key = list(model.key)
     held_keys = record_key(name, previously_held)  # matched as text in Arrow, not through a pandas MultiIndex
-    seen_keys: list[pd.DataFrame] = []
+    # The export's keys as 64-bit hashes (8 bytes a row, not the key text): `_mark_presence` counts them and
+    # reads the keys themselves back from the staged file only when it has flags to set.
+    seen_keys: list[np.ndarray] = []
     retried = np.zeros(len(previously_held), dtype=bool)
 
     def land(frame: pd.DataFrame) -> None:
@@ -106,7 +108,7 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
         if not previously_held.empty:
             retried |= key_isin(held_keys, record_key(name, batch))
         if export is not None and export.full_export:
-            seen_keys.append(batch[key])
+            seen_keys.append(frame_hashes(batch[key]))
         land(batch)
 
     export_all_landed = load.held == 0  # every key of the export is now in the hub
@@ -126,8 +128,8 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
         load.dangling = dict(loaded.dangling or {})
         return load
     if export is not None and export.full_export and export.rows > 0:
-        load.absent_from_export = _mark_presence(store, name, pd.concat(seen_keys, ignore_index=True),
-                                                 export_all_landed)
+        load.absent_from_export = _mark_presence(store, staging, export, np.concatenate([np.zeros(0, np.uint64), *seen_keys]),
+                                                 export_all_landed, len(digest) if digest is not None else None)
     if export is not None and export.cursor:
         # Only now, with the pull safely in the hub, may the next pull start after it.
         store.cursors.set(API_SOURCE, name, export.cursor)
@@ -143,14 +145,20 @@ def _digest(store: Store, name: str, export: StagedExport | None) -> HubDigest |
     return store.hub.digest(name)
 
 
-def _mark_presence(store: Store, name: str, present: pd.DataFrame, all_in_hub: bool) -> int:
+def _mark_presence(store: Store, staging: Path, export: StagedExport, key_hashes: np.ndarray, all_in_hub: bool,
+                   hub_rows: int | None) -> int:
     """`mark_presence`, skipped when it would write nothing: the export's keys, all in the hub, are as many
     as the hub's records (so they are the same keys) and none is flagged absent. Two counts instead of
     staging every key again and probing the hub with each: the usual reload changes no flag.
     Distinct keys are counted by their hashes: a collision can only undercount, and then the flags are
-    set rather than skipped (the hub holds every export key, so it has at least as many as are distinct)."""
-    if all_in_hub and store.hub.count(name, in_source=False) == 0 \
-            and store.hub.count(name) == len(pd.unique(frame_hashes(present))):
+    set rather than skipped (the hub holds every export key, so it has at least as many as are distinct).
+    `hub_rows`: the digest's count of the hub's records, when the load kept one (else the hub counts them)."""
+    name = export.entity
+    if hub_rows is None:
+        hub_rows = store.hub.count(name)
+    if all_in_hub and hub_rows == len(pd.unique(key_hashes)) and store.hub.count(name, in_source=False) == 0:
         return 0
-    return store.hub.mark_presence(name, present)
-
+    keys = read_staged_keys(staging, export)
+    if keys is None:  # staged again since this load began: that export's own load will set the flags
+        return store.hub.count(name, in_source=False)
+    return store.hub.mark_presence(name, keys)

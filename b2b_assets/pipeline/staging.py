@@ -119,3 +119,11 @@ def read_staged(directory: Path, entity_name: str, batch_size: int = 100_000) ->
     model = entity(entity_name)
     for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
         yield cast_frame(model, batch.to_pandas(types_mapper=pd.ArrowDtype))
+
+
+def read_staged_keys(directory: Path, export: StagedExport) -> pd.DataFrame | None:
+    """The key columns of every staged row of `export`, or None when the staging holds another export now."""
+    if staged_export(directory, export.entity) != export:
+        return None
+    keys = list(entity(export.entity).key)
+    return pq.read_table(directory / f"{export.entity}.parquet", columns=keys).to_pandas(types_mapper=pd.ArrowDtype)

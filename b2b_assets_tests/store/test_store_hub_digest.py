@@ -59,3 +59,17 @@ def test_key_set_answers_exactly() -> None:
     probe = pd.Series(["P000001", "P009999", "P010000", None, "", "p000001"], dtype="string")
     assert known.isin(probe).tolist() == [True, True, False, False, False, False]
     assert KeySet(pd.Series([], dtype="string")).isin(probe).tolist() == [False] * 6
+
+
+def test_a_load_in_many_batches_knows_every_row_it_wrote_and_its_changes(store: Store) -> None:
+    digest = store.hub.digest("organizations")  # an empty hub: every batch adds keys the digest then holds
+    names = [f"N{i}" for i in range(1, 61)]
+    for start in range(0, 60, 7):
+        counts = store.hub.upsert("organizations", organizations(names[start:start + 7], start + 1), digest)
+        assert counts == UpsertCounts(len(names[start:start + 7]), 0, 0)
+
+    names[3], names[40] = "changed", "changed too"
+    assert store.hub.upsert("organizations", organizations(names), digest) == UpsertCounts(0, 2, 58)
+    assert store.hub.upsert("organizations", organizations(["new"], 61), digest) == UpsertCounts(1, 0, 0)
+    assert len(digest) == 61
+    assert hub_names(store) == {f"CUST-{i}": name for i, name in enumerate([*names, "new"], start=1)}
