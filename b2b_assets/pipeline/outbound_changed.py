@@ -22,17 +22,17 @@ inactive) stay out of `present`, so the planner counts them gone exactly as the 
 Left to the rule: an unchanged row whose record key is not its joined key, while that joined key is
 the record another row sent.
 
-When the object's ledger is as that sync left it (no write since, and none of the records it
-counted gone from the source or deleted), what the plan reads grows with what changed, not with the
-entity: the rows written since the mark and the parents of nested rows written since, through the
-hub's index on `_version`; the ledger's records not held as sent, through its index of them; and
-the ledger rows of those keys. The other records are counted, not read: at the mark every record
-the source mapped to had a ledger row and every confirmed record was one of them, so the confirmed
-records (one count over the ledger's key index) less those of the rows planned or changed now are
-exactly the unchanged ones, and those of the changed rows that no planned record is now are the
-records gone from the source. Otherwise (a retry or a purge wrote the ledger, records were gone at
-the mark) the key columns and versions of the whole entity and the whole ledger are read to tell
-them apart, as before.
+When the object's ledger is as that sync left it (no write since) and its mark names the records
+that sync counted gone from the source (up to outbound_marks.GONE_KEYS_KEPT of them), what the plan reads grows
+with what changed, not with the entity: the rows written since the mark and the parents of nested
+rows written since, through the hub's index on `_version`; the ledger's records not held as sent,
+through its index of them; the records gone at the mark; and the ledger rows of those keys. The
+other records are counted, not read: at the mark every record the source mapped to had a ledger row,
+and every confirmed record was one of them or gone, so the confirmed records (one count over the
+ledger's key index) less those among the keys read now are exactly the unchanged ones, and those
+among the keys read that no planned record is now are the records gone from the source. Otherwise
+(a retry or a purge wrote the ledger, too many records were gone at the mark) the key columns and
+versions of the whole entity and the whole ledger are read to tell them apart, as before.
 
 It falls back to the full plan, and says why in the log, when more than a fifth of the rows are to
 be planned (reading them by key would cost more; an upgraded store's rows all count as changed
@@ -73,7 +73,8 @@ class Since:
 
     hub: dict[str, int]  # the hub version of each of the object's entities that its last complete sync planned from
     records: int  # how many records that sync planned
-    ledger_as_left: bool  # its ledger is as that sync left it, which counted no record gone from the source
+    ledger_as_left: bool  # its ledger is as that sync left it, and the mark names the records gone from the source
+    gone: pd.Series  # those records' keys (when ledger_as_left)
 
 
 def changed_since(store: Store, mark: Mark | None, target: Target, obj: TargetObject, inputs: dict[str, Any], *,
@@ -95,9 +96,10 @@ def changed_since(store: Store, mark: Mark | None, target: Target, obj: TargetOb
         log.info("%s/%s: planning every row: %s", target.name, obj.name, why)
         return None
     own = store.ledger.versions.of(target.name, [obj.name])[obj.name]
-    as_left = (own is not None and own["version"] == mark.ledger.get("version")
-               and mark.counts.get("deletion_candidates", 1) == 0)
-    return Since({name: hub[name] for name in obj.source_entities}, int(mark.counts.get("total", 0)), as_left)
+    gone = mark.ledger.get("gone")
+    as_left = own is not None and own["version"] == mark.ledger.get("version") and gone is not None
+    return Since({name: hub[name] for name in obj.source_entities}, int(mark.counts.get("total", 0)), as_left,
+                 pd.Series(gone or [], dtype=TEXT_DTYPE))
 
 
 # Above this share of the entity changed, reading the planned rows by key costs more than the full ranged plan.
@@ -111,8 +113,8 @@ def plan_changed_rows(store: Store, target: Target, obj: TargetObject, reference
     if since.ledger_as_left and _text_key(obj.source_entities[0]):
         return _plan_from_indexes(store, target, obj, references, known, since, rows=rows)
     name = f"{target.name}/{obj.name}"
-    log.info("%s: its ledger was written since its last sync, records were gone then, or its key is not text: "
-             "reading every key", name)
+    log.info("%s: its ledger was written since its last sync, its mark does not name the records gone then, "
+             "or its key is not text: reading every key", name)
     ledger_rows = store.ledger.load(target.name, obj.name)
     sent = ledger_rows[(ledger_rows["state"] == LedgerState.SENT.value) & ledger_rows["payload_hash"].notna()]
     selection = _Selection(store, obj, since.hub, sent, rows)
@@ -145,7 +147,8 @@ def _plan_from_indexes(store: Store, target: Target, obj: TargetObject, referenc
     changed = joined_key(store.hub.changed_since(primary, since.hub[primary], list(key)), key)
     touched = [store.hub.changed_since(nested, since.hub[nested], [column])[column].astype(TEXT_DTYPE)
                for nested, column in obj.range_columns]
-    candidates = _in_key_order(pd.concat([changed, *touched, unsettled[RECORD_KEY].astype(TEXT_DTYPE)],
+    # With the records gone at the mark: they may be back, and are counted gone (or sent) like the changed.
+    candidates = _in_key_order(pd.concat([changed, *touched, unsettled[RECORD_KEY].astype(TEXT_DTYPE), since.gone],
                                          ignore_index=True).drop_duplicates())
     if _most_rows(name, len(candidates), since.records):
         return None
@@ -159,7 +162,7 @@ def _plan_from_indexes(store: Store, target: Target, obj: TargetObject, referenc
         return None
     # The target's confirmed records of the rows planned or changed now; of them, those a planned record still is.
     sent = ledger_rows.loc[(ledger_rows["state"] == LedgerState.SENT.value).to_numpy(dtype=bool), RECORD_KEY]
-    replanned = int(key_isin(sent, pd.concat([planned, changed], ignore_index=True)).sum())
+    replanned = int(key_isin(sent, pd.concat([planned, changed, since.gone], ignore_index=True)).sum())
     still = int(key_isin(sent, ranged.present[RECORD_KEY]).sum())
     confirmed = store.ledger.size(target.name, obj.name) - int((unsettled["state"] != LedgerState.SENT.value).sum())
     ranged.unplanned, ranged.gone = confirmed - replanned, replanned - still

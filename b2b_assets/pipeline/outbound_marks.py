@@ -12,7 +12,9 @@ run, not a retry of the failed records; a failed sync leaves no mark) the object
   and planning code (targets/, model/, store/hashing.py), the settings a mapping reads, and the
   object's identity (target, name, mapping, limits, references);
 - its own ledger `version` counter as the sync left it (moved by every write and purge of its
-  ledger), whether the sync left records that wait, and the counts it reports again.
+  ledger), whether the sync left records that wait, the counts it reports again, and the keys of the
+  confirmed records it found gone from the source (up to `GONE_KEYS_KEPT`; for the changed-rows plan,
+  pipeline/outbound_changed.py).
 
 The next plain sync skips the plan when all of that is the same now, its counters exist (a store from
 before them, or an object no writer touched since, is unknown and planned), and the sync left nothing
@@ -105,6 +107,10 @@ def unchanged_report(store: Store, target: Target, obj: TargetObject, inputs: di
                       skipped=f"inputs unchanged since run {mark.run_id or '(unnamed)'}: not re-planned")
 
 
+# A mark names the records gone from the source up to this many; beyond, the next changed-rows plan reads every key.
+GONE_KEYS_KEPT = 10_000
+
+
 def record_mark(store: Store, target: Target, obj: TargetObject, inputs: dict[str, Any], report: SyncReport,
                 run_id: str) -> None:
     """Note what this complete sync planned from (see the module docstring)."""
@@ -113,7 +119,9 @@ def record_mark(store: Store, target: Target, obj: TargetObject, inputs: dict[st
               "deletion_candidates": c["deletions_pending"] + c["deleted"]}
     # Under the object's sync lock the ledger is as the sync left it, so counters started now are sound.
     own = store.ledger.versions.started(target.name, obj.name)
-    ledger = {"version": own["version"], "waiting": any(c[name] for name in WAITING)}
+    ledger = {"version": own["version"], "waiting": any(c[name] for name in WAITING),
+              # so that a changed-rows plan can count the rest without reading them (pipeline/outbound_changed.py)
+              "gone": report.gone.tolist() if len(report.gone) <= GONE_KEYS_KEPT else None}
     store.marks.put(target.name, obj.name, Mark(run_id, fingerprint(target, obj), inputs, ledger, counts))
 
 

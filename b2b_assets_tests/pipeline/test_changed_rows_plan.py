@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from b2b_assets.pipeline import outbound_marks
 from b2b_assets.pipeline.outbound import sync_object
 from b2b_assets.targets.squizz.target import TARGET as SQUIZZ
 from b2b_assets.targets.squizz.target import SquizzSender
@@ -91,8 +92,12 @@ def plan_both(env: Env, full_store, caplog: pytest.LogCaptureFixture, names: tup
     return logs
 
 
+@pytest.mark.parametrize("gone_kept", [10_000, 0], ids=["gone-named", "gone-not-named"])
 def test_changed_rows_plan_reports_and_sends_what_a_full_plan_does(env: Env, tmp_path: Path,
-                                                                     caplog: pytest.LogCaptureFixture):
+                                                                     caplog: pytest.LogCaptureFixture,
+                                                                     monkeypatch: pytest.MonkeyPatch, gone_kept: int):
+    # A mark names the records gone from the source up to GONE_KEYS_KEPT; beyond, every key is read.
+    monkeypatch.setattr(outbound_marks, "GONE_KEYS_KEPT", gone_kept)
     for name in REFERENCED:
         sync_object(env.store, SQUIZZ, SQUIZZ.object(name), SquizzSender(env.client), WHOLE)
     for name in ("products", PRICES):
@@ -100,6 +105,8 @@ def test_changed_rows_plan_reports_and_sends_what_a_full_plan_does(env: Env, tmp
         assert first.counts["sent"] > 0
     full_store = copy_hub(env.store, tmp_path / "full.sqlite")
 
+    original = {name: (env.inbox / name).read_text(encoding="utf-8")
+                for name in ("products.jsonl", "product_sell_units.csv", "unit_prices.csv")}
     change_the_export(env.inbox)
     for store in (env.store, full_store):
         _stage_and_load(env.root, store, "changed", ("products", "product_sell_units", "unit_prices"))
@@ -118,13 +125,25 @@ def test_changed_rows_plan_reports_and_sends_what_a_full_plan_does(env: Env, tmp
              for r in logs["products records"]}
     assert units["KT-1001"]["PK6"] == "Six pack"
 
-    # KT-1005 is gone since, and its records with it: the ledgers are read whole to tell the gone ones apart.
+    # KT-1005 is gone since, and its records with it: where the marks name them, still only what changed is
+    # read; where not, the ledgers are read whole to tell the gone ones apart.
     change_again(env.inbox)
     for store in (env.store, full_store):
         _stage_and_load(env.root, store, "again", ("products", "unit_prices"))
     logs = plan_both(env, full_store, caplog, ("products", PRICES))
-    assert all(any(READ_EVERY_KEY in m for m in logs[name]) for name in (PRICES, "products")), logs
+    read_every_key = [any(READ_EVERY_KEY in m for m in logs[name]) for name in (PRICES, "products")]
+    assert read_every_key == [not gone_kept] * 2, logs
     assert logs["products counts"]["changed"] == 1 and logs["products counts"]["deletions_pending"] == 1
+
+    # The first export again: KT-1005 and its prices are back, KT-9001 and its price are gone.
+    for name, text in original.items():
+        (env.inbox / name).write_text(text, encoding="utf-8")
+    for store in (env.store, full_store):
+        _stage_and_load(env.root, store, "original", ("products", "product_sell_units", "unit_prices"))
+    logs = plan_both(env, full_store, caplog, ("products", PRICES))
+    read_every_key = [any(READ_EVERY_KEY in m for m in logs[name]) for name in (PRICES, "products")]
+    assert read_every_key == [not gone_kept] * 2, logs
+    assert logs["products counts"]["deletions_pending"] == 1  # KT-9001
 
 
 def test_an_upgraded_store_plans_in_full_once_then_only_what_changes(env: Env, caplog: pytest.LogCaptureFixture):

@@ -37,6 +37,8 @@ class SyncReport:
     would_send: pd.Series = field(default_factory=lambda: pd.Series([], dtype="string"))  # dry run: keys it would send
     refusal: str | None = None  # dry run: why the real run would refuse its deletions or full refresh
     skipped: str | None = None  # why the object was not planned at all (pipeline/outbound_marks.py)
+    # Confirmed records gone from the source that this run left at the target (deletions off or refused).
+    gone: pd.Series = field(default_factory=lambda: pd.Series([], dtype="string"))
 
     @property
     def metadata(self) -> dict[str, int]:
@@ -190,7 +192,8 @@ def sync_entity(*, target: str, obj: TargetObject, payload: Payload | PayloadPar
         running["submitted"] = counts[PENDING]
     counts.update(sent=running["sent"], rejected=running["rejected"] + counts[INVALID],
                   deleted=running["deleted"], submitted=running["submitted"], charged=running["charged"])
-    return SyncReport(target, entity, counts, False, _problems(problems))
+    left = the_plan.deletions if not running["deleted"] else pd.Series([], dtype="string")
+    return SyncReport(target, entity, counts, False, _problems(problems), gone=left.astype("string"))
 
 
 def _pipeline(sender, obj: TargetObject, sent_parts: _SentParts, complete: bool):
