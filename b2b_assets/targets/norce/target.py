@@ -6,11 +6,13 @@ Customers reference their company by Code, so a user whose organization
 Norce does not have yet is held until it lands. One client (and one token)
 serves both objects of a run: the sender comes from the run's NorceResource.
 
-Both objects map one hub row on its own (a company with its own locations),
-so the core plans them a key range at a time, and a run after a small change
-maps only the rows changed since the last sync. Parents go first within each
-range (companies_payload); a first sync of more organizations than one range
-holds may send a child company in an earlier job than its parent.
+Customers map one hub row each, so the core plans them a key range at a time,
+and a run after a small change maps only the users changed since the last
+sync. Companies are planned whole: companies_payload puts parents before their
+children across the whole entity, so a parent's job goes before its child's,
+and Norce resolves ParentCompanyCode when it imports the child. In key ranges
+that would hold within a range only, and a child whose parent sorts into a
+later range would land without its parent (Norce only warns).
 """
 
 from __future__ import annotations
@@ -71,8 +73,6 @@ COMPANIES = TargetObject(
     to_payload=lambda frames: companies_payload(frames, _options()),
     limits=rejection_reasons,
     references=(Reference("ParentCompanyCode", "companies"),),
-    key_ranges=True,  # a company takes its own locations only
-    range_columns=(("locations", "organization_number"),),
     description="Norce companies from hub organizations: invoice and delivery addresses from their locations, "
                 "payment methods, price lists, discount, parent company.",
 )
