@@ -128,8 +128,9 @@ def load_entity(store: Store, staging: Path, name: str, not_mapped: frozenset[st
         load.dangling = dict(loaded.dangling or {})
         return load
     if export is not None and export.full_export and export.rows > 0:
-        load.absent_from_export = _mark_presence(store, staging, export, np.concatenate([np.zeros(0, np.uint64), *seen_keys]),
-                                                 export_all_landed, len(digest) if digest is not None else None)
+        key_hashes = np.concatenate([np.zeros(0, np.uint64), *seen_keys])
+        load.absent_from_export = _mark_presence(store, staging, export, key_hashes, export_all_landed,
+                                                 len(digest) if digest is not None else None)
     if export is not None and export.cursor:
         # Only now, with the pull safely in the hub, may the next pull start after it.
         store.cursors.set(API_SOURCE, name, export.cursor)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, delete, func, select
 from b2b_assets.model.frames import cast_frame
 from b2b_assets.store.engine import write_transaction
 from b2b_assets.store.keys import as_entity, record_key
-from b2b_assets.store.sql import BATCH_SIZE, batches, column_values, count, upsert_insert, utcnow
+from b2b_assets.store.sql import BATCH_SIZE, batches, column_values, count, in_lists, upsert_insert, utcnow
 from b2b_assets.store.tables import held_records
 
 HELD_REASON, MISSING_REFERENCE, HELD_ATTEMPTS = "_held_reason", "_missing_reference", "_held_attempts"
@@ -101,14 +101,11 @@ class HeldRecords:
     def release(self, entity_name: str, key_frame: pd.DataFrame) -> int:
         """Forget the held records whose keys are in `key_frame` (they landed). Returns how many were released."""
         ent = as_entity(entity_name)
-        keys = record_key(ent, key_frame).drop_duplicates()
-        values = column_values(keys)
         released = 0
         with write_transaction(self._engine) as connection:
-            for start in range(0, len(values), _IN_CHUNK):
+            for part in in_lists(column_values(record_key(ent, key_frame)), _IN_CHUNK):
                 result = connection.execute(delete(held_records).where(
-                    held_records.c.entity == ent.name,
-                    held_records.c.record_key.in_(values[start:start + _IN_CHUNK])))
+                    held_records.c.entity == ent.name, held_records.c.record_key.in_(part)))
                 released += result.rowcount
         return released
 

@@ -27,7 +27,7 @@ from b2b_assets.store.engine import is_postgres
 from b2b_assets.store.hashing import row_hashes
 from b2b_assets.store.hub_digest import HubDigest
 from b2b_assets.store.keys import as_entity, text_key_columns
-from b2b_assets.store.sql import count, upsert_insert, utcnow
+from b2b_assets.store.sql import IN_CHUNK, count, in_lists, upsert_insert, utcnow
 from b2b_assets.store.tables import BOOKKEEPING, HUB_TABLES, IN_SOURCE, LOADED_AT, ROW_HASH, VERSION, version_index_name
 
 
@@ -229,13 +229,12 @@ class HubTables:
         return cast_frame(_only(ent, columns), adbc.to_frame(adbc.read_table(self._engine, statement, key, schema)))
 
     def read_matching(self, entity_name: str, column: str, values: pd.Series, *, in_source: bool | None = None,
-                      chunk: int = 5_000) -> pd.DataFrame:
+                      chunk: int = IN_CHUNK) -> pd.DataFrame:
         """The records whose `column` is one of `values` (canonical frames, by key within each chunk of values)."""
         ent = as_entity(entity_name)
         statement, key, schema = self._query(ent, _columns(ent, False), in_source)
-        distinct = pd.Series(values).dropna().drop_duplicates().tolist()
-        parts = [adbc.read_table(self._engine, statement.where(HUB_TABLES[ent.name].c[column].in_(
-            distinct[start:start + chunk])), key, schema) for start in range(0, len(distinct), chunk)]
+        parts = [adbc.read_table(self._engine, statement.where(HUB_TABLES[ent.name].c[column].in_(part)), key, schema)
+                 for part in in_lists(values, chunk)]
         data = pa.concat_tables(parts) if parts else schema.empty_table()
         return self._canonical(ent, adbc.to_frame(data), False)
 

@@ -19,7 +19,7 @@ from b2b_assets.store import adbc
 from b2b_assets.store.engine import write_transaction
 from b2b_assets.store.hashing import hash_series
 from b2b_assets.store.ledger_versions import LedgerVersions, bump
-from b2b_assets.store.sql import upsert_insert, utcnow
+from b2b_assets.store.sql import IN_CHUNK, in_lists, upsert_insert, utcnow
 from b2b_assets.store.tables import UNSETTLED, sync_ledger
 from b2b_assets.targets.core.contract import LEDGER_STATES, LedgerState
 
@@ -144,12 +144,11 @@ class SyncLedger:
         submitted, deleted): read through their own index, not the whole ledger."""
         return adbc.to_frame(self._read(target, entity_name, LOAD_COLUMNS, UNSETTLED))
 
-    def matching(self, target: str, entity_name: str, keys: pd.Series, *, chunk: int = 5_000) -> pd.DataFrame:
+    def matching(self, target: str, entity_name: str, keys: pd.Series, *, chunk: int = IN_CHUNK) -> pd.DataFrame:
         """`load`'s columns of the records among `keys` the ledger holds (looked up by key, `chunk` at a time)."""
-        distinct = pd.Series(keys).dropna().drop_duplicates().astype(str).tolist()
         c = sync_ledger.c
-        parts = [self._read(target, entity_name, LOAD_COLUMNS, c.record_key.in_(distinct[start:start + chunk]))
-                 for start in range(0, len(distinct), chunk)]
+        parts = [self._read(target, entity_name, LOAD_COLUMNS, c.record_key.in_(part))
+                 for part in in_lists(pd.Series(keys).dropna().astype(str), chunk)]
         data = pa.concat_tables(parts) if parts else self._query(target, entity_name, LOAD_COLUMNS)[2].empty_table()
         return adbc.to_frame(data)
 

@@ -5,7 +5,7 @@ Bulk loads (staging tables) are store/adbc.py's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from b2b_assets.model.decimals import DECIMAL_DTYPE, canonical_text
 
 BATCH_SIZE = 10_000
+IN_CHUNK = 5_000  # values per IN (...): well within SQLite's and PostgreSQL's bound-parameter limits
 
 
 def utcnow() -> datetime:
@@ -47,6 +48,12 @@ def lock_for_writing(connection: Connection, table: Table) -> None:
 
 def count(connection: Connection, table: Table, *where: ColumnElement[bool]) -> int:
     return int(connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
+def in_lists(values: pd.Series | Sequence[Any], size: int = IN_CHUNK) -> list[list[Any]]:
+    """The distinct non-null `values`, in first-seen order, as lists of at most `size`: one per `IN (...)`."""
+    distinct = pd.Series(values).dropna().drop_duplicates().tolist()
+    return [distinct[at:at + size] for at in range(0, len(distinct), size)]
 
 
 def batches(frame: pd.DataFrame, size: int = BATCH_SIZE) -> Iterator[pd.DataFrame]:

@@ -15,12 +15,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from b2b_assets.model import ENTITIES, Entity, Kind
 from b2b_assets.model.decimals import canonical_text, parse_decimals
+from b2b_assets.store.sql import in_lists
 from b2b_assets.store.tables import HUB_TABLES, IN_SOURCE, LOADED_AT, held_records, quarantine, sync_ledger
 from b2b_assets.targets.core.contract import KEY_SEPARATOR, LedgerState
 
 FAILED_STATES = (LedgerState.REJECTED.value, LedgerState.HELD.value)
 SUGGESTIONS = 5
-IN_CHUNK = 5_000  # keys per IN (...): well within SQLite's and PostgreSQL's bound-parameter limits
 
 
 def ledger_summary(engine: Engine) -> pd.DataFrame:
@@ -89,9 +89,8 @@ def failed_records(engine: Engine) -> pd.DataFrame:
 
 def ledger_rows(engine: Engine, keys: Iterable[str]) -> pd.DataFrame:
     """Every ledger row of these record keys, whichever target and object: the full row, error untruncated."""
-    keys = list(dict.fromkeys(keys))
-    parts = [_frame(engine, select(sync_ledger).where(sync_ledger.c.record_key.in_(keys[at:at + IN_CHUNK])))
-             for at in range(0, max(1, len(keys)), IN_CHUNK)]
+    parts = [_frame(engine, select(sync_ledger).where(sync_ledger.c.record_key.in_(part)))
+             for part in in_lists(list(keys)) or [[]]]  # one empty read at least: the frame's columns
     return pd.concat(parts, ignore_index=True).sort_values(["target", "entity", "record_key"], ignore_index=True)
 
 
